@@ -1,0 +1,144 @@
+/**
+ * Config resolution: defaults ← preset ← config file ← `--set path=value` overrides, validated
+ * by one zod schema. Every error names the field path, the value given and what is allowed.
+ */
+import { z } from 'zod';
+import { PRESET_NAMES, PRESETS, type PresetName } from './presets.ts';
+import { type Config, type ConfigInput, configSchema } from './schema.ts';
+
+export * from './presets.ts';
+export * from './schema.ts';
+
+export class ConfigError extends Error {
+  constructor(
+    message: string,
+    readonly issues: { path: string; message: string }[] = [],
+  ) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+type Plain = Record<string, unknown>;
+const isPlain = (v: unknown): v is Plain => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Deep merge of plain objects; arrays and scalars from `over` replace those of `base`. */
+export function deepMerge<T>(base: T, over: unknown): T {
+  if (!isPlain(base) || !isPlain(over)) return (over === undefined ? base : over) as T;
+  const out: Plain = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    if (v === undefined) continue;
+    out[k] = k in out ? deepMerge(out[k], v) : v;
+  }
+  return out as T;
+}
+
+function valueAt(obj: unknown, path: PropertyKey[]): unknown {
+  let cur = obj;
+  for (const p of path) {
+    if (!isPlain(cur) && !Array.isArray(cur)) return undefined;
+    cur = (cur as Plain)[p as string];
+  }
+  return cur;
+}
+
+function describeIssue(issue: z.core.$ZodIssue, input: unknown): { path: string; message: string } {
+  const path = issue.path.map(String).join('.') || '(root)';
+  const given = valueAt(input, issue.path);
+  let allowed = '';
+  if (issue.code === 'invalid_value' && 'values' in issue) {
+    allowed = `allowed: ${(issue.values as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
+  } else if (issue.code === 'too_small') {
+    allowed = `allowed: ${issue.inclusive === false ? '>' : '≥'} ${String(issue.minimum)}`;
+  } else if (issue.code === 'too_big') {
+    allowed = `allowed: ${issue.inclusive === false ? '<' : '≤'} ${String(issue.maximum)}`;
+  } else if (issue.code === 'unrecognized_keys') {
+    allowed = `unknown field(s) ${issue.keys.join(', ')}`;
+  } else if (issue.code === 'invalid_type') {
+    allowed = `expected ${issue.expected}`;
+  }
+  const givenText = given === undefined ? '' : ` (given ${JSON.stringify(given)})`;
+  return { path, message: `${path}: ${issue.message}${givenText}${allowed ? `; ${allowed}` : ''}` };
+}
+
+/** Validate a full or partial config; throws ConfigError naming every bad field. */
+export function validateConfig(input: unknown): Config {
+  const r = configSchema.safeParse(input);
+  if (r.success) return r.data;
+  const issues = r.error.issues.map((i) => describeIssue(i, input));
+  throw new ConfigError(`invalid config:\n  ${issues.map((i) => i.message).join('\n  ')}`, issues);
+}
+
+/** Parse a `--set path=value` override: the value is JSON when it parses, else a string. */
+export function parseSet(expr: string): { path: string[]; value: unknown } {
+  const eq = expr.indexOf('=');
+  if (eq <= 0) throw new ConfigError(`--set expects path=value, got ${JSON.stringify(expr)}`);
+  const path = expr.slice(0, eq).split('.');
+  const raw = expr.slice(eq + 1);
+  let value: unknown = raw;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    value = raw;
+  }
+  return { path, value };
+}
+
+function setAt(obj: Plain, path: string[], value: unknown): Plain {
+  const [head, ...rest] = path;
+  if (rest.length === 0) return { ...obj, [head]: value };
+  const child = isPlain(obj[head]) ? (obj[head] as Plain) : {};
+  return { ...obj, [head]: setAt(child, rest, value) };
+}
+
+export interface ResolveOptions {
+  preset?: string;
+  /** A (partial) config, e.g. read from --config FILE or a workflow input. */
+  config?: unknown;
+  /** `--set path=value` expressions. */
+  sets?: string[];
+}
+
+/** defaults ← preset ← config ← sets, validated. */
+export function resolveConfig(opts: ResolveOptions = {}): Config {
+  const partial = isPlain(opts.config) ? opts.config : opts.config === undefined ? {} : undefined;
+  if (partial === undefined) throw new ConfigError(`config must be a JSON object, got ${JSON.stringify(opts.config)}`);
+  const presetName = opts.preset ?? (partial.preset as string | undefined);
+  if (presetName !== undefined && !(PRESET_NAMES as readonly string[]).includes(presetName)) {
+    throw new ConfigError(
+      `preset: unknown preset ${JSON.stringify(presetName)}; allowed: ${PRESET_NAMES.join(', ')}`,
+      [{ path: 'preset', message: `allowed: ${PRESET_NAMES.join(', ')}` }],
+    );
+  }
+  let merged: Plain = presetName ? deepMerge({}, PRESETS[presetName as PresetName]) : {};
+  merged = deepMerge(merged, partial);
+  if (presetName) merged.preset = presetName;
+  for (const s of opts.sets ?? []) {
+    const { path, value } = parseSet(s);
+    if (!knownPath(path)) {
+      throw new ConfigError(`--set ${path.join('.')}: no such config field; see \`polca config schema\``, [
+        { path: path.join('.'), message: 'no such field' },
+      ]);
+    }
+    merged = setAt(merged, path, value);
+  }
+  return validateConfig(merged as ConfigInput);
+}
+
+/** True when `path` names a field of the schema (checked against the defaults' shape). */
+export function knownPath(path: string[]): boolean {
+  let cur: unknown = configSchema.parse({});
+  for (const p of path) {
+    if (!isPlain(cur) || !(p in cur)) {
+      // optional fields without defaults
+      return path.join('.') === 'cluster.minSamples' || path.join('.') === 'preset';
+    }
+    cur = cur[p];
+  }
+  return true;
+}
+
+/** JSON Schema of the config, for editors. */
+export function configJsonSchema(): unknown {
+  return z.toJSONSchema(configSchema, { io: 'input', unrepresentable: 'any' });
+}

@@ -1,0 +1,39 @@
+/**
+ * Presets are partial configs merged over the schema defaults.
+ *  - tiny: for tests; the whole DAG in about a minute on 2 cores.
+ *  - small: the default of `polca run`; learns 3-digit addition on 2 CPU cores in minutes.
+ *  - paper: the paper's setting (2 layers, d_model 512, 4 heads, MLP 2048; 1250 evaluation
+ *    examples = 5000 tokens; a checkpoint every 5 iterations; a basis vector every 100
+ *    iterations; Hessian sample of 1250 training examples). For GPUs or many workers.
+ */
+import type { ConfigInput } from './schema.ts';
+
+export const PRESET_NAMES = ['tiny', 'small', 'paper'] as const;
+export type PresetName = (typeof PRESET_NAMES)[number];
+
+export const PRESETS: Record<PresetName, ConfigInput> = {
+  tiny: {
+    data: { evalSize: 100, hessianSize: 64 },
+    model: { nLayers: 1, dModel: 32, nHeads: 2, dMlp: 64 },
+    train: { iterations: 120, batchSize: 64, lr: 3e-3, warmup: 10, checkpointEvery: 10 },
+    basis: { every: 40, k: 1, maxIter: 20 },
+    cluster: { minClusterSize: 10, shuffles: 5 },
+    runtime: { concurrency: 2 },
+  },
+  small: {
+    data: { evalSize: 500, hessianSize: 256 },
+    model: { nLayers: 2, dModel: 64, nHeads: 4, dMlp: 256 },
+    train: { iterations: 3000, batchSize: 128, lr: 3e-3, warmup: 100, checkpointEvery: 20 },
+    basis: { every: 300, k: 1, maxIter: 30 },
+    cluster: { minClusterSize: 20 },
+    runtime: { concurrency: 2 },
+  },
+  paper: {
+    data: { evalSize: 1250, hessianSize: 1250 },
+    model: { nLayers: 2, dModel: 512, nHeads: 4, dMlp: 2048 },
+    train: { iterations: 3000, batchSize: 256, lr: 1e-3, warmup: 100, checkpointEvery: 5 },
+    basis: { every: 100, k: 1, maxIter: 40 },
+    cluster: { minClusterSize: 25 },
+    runtime: { concurrency: 8 },
+  },
+};

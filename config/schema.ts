@@ -1,0 +1,170 @@
+/**
+ * The experiment configuration: one zod schema shared by the CLI, the Temporal client and the
+ * workflow. Presets are partial configs merged over the defaults (see ./presets.ts).
+ *
+ * Units: every "iterations" field counts optimizer steps. Sizes count examples (one example
+ * `abc+def=` has 4 output tokens).
+ */
+import { z } from 'zod';
+
+const posInt = () => z.number().int().positive();
+const nonNegInt = () => z.number().int().nonnegative();
+const posNum = () => z.number().positive();
+
+export const BACKENDS = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
+export const POLCA_VARIANTS = ['paper', 'exact-curvature', 'path'] as const;
+export const CLUSTER_SELECTIONS = ['eom', 'leaf'] as const;
+export const TRAJECTORY_SCALINGS = ['none', 'zscore-token', 'unit-norm'] as const;
+export const FAMILIES = ['loss', 'dloss', 'absdloss', 'polca'] as const;
+
+export const dataSchema = z
+  .object({
+    /** Examples in the evaluation set X (the tokens POLCA decomposes): 4 tokens each. */
+    evalSize: posInt().max(100_000).default(1250),
+    /** Training examples in the Hessian sample S. */
+    hessianSize: posInt().max(100_000).default(1250),
+  })
+  .strict();
+
+export const modelSchema = z
+  .object({
+    nLayers: posInt().max(48).default(2),
+    dModel: posInt().max(4096).default(512),
+    nHeads: posInt().max(64).default(4),
+    dMlp: posInt().max(16384).default(2048),
+  })
+  .strict()
+  .superRefine((m, ctx) => {
+    if (m.dModel % m.nHeads !== 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['nHeads'],
+        message: `nHeads must divide dModel (dModel=${m.dModel}, nHeads=${m.nHeads}; allowed: a divisor of ${m.dModel})`,
+      });
+    }
+  });
+
+export const trainSchema = z
+  .object({
+    iterations: posInt().max(10_000_000).default(2000),
+    batchSize: posInt().max(65_536).default(256),
+    /** AdamW: peak learning rate, linear warmup then constant (or cosine, see schedule). */
+    lr: posNum().max(10).default(1e-3),
+    warmup: nonNegInt().default(100),
+    schedule: z.enum(['constant', 'cosine']).default('constant'),
+    beta1: z.number().min(0).lt(1).default(0.9),
+    beta2: z.number().min(0).lt(1).default(0.98),
+    eps: posNum().default(1e-8),
+    weightDecay: z.number().min(0).default(0.01),
+    /** Global gradient-norm clip; 0 disables it. */
+    gradClip: z.number().min(0).default(1),
+    /** A checkpoint (parameters + per-token evaluation loss) every this many iterations. */
+    checkpointEvery: posInt().default(5),
+  })
+  .strict();
+
+export const basisSchema = z
+  .object({
+    /** A basis extension (k Hessian eigenvectors) every this many iterations. */
+    every: posInt().default(100),
+    /** Eigenvectors per extension. */
+    k: posInt().max(64).default(1),
+    /** Lanczos iteration cap and residual tolerance (relative to |λ|). */
+    maxIter: posInt().max(1000).default(40),
+    tol: posNum().default(1e-3),
+    /** Central-difference step of the gradient-difference Hessian-vector product. */
+    hvpEps: posNum().default(1e-3),
+  })
+  .strict();
+
+export const polcaSchema = z
+  .object({
+    variant: z.enum(POLCA_VARIANTS).default('paper'),
+    /** Finite-difference step of the per-token directional derivatives d1, d2. */
+    h: posNum().default(1e-2),
+    /** 3- or 5-point central stencil. */
+    stencil: z.union([z.literal(3), z.literal(5)]).default(5),
+    /** `paper` variant: below this |D1(t+1) − D1(t)| the ratio falls back to d2(x,b,θ_t). */
+    denomTol: posNum().default(1e-6),
+    /** `path` variant: adaptive Simpson until |completeness error| ≤ pathTol, at most pathMaxSplits. */
+    pathTol: posNum().default(1e-3),
+    pathMaxSplits: posInt().max(1024).default(32),
+  })
+  .strict();
+
+export const clusterSchema = z
+  .object({
+    minClusterSize: z.number().int().min(2).default(25),
+    /** Defaults to minClusterSize (scikit-learn's convention) when omitted. */
+    minSamples: posInt().optional(),
+    selection: z.enum(CLUSTER_SELECTIONS).default('eom'),
+    allowSingleCluster: z.boolean().default(false),
+    clusterSelectionEpsilon: z.number().min(0).default(0),
+    /** Per-token trajectory scaling before clustering. */
+    scaling: z.enum(TRAJECTORY_SCALINGS).default('none'),
+    families: z.array(z.enum(FAMILIES)).nonempty().default(['loss', 'dloss', 'absdloss', 'polca']),
+    /** Shuffled-label permutations for the homogeneity baseline. */
+    shuffles: posInt().max(1000).default(20),
+  })
+  .strict();
+
+export const runtimeSchema = z
+  .object({
+    backend: z.enum(BACKENDS).default('auto'),
+    /** Most activities of one fan-out running at once. */
+    concurrency: posInt().max(1024).default(4),
+  })
+  .strict();
+
+export const configSchema = z
+  .object({
+    /** Which preset the config started from (informational; presets are merged by resolveConfig). */
+    preset: z.enum(['tiny', 'small', 'paper']).optional(),
+    seed: nonNegInt().max(2 ** 31 - 1).default(0),
+    data: dataSchema.default(dataSchema.parse({})),
+    model: modelSchema.default(modelSchema.parse({})),
+    train: trainSchema.default(trainSchema.parse({})),
+    basis: basisSchema.default(basisSchema.parse({})),
+    polca: polcaSchema.default(polcaSchema.parse({})),
+    cluster: clusterSchema.default(clusterSchema.parse({})),
+    runtime: runtimeSchema.default(runtimeSchema.parse({})),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    if (c.basis.every % c.train.checkpointEvery !== 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['basis', 'every'],
+        message: `basis.every must be a multiple of train.checkpointEvery (${c.train.checkpointEvery}); got ${c.basis.every}`,
+      });
+    }
+    if (c.train.iterations % c.basis.every !== 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['train', 'iterations'],
+        message: `train.iterations must be a multiple of basis.every (${c.basis.every}); got ${c.train.iterations}`,
+      });
+    }
+    // 1000 × 1000 operand pairs; the evaluation set and the Hessian sample are disjoint from each
+    // other, and training draws from everything outside the evaluation set.
+    const space = 1_000_000;
+    if (c.data.evalSize + c.data.hessianSize > space / 2) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['data', 'evalSize'],
+        message: `data.evalSize + data.hessianSize must be at most ${space / 2} (half of the 10^6 operand pairs); got ${c.data.evalSize + c.data.hessianSize}`,
+      });
+    }
+    if (c.cluster.minClusterSize > c.data.evalSize * 4) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['cluster', 'minClusterSize'],
+        message: `cluster.minClusterSize must be at most the number of evaluation tokens (${c.data.evalSize * 4}); got ${c.cluster.minClusterSize}`,
+      });
+    }
+  });
+
+export type Config = z.infer<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;
+export type PolcaVariant = (typeof POLCA_VARIANTS)[number];
+export type Family = (typeof FAMILIES)[number];

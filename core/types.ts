@@ -1,0 +1,47 @@
+/**
+ * Contracts between the numerics modules. Everything here is plain TypeScript: no Temporal.
+ *
+ * Parameter vectors are flat Float32Arrays in the order given by the model's parameter layout
+ * (core/model.ts `paramLayout`). Basis vectors live in the same space.
+ */
+
+/** One entry of the flat parameter layout. */
+export interface ParamEntry {
+  name: string;
+  shape: number[];
+  offset: number;
+  size: number;
+}
+
+/**
+ * What POLCA and the Hessian basis need from a model: losses as functions of a flat parameter
+ * vector θ, with the data already bound.
+ */
+export interface TokenLossModel {
+  readonly numParams: number;
+  /** Number of evaluation tokens (4 per evaluation example). */
+  readonly numTokens: number;
+  /** ℓ_x(θ) for every evaluation token x, in token order. */
+  tokenLosses(theta: Float32Array): Float32Array;
+  /**
+   * ℓ_x(θ + s_j·v) for every token x and every shift s_j: result[j * numTokens + x].
+   * Batched so that a backend may evaluate several shifted parameter vectors per call.
+   */
+  shiftedTokenLosses(theta: Float32Array, v: Float32Array, shifts: number[]): Float32Array;
+  /** Mean training loss over the Hessian sample S and its gradient at θ. */
+  hessianLossGrad(theta: Float32Array): { loss: number; grad: Float32Array };
+  /** Exact gradient of one evaluation token's loss (tf.grad), for validation only. */
+  tokenGrad(theta: Float32Array, token: number): Float32Array;
+  /** Release tensors held by the model (bound data). */
+  dispose(): void;
+}
+
+/** Skills of one output token (method.md, "Skills of the arithmetic task"). */
+export interface TokenSkills {
+  /** 0 = thousands, 1 = hundreds, 2 = tens, 3 = ones. */
+  digit: number;
+  /** Whether a carry flows into this digit from the digit to its right. */
+  carry: boolean;
+  /** Target digit 0–9. */
+  value: number;
+}
