@@ -23,8 +23,8 @@ export const PRESETS: Record<PresetName, ConfigInput> = {
   small: {
     data: { evalSize: 500, hessianSize: 256 },
     model: { nLayers: 2, dModel: 64, nHeads: 4, dMlp: 256 },
-    train: { iterations: 3000, batchSize: 128, lr: 3e-3, warmup: 100, checkpointEvery: 20 },
-    basis: { every: 300, k: 1, maxIter: 30 },
+    train: { iterations: 2000, batchSize: 128, lr: 3e-3, warmup: 100, checkpointEvery: 20 },
+    basis: { every: 200, k: 1, maxIter: 30 },
     cluster: { minClusterSize: 20 },
     runtime: { concurrency: 2 },
   },

@@ -1,0 +1,282 @@
+/**
+ * A decoder-only transformer as TransformerLens builds it: learned token and position
+ * embeddings, pre-LayerNorm blocks (causal multi-head attention, GELU MLP), a final LayerNorm
+ * and an unembedding. All functions take the *flat* parameter vector θ (one Float32Array or a
+ * 1-D tensor) in the order of `paramLayout`, so the Hessian basis and POLCA work on it directly.
+ *
+ * Flat layout (stable; offsets in `paramLayout`):
+ *   embed.W_E [V, D], pos_embed.W_pos [INPUT_LEN, D],
+ *   for each layer l: blocks.l.ln1.w [D], blocks.l.ln1.b [D],
+ *     blocks.l.attn.W_QKV [D, 3D] (columns: Q heads, then K heads, then V heads; head h uses
+ *     columns h·dHead … (h+1)·dHead − 1 of its third), blocks.l.attn.b_QKV [3D],
+ *     blocks.l.attn.W_O [D, D], blocks.l.attn.b_O [D], blocks.l.ln2.w [D], blocks.l.ln2.b [D],
+ *     blocks.l.mlp.W_in [D, M], blocks.l.mlp.b_in [M], blocks.l.mlp.W_out [M, D], blocks.l.mlp.b_out [D],
+ *   ln_final.w [D], ln_final.b [D], unembed.W_U [D, V], unembed.b_U [V].
+ * Matrices are row-major and multiply activations on the right (x·W), as in TransformerLens.
+ *
+ * GELU is the tanh approximation ("gelu_new" in TransformerLens). LayerNorm eps = 1e-5.
+ * Initialisation: weights N(0, 0.02²) (TransformerLens' init_range), biases 0, LayerNorm scales 1.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { Config } from '../config/schema.ts';
+import { encodeExamples, type Example, INPUT_LEN, TOKENS_PER_EXAMPLE, VOCAB_SIZE } from './data.ts';
+import { normal, STREAMS } from './rng.ts';
+import type { ParamEntry, TokenLossModel } from './types.ts';
+
+export type ModelConfig = Config['model'];
+
+const LN_EPS = 1e-5;
+const INIT_STD = 0.02;
+
+export function paramLayout(m: ModelConfig): ParamEntry[] {
+  const D = m.dModel;
+  const M = m.dMlp;
+  const shapes: [string, number[]][] = [
+    ['embed.W_E', [VOCAB_SIZE, D]],
+    ['pos_embed.W_pos', [INPUT_LEN, D]],
+  ];
+  for (let l = 0; l < m.nLayers; l++) {
+    const p = `blocks.${l}`;
+    shapes.push(
+      [`${p}.ln1.w`, [D]],
+      [`${p}.ln1.b`, [D]],
+      [`${p}.attn.W_QKV`, [D, 3 * D]],
+      [`${p}.attn.b_QKV`, [3 * D]],
+      [`${p}.attn.W_O`, [D, D]],
+      [`${p}.attn.b_O`, [D]],
+      [`${p}.ln2.w`, [D]],
+      [`${p}.ln2.b`, [D]],
+      [`${p}.mlp.W_in`, [D, M]],
+      [`${p}.mlp.b_in`, [M]],
+      [`${p}.mlp.W_out`, [M, D]],
+      [`${p}.mlp.b_out`, [D]],
+    );
+  }
+  shapes.push(['ln_final.w', [D]], ['ln_final.b', [D]], ['unembed.W_U', [D, VOCAB_SIZE]], ['unembed.b_U', [VOCAB_SIZE]]);
+  let offset = 0;
+  return shapes.map(([name, shape]) => {
+    const size = shape.reduce((a, b) => a * b, 1);
+    const e = { name, shape, offset, size };
+    offset += size;
+    return e;
+  });
+}
+
+export function numParams(m: ModelConfig): number {
+  const layout = paramLayout(m);
+  const last = layout[layout.length - 1];
+  return last.offset + last.size;
+}
+
+/** Which parameters AdamW decays: matrices (embeddings, weights), not biases or LayerNorm. */
+export function decayMask(m: ModelConfig): Float32Array {
+  const mask = new Float32Array(numParams(m));
+  for (const e of paramLayout(m)) if (e.shape.length === 2) mask.fill(1, e.offset, e.offset + e.size);
+  return mask;
+}
+
+export function initParams(m: ModelConfig, seed: number): Float32Array {
+  const theta = new Float32Array(numParams(m));
+  for (const e of paramLayout(m)) {
+    const isLnScale = /\.ln\d?\.w$|ln_final\.w$/.test(e.name);
+    if (isLnScale) theta.fill(1, e.offset, e.offset + e.size);
+    else if (e.shape.length === 2) {
+      for (let i = 0; i < e.size; i++) theta[e.offset + i] = INIT_STD * normal(seed, STREAMS.init, e.offset + i);
+    }
+  }
+  return theta;
+}
+
+function layerNorm(x: tf.Tensor2D, w: tf.Tensor, b: tf.Tensor): tf.Tensor2D {
+  const { mean, variance } = tf.moments(x, -1, true);
+  return x.sub(mean).div(variance.add(LN_EPS).sqrt()).mul(w).add(b) as tf.Tensor2D;
+}
+
+const GELU_C = Math.sqrt(2 / Math.PI);
+function gelu(x: tf.Tensor): tf.Tensor {
+  return x.mul(0.5).mul(tf.tanh(x.add(x.mul(x).mul(x).mul(0.044715)).mul(GELU_C)).add(1));
+}
+
+/**
+ * x·W with a hand-written gradient that materialises the transposes. The wasm backend's matMul
+ * with transpose flags ran 10–15x slower than a plain matMul on our shapes (measured with
+ * tf.profile: [1408,256]ᵀ·[1408,64] 45 ms vs 3.4 ms untransposed), and TF.js' own matMul gradient
+ * uses those flags.
+ */
+const linear = tf.customGrad(((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+  const [x, w, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
+  save([x, w]);
+  return {
+    value: tf.matMul(x as tf.Tensor2D, w as tf.Tensor2D),
+    gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+      const g = dy as tf.Tensor2D;
+      return [tf.matMul(g, tf.transpose(saved[1] as tf.Tensor2D)), tf.matMul(tf.transpose(saved[0] as tf.Tensor2D), g)];
+    },
+  };
+}) as never) as unknown as (x: tf.Tensor, w: tf.Tensor) => tf.Tensor2D;
+
+/** Causal mask added to attention scores: 0 on and below the diagonal, −1e9 above. */
+function causalMask(L: number): tf.Tensor2D {
+  const m = new Float32Array(L * L);
+  for (let i = 0; i < L; i++) for (let j = i + 1; j < L; j++) m[i * L + j] = -1e9;
+  return tf.tensor2d(m, [L, L]);
+}
+
+/** Inputs prepared once for a fixed set of examples. */
+export interface EncodedBatch {
+  n: number;
+  /** One-hot inputs [n·INPUT_LEN, V] (an embedding lookup as a matmul: its gradient is a matmul too). */
+  onehot: tf.Tensor2D;
+  /** One-hot targets of the 4 output tokens [n·4, V]. */
+  targets: tf.Tensor2D;
+  /** Target token ids [n·4]. */
+  targetIds: Int32Array;
+}
+
+export function encodeBatch(examples: Example[]): EncodedBatch {
+  const { inputs, targets } = encodeExamples(examples);
+  return tf.tidy(() => ({
+    n: examples.length,
+    onehot: tf.oneHot(tf.tensor1d(inputs, 'int32'), VOCAB_SIZE).toFloat() as tf.Tensor2D,
+    targets: tf.oneHot(tf.tensor1d(targets, 'int32'), VOCAB_SIZE).toFloat() as tf.Tensor2D,
+    targetIds: targets,
+  }));
+}
+
+export function disposeBatch(b: EncodedBatch): void {
+  b.onehot.dispose();
+  b.targets.dispose();
+}
+
+/**
+ * Logits of the 4 output tokens, [n·4, V], for parameters θ (a 1-D tensor in layout order).
+ */
+export function outputLogits(m: ModelConfig, theta: tf.Tensor1D, batch: EncodedBatch): tf.Tensor2D {
+  const layout = paramLayout(m);
+  const parts = tf.split(
+    theta,
+    layout.map((e) => e.size),
+  );
+  const P: Record<string, tf.Tensor> = {};
+  layout.forEach((e, i) => {
+    P[e.name] = e.shape.length === 1 ? parts[i] : parts[i].reshape(e.shape);
+  });
+  const { n } = batch;
+  const L = INPUT_LEN;
+  const D = m.dModel;
+  const H = m.nHeads;
+  const dh = D / H;
+  const posEmb = P['pos_embed.W_pos'];
+  let x = linear(batch.onehot, P['embed.W_E'])
+    .reshape([n, L, D])
+    .add(posEmb)
+    .reshape([n * L, D]) as tf.Tensor2D;
+  const mask = causalMask(L);
+  const scale = 1 / Math.sqrt(dh);
+  for (let l = 0; l < m.nLayers; l++) {
+    const p = `blocks.${l}`;
+    const h1 = layerNorm(x, P[`${p}.ln1.w`], P[`${p}.ln1.b`]);
+    const qkv = linear(h1, P[`${p}.attn.W_QKV`]).add(P[`${p}.attn.b_QKV`]);
+    // Heads one at a time on [n, L, dHead] slices: no rank-5 transposes (slow in wasm).
+    const heads: tf.Tensor[] = [];
+    for (let h = 0; h < H; h++) {
+      const q = qkv.slice([0, h * dh], [n * L, dh]).reshape([n, L, dh]) as tf.Tensor3D;
+      const k = qkv.slice([0, D + h * dh], [n * L, dh]).reshape([n, L, dh]) as tf.Tensor3D;
+      const v = qkv.slice([0, 2 * D + h * dh], [n * L, dh]).reshape([n, L, dh]) as tf.Tensor3D;
+      const scores = tf.matMul(q, k, false, true).mul(scale).add(mask);
+      const att = tf.softmax(scores, -1) as tf.Tensor3D;
+      heads.push(tf.matMul(att, v));
+    }
+    const z = tf.concat(heads, -1).reshape([n * L, D]) as tf.Tensor2D;
+    x = x.add(linear(z, P[`${p}.attn.W_O`]).add(P[`${p}.attn.b_O`])) as tf.Tensor2D;
+    const h2 = layerNorm(x, P[`${p}.ln2.w`], P[`${p}.ln2.b`]);
+    const hid = gelu(linear(h2, P[`${p}.mlp.W_in`]).add(P[`${p}.mlp.b_in`]));
+    x = x.add(linear(hid, P[`${p}.mlp.W_out`]).add(P[`${p}.mlp.b_out`])) as tf.Tensor2D;
+  }
+  // Only the 4 positions that predict output digits (7..10) reach the unembedding.
+  const out = x
+    .reshape([n, L, D])
+    .slice([0, 7, 0], [n, TOKENS_PER_EXAMPLE, D])
+    .reshape([n * TOKENS_PER_EXAMPLE, D]) as tf.Tensor2D;
+  const hf = layerNorm(out, P['ln_final.w'], P['ln_final.b']);
+  return linear(hf, P['unembed.W_U']).add(P['unembed.b_U']) as tf.Tensor2D;
+}
+
+/** Cross-entropy of every output token, [n·4]. */
+export function tokenLossTensor(m: ModelConfig, theta: tf.Tensor1D, batch: EncodedBatch): tf.Tensor1D {
+  const logits = outputLogits(m, theta, batch);
+  return tf.neg(tf.sum(tf.mul(tf.logSoftmax(logits), batch.targets), -1)) as tf.Tensor1D;
+}
+
+/** Mean cross-entropy over all output tokens of the batch. */
+export function meanLossTensor(m: ModelConfig, theta: tf.Tensor1D, batch: EncodedBatch): tf.Scalar {
+  return tf.mean(tokenLossTensor(m, theta, batch)) as tf.Scalar;
+}
+
+/** Per-token loss and correctness (argmax = target) at θ. */
+export function evaluate(
+  m: ModelConfig,
+  theta: Float32Array,
+  batch: EncodedBatch,
+): { loss: Float32Array; correct: Uint8Array } {
+  return tf.tidy(() => {
+    const t = tf.tensor1d(theta);
+    const logits = outputLogits(m, t, batch);
+    const loss = tf.neg(tf.sum(tf.mul(tf.logSoftmax(logits), batch.targets), -1)).dataSync() as Float32Array;
+    const pred = tf.argMax(logits, -1).dataSync();
+    const correct = new Uint8Array(loss.length);
+    for (let i = 0; i < loss.length; i++) correct[i] = pred[i] === batch.targetIds[i] ? 1 : 0;
+    return { loss: Float32Array.from(loss), correct };
+  });
+}
+
+/** Mean loss and its gradient (a flat Float32Array) at θ on a batch. */
+export function lossAndGrad(m: ModelConfig, theta: Float32Array, batch: EncodedBatch): { loss: number; grad: Float32Array } {
+  return tf.tidy(() => {
+    const t = tf.tensor1d(theta);
+    const { value, grad } = tf.valueAndGrad((th: tf.Tensor) => meanLossTensor(m, th as tf.Tensor1D, batch))(t);
+    return { loss: value.dataSync()[0], grad: grad.dataSync() as Float32Array };
+  });
+}
+
+/**
+ * The model with its evaluation set X and Hessian sample S bound: what the Hessian basis and
+ * POLCA need (core/types.ts).
+ */
+export function makeTokenLossModel(m: ModelConfig, evalExamples: Example[], hessianExamples: Example[]): TokenLossModel {
+  const evalBatch = encodeBatch(evalExamples);
+  const hessBatch = encodeBatch(hessianExamples);
+  const d = numParams(m);
+  const numTokens = evalExamples.length * TOKENS_PER_EXAMPLE;
+  return {
+    numParams: d,
+    numTokens,
+    tokenLosses(theta) {
+      return tf.tidy(() => tokenLossTensor(m, tf.tensor1d(theta), evalBatch).dataSync() as Float32Array).slice();
+    },
+    shiftedTokenLosses(theta, v, shifts) {
+      const out = new Float32Array(shifts.length * numTokens);
+      const shifted = new Float32Array(d);
+      shifts.forEach((s, j) => {
+        for (let i = 0; i < d; i++) shifted[i] = theta[i] + s * v[i];
+        out.set(this.tokenLosses(shifted), j * numTokens);
+      });
+      return out;
+    },
+    hessianLossGrad(theta) {
+      const r = lossAndGrad(m, theta, hessBatch);
+      return { loss: r.loss, grad: r.grad.slice() };
+    },
+    tokenGrad(theta, token) {
+      return tf.tidy(() => {
+        const t = tf.tensor1d(theta);
+        const g = tf.grad((th: tf.Tensor) => tokenLossTensor(m, th as tf.Tensor1D, evalBatch).slice([token], [1]).sum())(t);
+        return (g.dataSync() as Float32Array).slice();
+      });
+    },
+    dispose() {
+      disposeBatch(evalBatch);
+      disposeBatch(hessBatch);
+    },
+  };
+}

@@ -1,0 +1,155 @@
+/**
+ * Checkpointed training with AdamW on the flat parameter vector.
+ *
+ * AdamW (Loshchilov & Hutter, as torch.optim.AdamW): g ← clip(∇), m ← β1·m + (1−β1)·g,
+ * v ← β2·v + (1−β2)·g², θ ← θ·(1 − lr·wd·mask) − lr·m̂/(√v̂ + eps) with bias-corrected m̂, v̂.
+ * Weight decay applies to matrices (embeddings, attention, MLP, unembedding), not to biases or
+ * LayerNorm parameters. lr: linear warmup over `warmup` steps from lr/warmup to lr, then constant
+ * or cosine decay to 0 at `iterations`. Gradient clipping by the global L2 norm (`gradClip`, 0 = off).
+ * Optimizer arithmetic runs in float64 and is stored in float32, in a fixed order: the same
+ * config and seed give bit-identical parameters on the same backend, also after a resume.
+ *
+ * Iteration k's batch is `trainBatch(seed, k, …)`; the checkpoint named k holds θ after k
+ * updates (checkpoint 0 is the initialisation).
+ */
+import type { Config } from '../config/schema.ts';
+import { makeData, trainBatch } from './data.ts';
+import { decayMask, disposeBatch, encodeBatch, evaluate, initParams, lossAndGrad } from './model.ts';
+
+export interface TrainState {
+  /** Updates applied so far. */
+  step: number;
+  params: Float32Array;
+  m: Float32Array;
+  v: Float32Array;
+}
+
+export interface EvalRows {
+  iteration: number;
+  loss: Float32Array;
+  correct: Uint8Array;
+}
+
+export interface Checkpoint {
+  iteration: number;
+  params: Float32Array;
+}
+
+export interface SegmentResult {
+  state: TrainState;
+  checkpoints: Checkpoint[];
+  /** Per iteration: the batch loss before the update, and the learning rate used. */
+  trainLoss: { iteration: number[]; loss: number[]; lr: number[] };
+  evalRows: EvalRows[];
+}
+
+export interface TrainHooks {
+  /** Called at every checkpoint with the state at that moment (for durable progress). */
+  onCheckpoint?(state: TrainState, checkpoint: Checkpoint, evalRows: EvalRows): void | Promise<void>;
+  onProgress?(done: number, total: number): void;
+}
+
+export function initTrainState(config: Pick<Config, 'model' | 'seed'>): TrainState {
+  const params = initParams(config.model, config.seed);
+  return { step: 0, params, m: new Float32Array(params.length), v: new Float32Array(params.length) };
+}
+
+export function cloneState(s: TrainState): TrainState {
+  return { step: s.step, params: s.params.slice(), m: s.m.slice(), v: s.v.slice() };
+}
+
+export function learningRate(train: Config['train'], step: number): number {
+  const { lr, warmup, schedule, iterations } = train;
+  if (warmup > 0 && step < warmup) return (lr * (step + 1)) / warmup;
+  if (schedule === 'cosine') {
+    const p = Math.min(1, (step - warmup) / Math.max(1, iterations - warmup));
+    return 0.5 * lr * (1 + Math.cos(Math.PI * p));
+  }
+  return lr;
+}
+
+/** One AdamW update in place. Returns nothing; `state.step` is incremented. */
+export function adamwStep(train: Config['train'], state: TrainState, grad: Float32Array, mask: Float32Array, lr: number): void {
+  const { beta1, beta2, eps, weightDecay, gradClip } = train;
+  let scale = 1;
+  if (gradClip > 0) {
+    let sq = 0;
+    for (let i = 0; i < grad.length; i++) sq += grad[i] * grad[i];
+    const norm = Math.sqrt(sq);
+    if (norm > gradClip) scale = gradClip / norm;
+  }
+  const t = state.step + 1;
+  const bc1 = 1 - beta1 ** t;
+  const bc2 = 1 - beta2 ** t;
+  const { params: p, m, v } = state;
+  for (let i = 0; i < p.length; i++) {
+    const g = grad[i] * scale;
+    const mi = beta1 * m[i] + (1 - beta1) * g;
+    const vi = beta2 * v[i] + (1 - beta2) * g * g;
+    m[i] = mi;
+    v[i] = vi;
+    const upd = mi / bc1 / (Math.sqrt(vi / bc2) + eps);
+    p[i] = p[i] * (1 - lr * weightDecay * mask[i]) - lr * upd;
+  }
+  state.step = t;
+}
+
+/**
+ * Train from `state` until `untilStep` updates have been applied (state is not mutated; the
+ * result holds the new state). Emits a checkpoint at every multiple of `checkpointEvery` in
+ * (state.step, untilStep], and at iteration 0 when starting from it.
+ */
+export async function trainSegment(
+  config: Pick<Config, 'model' | 'seed' | 'data' | 'train'>,
+  start: TrainState,
+  untilStep: number,
+  hooks: TrainHooks = {},
+): Promise<SegmentResult> {
+  if (!Number.isInteger(untilStep) || untilStep < start.step || untilStep > config.train.iterations) {
+    throw new Error(`untilStep must be an integer in [${start.step}, ${config.train.iterations}]; got ${untilStep}`);
+  }
+  const { evalExamples, evalSet } = makeData(config);
+  const evalBatch = encodeBatch(evalExamples);
+  const mask = decayMask(config.model);
+  const state = cloneState(start);
+  const checkpoints: Checkpoint[] = [];
+  const evalRows: EvalRows[] = [];
+  const trainLoss = { iteration: [] as number[], loss: [] as number[], lr: [] as number[] };
+  const every = config.train.checkpointEvery;
+  const total = untilStep - start.step;
+  const checkpoint = async () => {
+    const ev = evaluate(config.model, state.params, evalBatch);
+    const cp = { iteration: state.step, params: state.params.slice() };
+    const rows = { iteration: state.step, loss: ev.loss, correct: ev.correct };
+    checkpoints.push(cp);
+    evalRows.push(rows);
+    await hooks.onCheckpoint?.(cloneState(state), cp, rows);
+  };
+  try {
+    if (state.step === 0) await checkpoint();
+    while (state.step < untilStep) {
+      const batch = encodeBatch(trainBatch(config.seed, state.step, config.train.batchSize, evalSet));
+      const { loss, grad } = lossAndGrad(config.model, state.params, batch);
+      disposeBatch(batch);
+      if (!Number.isFinite(loss)) throw new Error(`training diverged at iteration ${state.step}: loss ${loss}`);
+      const lr = learningRate(config.train, state.step);
+      trainLoss.iteration.push(state.step);
+      trainLoss.loss.push(loss);
+      trainLoss.lr.push(lr);
+      adamwStep(config.train, state, grad, mask, lr);
+      if (state.step % every === 0) await checkpoint();
+      hooks.onProgress?.(state.step - start.step, total);
+    }
+  } finally {
+    disposeBatch(evalBatch);
+  }
+  return { state, checkpoints, trainLoss, evalRows };
+}
+
+/** Exact-match accuracy (all 4 digits right) from per-token correctness. */
+export function exactMatch(correct: Uint8Array): number {
+  let ok = 0;
+  const n = correct.length / 4;
+  for (let e = 0; e < n; e++) if (correct[4 * e] && correct[4 * e + 1] && correct[4 * e + 2] && correct[4 * e + 3]) ok++;
+  return ok / n;
+}
