@@ -81,7 +81,7 @@ export const polcaSchema = z
   .object({
     variant: z.enum(POLCA_VARIANTS).default('paper'),
     /** Finite-difference step of the per-token directional derivatives d1, d2. */
-    h: posNum().default(1e-2),
+    h: posNum().default(0.05),
     /** 3- or 5-point central stencil. */
     stencil: z.union([z.literal(3), z.literal(5)]).default(5),
     /** `paper` variant: below this |D1(t+1) − D1(t)| the ratio falls back to d2(x,b,θ_t). */

@@ -1,0 +1,54 @@
+/**
+ * Algorithm 1 (the POLCA basis): at each basis checkpoint, the top-k eigenvectors of
+ * P·H_S(θ)·P with P = I − BBᵀ are appended to B. A chain: each extension depends on the
+ * previous basis. B is kept orthonormal (rows of length d, float64 while computing, stored F32;
+ * a final re-orthonormalisation in float64 keeps ‖BBᵀ − I‖ at rounding level).
+ */
+import type { Config } from '../config/schema.ts';
+import { hvp } from './hvp.ts';
+import { lanczosTop } from './lanczos.ts';
+import { dot } from './linalg.ts';
+import type { TokenLossModel } from './types.ts';
+
+export interface BasisExtension {
+  vectors: Float64Array[];
+  eigenvalues: number[];
+  residuals: number[];
+  iterations: number;
+}
+
+export function extendBasis(
+  model: Pick<TokenLossModel, 'hessianLossGrad'>,
+  theta: Float32Array,
+  B: ArrayLike<number>[],
+  basis: Config['basis'],
+  seed: number,
+): BasisExtension {
+  const d = theta.length;
+  const r = lanczosTop((v) => hvp(model, theta, v, basis.hvpEps), d, {
+    k: basis.k,
+    maxIter: basis.maxIter,
+    tol: basis.tol,
+    seed: seed + B.length,
+    project: B,
+  });
+  // Re-orthonormalise the new vectors against B (twice) to keep the basis orthonormal.
+  for (const v of r.vectors) {
+    for (let pass = 0; pass < 2; pass++)
+      for (const b of B) {
+        const c = dot(v, b);
+        for (let i = 0; i < d; i++) v[i] -= c * b[i];
+      }
+    const n = Math.sqrt(dot(v, v));
+    for (let i = 0; i < d; i++) v[i] /= n;
+  }
+  return { vectors: r.vectors, eigenvalues: r.values, residuals: r.residuals, iterations: r.iterations };
+}
+
+/** max |BBᵀ − I| entry. */
+export function orthonormalityError(B: ArrayLike<number>[]): number {
+  let worst = 0;
+  for (let i = 0; i < B.length; i++)
+    for (let j = i; j < B.length; j++) worst = Math.max(worst, Math.abs(dot(B[i], B[j]) - (i === j ? 1 : 0)));
+  return worst;
+}

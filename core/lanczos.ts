@@ -1,0 +1,119 @@
+/**
+ * Lanczos for the top-k (largest algebraic) eigenpairs of P·A·P, P = I − BBᵀ (B orthonormal),
+ * with full re-orthogonalisation (twice, classical Gram–Schmidt) against every Krylov vector
+ * and against B. Krylov vectors and inner products in float64. Stops when the top-k Ritz pairs'
+ * residual estimates β_j·|s_{j,i}| fall below tol·max(|θ_i|, 1e-12), at an invariant subspace,
+ * or at maxIter; reports true residuals ‖PAPy − θy‖ from one extra product per vector.
+ */
+import { dot, norm, symmetricEigen } from './linalg.ts';
+import { uniform } from './rng.ts';
+
+export interface LanczosOptions {
+  k: number;
+  maxIter: number;
+  tol: number;
+  seed: number;
+  /** Orthonormal vectors to project out (rows of length d). */
+  project?: ArrayLike<number>[];
+}
+
+export interface LanczosResult {
+  values: number[];
+  vectors: Float64Array[];
+  residuals: number[];
+  iterations: number;
+}
+
+function projectOut(w: Float64Array, basis: ArrayLike<number>[]): void {
+  for (const b of basis) {
+    const c = dot(w, b);
+    for (let i = 0; i < w.length; i++) w[i] -= c * b[i];
+  }
+}
+
+export function lanczosTop(matvec: (v: Float64Array) => Float64Array, d: number, opts: LanczosOptions): LanczosResult {
+  const B = opts.project ?? [];
+  const space = d - B.length;
+  if (opts.k > space) throw new Error(`k = ${opts.k} eigenvectors asked in a space of dimension ${space}`);
+  const maxIter = Math.min(opts.maxIter, space);
+  const applyP = (v: Float64Array) => {
+    const w = Float64Array.from(v);
+    projectOut(w, B);
+    projectOut(w, B);
+    return w;
+  };
+  const op = (v: Float64Array) => applyP(matvec(v)); // v is already in range(P)
+
+  const Q: Float64Array[] = [];
+  let q = new Float64Array(d);
+  for (let i = 0; i < d; i++) q[i] = uniform(opts.seed, 5, i) - 0.5;
+  q = applyP(q);
+  let nq = norm(q);
+  for (let i = 0; i < d; i++) q[i] /= nq;
+  const alpha: number[] = [];
+  const beta: number[] = [];
+  let ritz: { values: Float64Array; vectors: Float64Array } | undefined;
+  let m = 0;
+  for (let j = 0; j < maxIter; j++) {
+    Q.push(q);
+    const w = op(q);
+    const a = dot(q, w);
+    alpha.push(a);
+    for (let i = 0; i < d; i++) w[i] -= a * q[i] + (j > 0 ? beta[j - 1] * Q[j - 1][i] : 0);
+    for (let pass = 0; pass < 2; pass++) {
+      for (const v of Q) {
+        const c = dot(w, v);
+        for (let i = 0; i < d; i++) w[i] -= c * v[i];
+      }
+      projectOut(w, B);
+    }
+    const bj = norm(w);
+    m = j + 1;
+    // Ritz values of T_m
+    const T = new Float64Array(m * m);
+    for (let i = 0; i < m; i++) {
+      T[i * m + i] = alpha[i];
+      if (i + 1 < m) {
+        T[i * m + i + 1] = beta[i];
+        T[(i + 1) * m + i] = beta[i];
+      }
+    }
+    ritz = symmetricEigen(T, m);
+    const scale = Math.max(Math.abs(ritz.values[0]), 1e-12);
+    let converged = m >= opts.k;
+    for (let i = 0; i < Math.min(opts.k, m); i++) {
+      const est = bj * Math.abs(ritz.vectors[(m - 1) * m + i]);
+      if (est > opts.tol * Math.max(Math.abs(ritz.values[i]), 1e-12 * scale)) converged = false;
+    }
+    if (converged || bj < 1e-10 * scale) break;
+    beta.push(bj);
+    q = new Float64Array(d);
+    for (let i = 0; i < d; i++) q[i] = w[i] / bj;
+  }
+  const k = Math.min(opts.k, m);
+  const values: number[] = [];
+  const vectors: Float64Array[] = [];
+  const residuals: number[] = [];
+  for (let i = 0; i < k; i++) {
+    const y = new Float64Array(d);
+    for (let j = 0; j < m; j++) {
+      const s = ritz!.vectors[j * m + i];
+      const qj = Q[j];
+      for (let t = 0; t < d; t++) y[t] += s * qj[t];
+    }
+    projectOut(y, B);
+    for (const prev of vectors) {
+      const c = dot(y, prev);
+      for (let t = 0; t < d; t++) y[t] -= c * prev[t];
+    }
+    nq = norm(y);
+    for (let t = 0; t < d; t++) y[t] /= nq;
+    const Ay = op(y);
+    const lam = dot(y, Ay);
+    for (let t = 0; t < d; t++) Ay[t] -= lam * y[t];
+    values.push(lam);
+    vectors.push(y);
+    residuals.push(norm(Ay));
+  }
+  return { values, vectors, residuals, iterations: m };
+}
