@@ -1,0 +1,189 @@
+/**
+ * Reading a clustering against the task's skills (digit, carry, value):
+ *  - per cluster and skill, the dominant value and its share of the cluster ("dominant skill
+ *    homogeneity", the paper's Fig. 4–10); ties go to the smallest value;
+ *  - the size-weighted homogeneity over clusters (outliers, label −1, excluded):
+ *    Σ_c |c|·share_c / Σ_c |c|;
+ *  - the same for skill labels shuffled across tokens (seeded permutations), averaged: the
+ *    baseline a clustering must beat;
+ *  - adjusted mutual information between cluster labels (−1 counted as one more label, as
+ *    scikit-learn does when given raw labels) and the skill, as sklearn's
+ *    adjusted_mutual_info_score with arithmetic normalisation and the exact expected MI.
+ */
+import { randInt, STREAMS } from './rng.ts';
+
+export interface ClusterSkill {
+  cluster: number;
+  size: number;
+  dominant: number;
+  share: number;
+}
+
+export function dominantPerCluster(labels: ArrayLike<number>, skill: ArrayLike<number>): ClusterSkill[] {
+  const counts = new Map<number, Map<number, number>>();
+  for (let i = 0; i < labels.length; i++) {
+    const c = labels[i];
+    if (c < 0) continue;
+    let m = counts.get(c);
+    if (!m) counts.set(c, (m = new Map()));
+    m.set(skill[i], (m.get(skill[i]) ?? 0) + 1);
+  }
+  return [...counts.keys()]
+    .sort((a, b) => a - b)
+    .map((cluster) => {
+      const m = counts.get(cluster)!;
+      let size = 0;
+      let dominant = Number.POSITIVE_INFINITY;
+      let best = -1;
+      for (const [v, k] of m) {
+        size += k;
+        if (k > best || (k === best && v < dominant)) {
+          best = k;
+          dominant = v;
+        }
+      }
+      return { cluster, size, dominant, share: best / size };
+    });
+}
+
+export function weightedHomogeneity(labels: ArrayLike<number>, skill: ArrayLike<number>): number {
+  const per = dominantPerCluster(labels, skill);
+  const total = per.reduce((s, c) => s + c.size, 0);
+  return total === 0 ? Number.NaN : per.reduce((s, c) => s + c.size * c.share, 0) / total;
+}
+
+/** Mean weighted homogeneity over `shuffles` seeded permutations of the skill labels. */
+export function shuffledBaseline(labels: ArrayLike<number>, skill: ArrayLike<number>, shuffles: number, seed: number): number {
+  const n = skill.length;
+  let sum = 0;
+  const perm = new Float64Array(n);
+  for (let s = 0; s < shuffles; s++) {
+    for (let i = 0; i < n; i++) perm[i] = skill[i];
+    for (let i = n - 1; i > 0; i--) {
+      const j = randInt(i + 1, seed, STREAMS.shuffle, s, i);
+      const t = perm[i];
+      perm[i] = perm[j];
+      perm[j] = t;
+    }
+    sum += weightedHomogeneity(labels, perm);
+  }
+  return sum / shuffles;
+}
+
+// ln Γ(x) for x > 0 (Lanczos approximation, g = 7, n = 9; relative error ~1e-15)
+const LG = [
+  0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059, 12.507343278686905,
+  -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7,
+];
+export function lgamma(x: number): number {
+  if (x < 0.5) return Math.log(Math.PI / Math.abs(Math.sin(Math.PI * x))) - lgamma(1 - x);
+  x -= 1;
+  let a = LG[0];
+  const t = x + 7.5;
+  for (let i = 1; i < 9; i++) a += LG[i] / (x + i);
+  return 0.5 * Math.log(2 * Math.PI) + (x + 0.5) * Math.log(t) - t + Math.log(a);
+}
+
+function contingency(a: ArrayLike<number>, b: ArrayLike<number>) {
+  const ai = new Map<number, number>();
+  const bi = new Map<number, number>();
+  for (let i = 0; i < a.length; i++) {
+    if (!ai.has(a[i])) ai.set(a[i], ai.size);
+    if (!bi.has(b[i])) bi.set(b[i], bi.size);
+  }
+  const R = ai.size;
+  const C = bi.size;
+  const table = new Float64Array(R * C);
+  for (let i = 0; i < a.length; i++) table[ai.get(a[i])! * C + bi.get(b[i])!]++;
+  const rows = new Float64Array(R);
+  const cols = new Float64Array(C);
+  for (let r = 0; r < R; r++) for (let c = 0; c < C; c++) {
+    rows[r] += table[r * C + c];
+    cols[c] += table[r * C + c];
+  }
+  return { table, rows, cols, R, C };
+}
+
+function entropy(counts: Float64Array, n: number): number {
+  let h = 0;
+  for (const k of counts) if (k > 0) h -= (k / n) * Math.log(k / n);
+  return h;
+}
+
+export function mutualInfo(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  const { table, rows, cols, R, C } = contingency(a, b);
+  const n = a.length;
+  let mi = 0;
+  for (let r = 0; r < R; r++)
+    for (let c = 0; c < C; c++) {
+      const k = table[r * C + c];
+      if (k > 0) mi += (k / n) * Math.log((n * k) / (rows[r] * cols[c]));
+    }
+  return Math.max(mi, 0);
+}
+
+export function expectedMutualInfo(rows: Float64Array, cols: Float64Array, n: number): number {
+  const lgN = lgamma(n + 1);
+  let emi = 0;
+  for (const a of rows)
+    for (const b of cols) {
+      const lo = Math.max(1, a + b - n);
+      const hi = Math.min(a, b);
+      const fixed = lgamma(a + 1) + lgamma(b + 1) + lgamma(n - a + 1) + lgamma(n - b + 1) - lgN;
+      for (let k = lo; k <= hi; k++) {
+        const logP = fixed - lgamma(k + 1) - lgamma(a - k + 1) - lgamma(b - k + 1) - lgamma(n - a - b + k + 1);
+        emi += (k / n) * Math.log((n * k) / (a * b)) * Math.exp(logP);
+      }
+    }
+  return emi;
+}
+
+export function adjustedMutualInfo(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  const { rows, cols, R, C } = contingency(a, b);
+  const n = a.length;
+  if ((R === 1 && C === 1) || (R === 0 && C === 0)) return 1;
+  const mi = mutualInfo(a, b);
+  const emi = expectedMutualInfo(rows, cols, n);
+  const norm = 0.5 * (entropy(rows, n) + entropy(cols, n));
+  let denom = norm - emi;
+  const eps = 2.220446049250313e-16;
+  denom = denom < 0 ? Math.min(denom, -eps) : Math.max(denom, eps);
+  return (mi - emi) / denom;
+}
+
+export interface SkillSummary {
+  skill: string;
+  homogeneity: number;
+  baseline: number;
+  ami: number;
+  clusters: number;
+  outliers: number;
+}
+
+export function readSkills(
+  labels: ArrayLike<number>,
+  skills: Record<string, ArrayLike<number>>,
+  shuffles: number,
+  seed: number,
+): { perCluster: (ClusterSkill & { skill: string })[]; summary: SkillSummary[] } {
+  let outliers = 0;
+  const ids = new Set<number>();
+  for (let i = 0; i < labels.length; i++) {
+    if (labels[i] < 0) outliers++;
+    else ids.add(labels[i]);
+  }
+  const perCluster: (ClusterSkill & { skill: string })[] = [];
+  const summary: SkillSummary[] = [];
+  for (const [skill, values] of Object.entries(skills)) {
+    for (const c of dominantPerCluster(labels, values)) perCluster.push({ ...c, skill });
+    summary.push({
+      skill,
+      homogeneity: weightedHomogeneity(labels, values),
+      baseline: shuffledBaseline(labels, values, shuffles, seed),
+      ami: adjustedMutualInfo(labels, values),
+      clusters: ids.size,
+      outliers,
+    });
+  }
+  return { perCluster, summary };
+}

@@ -1,0 +1,115 @@
+import assert from 'node:assert/strict';
+import { before, test } from 'node:test';
+import { extendBasis, orthonormalityError } from '../../core/basis.ts';
+import { initBackend } from '../../core/backend.ts';
+import { makeData } from '../../core/data.ts';
+import { explicitHessian } from '../../core/hvp.ts';
+import { lanczosTop } from '../../core/lanczos.ts';
+import { dot, symmetricEigen } from '../../core/linalg.ts';
+import { initParams, makeTokenLossModel } from '../../core/model.ts';
+import { uniform } from '../../core/rng.ts';
+
+function randomOrthogonal(n: number, seed: number): Float64Array[] {
+  const Q: Float64Array[] = [];
+  for (let k = 0; k < n; k++) {
+    const v = Float64Array.from({ length: n }, (_, i) => uniform(seed, k, i) - 0.5);
+    for (let pass = 0; pass < 2; pass++)
+      for (const q of Q) {
+        const c = dot(v, q);
+        for (let i = 0; i < n; i++) v[i] -= c * q[i];
+      }
+    const nv = Math.sqrt(dot(v, v));
+    Q.push(v.map((x) => x / nv));
+  }
+  return Q;
+}
+
+/** A = Σ λ_k q_k q_kᵀ with a known spectrum. */
+function withSpectrum(lams: number[], seed: number) {
+  const n = lams.length;
+  const Q = randomOrthogonal(n, seed);
+  const A = new Float64Array(n * n);
+  lams.forEach((l, k) => {
+    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) A[i * n + j] += l * Q[k][i] * Q[k][j];
+  });
+  const mv = (v: Float64Array) => {
+    const out = new Float64Array(n);
+    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) out[i] += A[i * n + j] * v[j];
+    return out;
+  };
+  return { A, Q, mv, n };
+}
+
+test('Jacobi eigensolver recovers a known spectrum', () => {
+  const lams = Array.from({ length: 30 }, (_, i) => 10 - i * 0.7);
+  const { A, n } = withSpectrum(lams, 1);
+  const e = symmetricEigen(A, n);
+  lams.forEach((l, i) => assert.ok(Math.abs(e.values[i] - l) < 1e-10));
+});
+
+const spectra: [string, number[], number[]][] = [
+  ['clustered', [10, 9.99, 9.98, ...Array.from({ length: 57 }, (_, i) => 5 - i * 0.05)], [10, 9.99, 9.98]],
+  ['negative dominant', [-50, 4, 3.9, 3.8, ...Array.from({ length: 56 }, (_, i) => 2 - i * 0.1)], [4, 3.9, 3.8]],
+  ['well separated', [100, 50, 25, ...Array.from({ length: 57 }, (_, i) => -1 + i * 0.01)], [100, 50, 25]],
+];
+
+for (const [name, lams, top] of spectra) {
+  test(`Lanczos top-3 on a ${name} spectrum matches the known eigenvalues`, () => {
+    const { mv, n, Q } = withSpectrum(lams, 7);
+    const r = lanczosTop(mv, n, { k: 3, maxIter: 60, tol: 1e-10, seed: 3 });
+    top.forEach((l, i) => assert.ok(Math.abs(r.values[i] - l) < 1e-6 * Math.max(1, Math.abs(l)), `${name}: ${r.values[i]} vs ${l}`));
+    r.residuals.forEach((res) => assert.ok(res < 1e-5));
+    // eigenvector of the largest matches up to sign
+    const order = lams.map((l, i) => [l, i] as const).sort((a, b) => b[0] - a[0]);
+    assert.ok(Math.abs(Math.abs(dot(r.vectors[0], Q[order[0][1]])) - 1) < 1e-6);
+  });
+}
+
+test('repeated eigenvalues: the projected chain finds every copy', () => {
+  const lams = [5, 5, 5, 2, ...Array.from({ length: 36 }, (_, i) => 1 - i * 0.02)];
+  const { mv, n } = withSpectrum(lams, 9);
+  const B: Float64Array[] = [];
+  for (let k = 0; k < 4; k++) {
+    const r = lanczosTop(mv, n, { k: 1, maxIter: 40, tol: 1e-10, seed: k, project: B });
+    B.push(r.vectors[0]);
+    assert.ok(Math.abs(r.values[0] - lams[k]) < 1e-8, `extension ${k}: ${r.values[0]} vs ${lams[k]}`);
+  }
+  assert.ok(orthonormalityError(B) < 1e-10);
+});
+
+test('on the micro transformer Hessian, Lanczos by HVPs and the projected problem match dense eigendecomposition', async () => {
+  await initBackend('wasm');
+  const micro = { nLayers: 1, dModel: 4, nHeads: 1, dMlp: 8 };
+  const { evalExamples, hessianExamples } = makeData({ seed: 0, data: { evalSize: 4, hessianSize: 16 } });
+  const model = makeTokenLossModel(micro, evalExamples, hessianExamples);
+  const theta = initParams(micro, 3).map((x, i) => x + 0.3 * (uniform(1, 2, i) - 0.5));
+  const d = theta.length;
+  const H = explicitHessian(model, theta, 1e-3);
+  const dense = symmetricEigen(H, d);
+  const basisCfg = { every: 1, k: 1, maxIter: 80, tol: 1e-6, hvpEps: 1e-3 };
+  const B: Float64Array[] = [];
+  const first = extendBasis(model, theta, B, basisCfg, 0);
+  assert.ok(Math.abs(first.eigenvalues[0] - dense.values[0]) < 1e-3 * Math.abs(dense.values[0]), `${first.eigenvalues[0]} vs ${dense.values[0]}`);
+  B.push(...first.vectors);
+  const second = extendBasis(model, theta, B, basisCfg, 0);
+  // top eigenvalue of P H P with P = I − b bᵀ, computed densely
+  const b = B[0];
+  const PHP = new Float64Array(d * d);
+  const Pm = (i: number, j: number) => (i === j ? 1 : 0) - b[i] * b[j];
+  const HP = new Float64Array(d * d);
+  for (let i = 0; i < d; i++) for (let k = 0; k < d; k++) {
+    const hik = H[i * d + k];
+    if (hik === 0) continue;
+    for (let j = 0; j < d; j++) HP[i * d + j] += hik * Pm(k, j);
+  }
+  for (let i = 0; i < d; i++) for (let k = 0; k < d; k++) {
+    const p = Pm(i, k);
+    if (p === 0) continue;
+    for (let j = 0; j < d; j++) PHP[i * d + j] += p * HP[k * d + j];
+  }
+  const proj = symmetricEigen(PHP, d);
+  assert.ok(Math.abs(second.eigenvalues[0] - proj.values[0]) < 1e-3 * Math.abs(proj.values[0]), `${second.eigenvalues[0]} vs ${proj.values[0]}`);
+  B.push(...second.vectors);
+  assert.ok(orthonormalityError(B) < 1e-5);
+  model.dispose();
+});
