@@ -6,6 +6,7 @@
  * chain (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, profiles) and never appear in messages.
  */
 import {
+  DeleteObjectCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
   ListObjectsV2Command,
@@ -22,15 +23,39 @@ export interface S3Options {
   endpoint?: string;
   region?: string;
   maxAttempts?: number;
+  /** Explicit credentials; by default the SDK's chain (AWS_* variables, profiles, roles). */
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
 }
 
 const MULTIPART_THRESHOLD = 16 * 1024 * 1024;
 
+/** Remove secrets from a text: the credential variables' values and AWS access key ids. */
+export function redact(text: string, env: NodeJS.ProcessEnv = process.env, extra: string[] = []): string {
+  let out = text;
+  const secrets = [...['AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_ACCESS_KEY_ID', 'MINIO_ROOT_PASSWORD'].map((v) => env[v]), ...extra];
+  for (const secret of secrets) {
+    if (secret && secret.length >= 8) out = out.split(secret).join('[redacted]');
+  }
+  return out.replace(/(AKIA|ASIA)[A-Z0-9]{12,}/g, '[redacted]');
+}
+
+/** An endpoint URL without user info (a URL may carry credentials as user:password@). */
+function safeEndpoint(endpoint: string): string {
+  try {
+    const u = new URL(endpoint);
+    u.username = '';
+    u.password = '';
+    return u.toString().replace(/\/$/, '');
+  } catch {
+    return '[endpoint]';
+  }
+}
+
 /** Error text without anything that could carry a credential. */
-function safeMessage(e: unknown): string {
+function safeMessage(e: unknown, secrets: string[] = []): string {
   const err = e as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
   const status = err.$metadata?.httpStatusCode ? ` (HTTP ${err.$metadata.httpStatusCode})` : '';
-  return `${err.name ?? 'Error'}: ${(err.message ?? String(e)).replace(/(AKIA|ASIA)[A-Z0-9]{12,}/g, '[redacted]')}${status}`;
+  return redact(`${err.name ?? 'Error'}: ${err.message ?? String(e)}${status}`, process.env, secrets);
 }
 
 export class S3Backend implements ObjectBackend {
@@ -38,8 +63,11 @@ export class S3Backend implements ObjectBackend {
   readonly bucket: string;
   readonly prefix: string;
   readonly endpoint?: string;
+  readonly #secrets: string[];
 
   constructor(opts: S3Options) {
+    const c = opts.credentials;
+    this.#secrets = c ? [c.secretAccessKey, c.accessKeyId, c.sessionToken ?? ''] : [];
     this.bucket = opts.bucket;
     this.prefix = (opts.prefix ?? '').replace(/^\/+|\/+$/g, '');
     this.endpoint = opts.endpoint;
@@ -49,11 +77,12 @@ export class S3Backend implements ObjectBackend {
       forcePathStyle: opts.endpoint !== undefined,
       maxAttempts: opts.maxAttempts ?? 5,
       retryMode: 'standard',
+      ...(opts.credentials ? { credentials: opts.credentials } : {}),
     });
   }
 
   get location(): string {
-    return `s3://${this.bucket}/${this.prefix}${this.endpoint ? ` at ${this.endpoint}` : ''}`;
+    return `s3://${this.bucket}/${this.prefix}${this.endpoint ? ` at ${safeEndpoint(this.endpoint)}` : ''}`;
   }
 
   private full(path: string): string {
@@ -61,7 +90,7 @@ export class S3Backend implements ObjectBackend {
   }
 
   private wrap(op: string, path: string, e: unknown): Error {
-    return new Error(`S3 ${op} ${this.full(path)} in bucket ${this.bucket} failed: ${safeMessage(e)}`);
+    return new Error(`S3 ${op} ${this.full(path)} in bucket ${this.bucket} failed: ${safeMessage(e, this.#secrets)}`);
   }
 
   async getObject(path: string): Promise<Uint8Array | undefined> {
@@ -121,6 +150,50 @@ export class S3Backend implements ObjectBackend {
       } catch (e) {
         throw this.wrap('DELETE', prefix, e);
       }
+    }
+  }
+
+  /**
+   * PutObject (or CompleteMultipartUpload above the multipart threshold) with `If-None-Match: *`:
+   * the server refuses with 412 when the key exists, or 409 when a concurrent conditional write
+   * of the same key is in progress; both mean another writer got there first.
+   */
+  async putObjectIfAbsent(path: string, data: Uint8Array): Promise<boolean> {
+    try {
+      if (data.byteLength > MULTIPART_THRESHOLD) {
+        await new Upload({
+          client: this.client,
+          params: { Bucket: this.bucket, Key: this.full(path), Body: data, IfNoneMatch: '*' },
+          partSize: 8 * 1024 * 1024,
+          queueSize: 4,
+          leavePartsOnError: false,
+        }).done();
+      } else {
+        await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.full(path), Body: data, IfNoneMatch: '*' }));
+      }
+      return true;
+    } catch (e) {
+      const status = (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+      if (status === 412 || status === 409 || (e as { name?: string }).name === 'PreconditionFailed') return false;
+      throw this.wrap('PUT (if absent)', path, e);
+    }
+  }
+
+  async getObjectStream(path: string): Promise<AsyncIterable<Uint8Array> | undefined> {
+    try {
+      const r = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.full(path) }));
+      return r.Body as AsyncIterable<Uint8Array>;
+    } catch (e) {
+      if (e instanceof NoSuchKey || (e as { name?: string }).name === 'NoSuchKey') return undefined;
+      throw this.wrap('GET', path, e);
+    }
+  }
+
+  async deleteObject(path: string): Promise<void> {
+    try {
+      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.full(path) }));
+    } catch (e) {
+      throw this.wrap('DELETE', path, e);
     }
   }
 }

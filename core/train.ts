@@ -47,6 +47,8 @@ export interface TrainHooks {
   /** Called at every checkpoint with the state at that moment (for durable progress). */
   onCheckpoint?(state: TrainState, checkpoint: Checkpoint, evalRows: EvalRows): void | Promise<void>;
   onProgress?(done: number, total: number): void;
+  /** Called after every update with the iteration's batch loss (before the update) and learning rate. */
+  onIteration?(iteration: number, loss: number, lr: number): void;
 }
 
 export function initTrainState(config: Pick<Config, 'model' | 'seed'>): TrainState {
@@ -136,6 +138,7 @@ export async function trainSegment(
       trainLoss.iteration.push(state.step);
       trainLoss.loss.push(loss);
       trainLoss.lr.push(lr);
+      hooks.onIteration?.(state.step, loss, lr);
       adamwStep(config.train, state, grad, mask, lr);
       if (state.step % every === 0) await checkpoint();
       hooks.onProgress?.(state.step - start.step, total);
