@@ -7,50 +7,44 @@
  * the step's lease (`locks/<key>` in the store, so that the same step needed twice at the same
  * time, by two runs or two sweep points or two workers, is computed once), compute, write, return.
  */
-import {
-	type ArtifactStore,
-	IntegrityError,
-	NotFoundError,
-	type StepSpec,
-	stepKey,
-} from "../artifacts/index.ts";
+import { type ArtifactStore, IntegrityError, NotFoundError, type StepSpec, stepKey } from '../artifacts/index.ts';
 
 export interface Progress {
-	phase: string;
-	done: number;
-	total: number;
-	[extra: string]: unknown;
+  phase: string;
+  done: number;
+  total: number;
+  [extra: string]: unknown;
 }
 
 export interface StepContext {
-	store: ArtifactStore;
-	/** Report progress; `details` are kept by the runner and handed to a retry as `resume`. */
-	heartbeat(details: Progress): void;
-	/** The last details heartbeated by an earlier attempt of this same step, if any. */
-	resume?: Progress;
-	signal?: AbortSignal;
-	/** Identity of this logical step execution (the same across retries of one activity). */
-	owner: string;
-	/** Seconds a lease lives without renewal. */
-	leaseSeconds?: number;
+  store: ArtifactStore;
+  /** Report progress; `details` are kept by the runner and handed to a retry as `resume`. */
+  heartbeat(details: Progress): void;
+  /** The last details heartbeated by an earlier attempt of this same step, if any. */
+  resume?: Progress;
+  signal?: AbortSignal;
+  /** Identity of this logical step execution (the same across retries of one activity). */
+  owner: string;
+  /** Seconds a lease lives without renewal. */
+  leaseSeconds?: number;
 }
 
 export interface StepResult {
-	/** Step name in the run record, e.g. `train/2`. */
-	name: string;
-	key: string;
-	cached: boolean;
-	seconds: number;
-	/** Small figures for the run summary (never tensors or tables). */
-	meta?: Record<string, unknown>;
+  /** Step name in the run record, e.g. `train/2`. */
+  name: string;
+  key: string;
+  cached: boolean;
+  seconds: number;
+  /** Small figures for the run summary (never tensors or tables). */
+  meta?: Record<string, unknown>;
 }
 
 /** A bad input: the runner reports it as a non-retryable failure with this message. */
 export class BadInputError extends Error {
-	constructor(message: string) {
-		super(message);
-		this.name = "BadInputError";
-	}
+  constructor(message: string) {
+    super(message);
+    this.name = 'BadInputError';
+  }
 }
 
 /**
@@ -58,58 +52,44 @@ export class BadInputError extends Error {
  * removed from the store; the orchestrator recomputes the step that produced `key` and retries.
  */
 export class InputIntegrityError extends Error {
-	constructor(
-		message: string,
-		readonly key: string,
-	) {
-		super(message);
-		this.name = "InputIntegrityError";
-	}
+  constructor(
+    message: string,
+    readonly key: string,
+  ) {
+    super(message);
+    this.name = 'InputIntegrityError';
+  }
 }
 
 /** Read a file of an input artifact; integrity failures become InputIntegrityError (and the artifact is removed). */
-export async function readInput(
-	ctx: StepContext,
-	key: string,
-	file: string,
-): Promise<Uint8Array> {
-	try {
-		return await ctx.store.get(key, file);
-	} catch (e) {
-		if (e instanceof IntegrityError) {
-			await ctx.store.delete(key);
-			throw new InputIntegrityError(
-				`input ${key} failed its integrity check and was removed: ${e.message}`,
-				key,
-			);
-		}
-		if (e instanceof NotFoundError)
-			throw new InputIntegrityError(
-				`input ${key} is missing: ${e.message}`,
-				key,
-			);
-		throw e;
-	}
+export async function readInput(ctx: StepContext, key: string, file: string): Promise<Uint8Array> {
+  try {
+    return await ctx.store.get(key, file);
+  } catch (e) {
+    if (e instanceof IntegrityError) {
+      await ctx.store.delete(key);
+      throw new InputIntegrityError(`input ${key} failed its integrity check and was removed: ${e.message}`, key);
+    }
+    if (e instanceof NotFoundError) throw new InputIntegrityError(`input ${key} is missing: ${e.message}`, key);
+    throw e;
+  }
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Lease {
-	owner: string;
-	expiresAt: number;
+  owner: string;
+  expiresAt: number;
 }
 
-async function readLease(
-	ctx: StepContext,
-	path: string,
-): Promise<Lease | undefined> {
-	const raw = await ctx.store.backend.getObject(path);
-	if (!raw) return undefined;
-	try {
-		return JSON.parse(Buffer.from(raw).toString("utf8")) as Lease;
-	} catch {
-		return { owner: "?", expiresAt: 0 };
-	}
+async function readLease(ctx: StepContext, path: string): Promise<Lease | undefined> {
+  const raw = await ctx.store.backend.getObject(path);
+  if (!raw) return undefined;
+  try {
+    return JSON.parse(Buffer.from(raw).toString('utf8')) as Lease;
+  } catch {
+    return { owner: '?', expiresAt: 0 };
+  }
 }
 
 /**
@@ -117,84 +97,80 @@ async function readLease(
  * compute. `compute` returns the files and small metadata; it may use `ctx.heartbeat`.
  */
 export async function runStep(
-	ctx: StepContext,
-	name: string,
-	spec: StepSpec,
-	compute: () => Promise<{
-		files: Record<string, Uint8Array>;
-		meta?: Record<string, unknown>;
-	}>,
-	metaOf?: (
-		meta: Record<string, unknown> | undefined,
-	) => Record<string, unknown> | undefined,
+  ctx: StepContext,
+  name: string,
+  spec: StepSpec,
+  compute: () => Promise<{
+    files: Record<string, Uint8Array>;
+    meta?: Record<string, unknown>;
+  }>,
+  metaOf?: (meta: Record<string, unknown> | undefined) => Record<string, unknown> | undefined,
 ): Promise<StepResult> {
-	const t0 = Date.now();
-	const key = stepKey(spec);
-	const cachedResult = async (): Promise<StepResult | undefined> => {
-		const m = await ctx.store.manifest(key);
-		if (!m) return undefined;
-		return {
-			name,
-			key,
-			cached: true,
-			seconds: (Date.now() - t0) / 1000,
-			meta: metaOf ? metaOf(m.meta) : m.meta,
-		};
-	};
-	const hit = await cachedResult();
-	if (hit) return hit;
-	const ttl = (ctx.leaseSeconds ?? 60) * 1000;
-	const lockPath = `locks/${key}`;
-	const leaseBody = () =>
-		Buffer.from(
-			JSON.stringify({
-				owner: ctx.owner,
-				expiresAt: Date.now() + ttl,
-			} satisfies Lease),
-		);
-	// Take the lease, or wait for whoever holds it to finish (or to let it expire).
-	for (let waited = 0; ; waited++) {
-		if (await ctx.store.backend.putObjectIfAbsent(lockPath, leaseBody())) break;
-		const lease = await readLease(ctx, lockPath);
-		if (lease && (lease.owner === ctx.owner || lease.expiresAt < Date.now())) {
-			// our own earlier attempt, or an abandoned lease: take it over
-			await ctx.store.backend.putObject(lockPath, leaseBody());
-			break;
-		}
-		const done = await cachedResult();
-		if (done) return done;
-		ctx.heartbeat({
-			phase: "waiting for another worker computing the same step",
-			done: 0,
-			total: 1,
-			holder: lease?.owner,
-		});
-		if (ctx.signal?.aborted)
-			throw new Error("cancelled while waiting for a step lease");
-		await sleep(Math.min(2000, 250 * (waited + 1)));
-	}
-	const renew = setInterval(() => {
-		ctx.store.backend.putObject(lockPath, leaseBody()).catch(() => undefined);
-	}, ttl / 3);
-	try {
-		const again = await cachedResult();
-		if (again) return again;
-		const { files, meta } = await compute();
-		const seconds = (Date.now() - t0) / 1000;
-		await ctx.store.put(spec, files, { ...meta, seconds });
-		return {
-			name,
-			key,
-			cached: false,
-			seconds,
-			meta: metaOf ? metaOf(meta) : meta,
-		};
-	} finally {
-		clearInterval(renew);
-		const lease = await readLease(ctx, lockPath).catch(() => undefined);
-		if (lease?.owner === ctx.owner)
-			await ctx.store.backend.deleteObject(lockPath).catch(() => undefined);
-	}
+  const t0 = Date.now();
+  const key = stepKey(spec);
+  const cachedResult = async (): Promise<StepResult | undefined> => {
+    const m = await ctx.store.manifest(key);
+    if (!m) return undefined;
+    return {
+      name,
+      key,
+      cached: true,
+      seconds: (Date.now() - t0) / 1000,
+      meta: metaOf ? metaOf(m.meta) : m.meta,
+    };
+  };
+  const hit = await cachedResult();
+  if (hit) return hit;
+  const ttl = (ctx.leaseSeconds ?? 60) * 1000;
+  const lockPath = `locks/${key}`;
+  const leaseBody = () =>
+    Buffer.from(
+      JSON.stringify({
+        owner: ctx.owner,
+        expiresAt: Date.now() + ttl,
+      } satisfies Lease),
+    );
+  // Take the lease, or wait for whoever holds it to finish (or to let it expire).
+  for (let waited = 0; ; waited++) {
+    if (await ctx.store.backend.putObjectIfAbsent(lockPath, leaseBody())) break;
+    const lease = await readLease(ctx, lockPath);
+    if (lease && (lease.owner === ctx.owner || lease.expiresAt < Date.now())) {
+      // our own earlier attempt, or an abandoned lease: take it over
+      await ctx.store.backend.putObject(lockPath, leaseBody());
+      break;
+    }
+    const done = await cachedResult();
+    if (done) return done;
+    ctx.heartbeat({
+      phase: 'waiting for another worker computing the same step',
+      done: 0,
+      total: 1,
+      holder: lease?.owner,
+    });
+    if (ctx.signal?.aborted) throw new Error('cancelled while waiting for a step lease');
+    await sleep(Math.min(2000, 250 * (waited + 1)));
+  }
+  const renew = setInterval(() => {
+    ctx.store.backend.putObject(lockPath, leaseBody()).catch(() => undefined);
+  }, ttl / 3);
+  try {
+    const again = await cachedResult();
+    if (again) return again;
+    const { files, meta } = await compute();
+    const seconds = (Date.now() - t0) / 1000;
+    await ctx.store.put(spec, files, { ...meta, seconds });
+    return {
+      name,
+      key,
+      cached: false,
+      seconds,
+      meta: metaOf ? metaOf(meta) : meta,
+    };
+  } finally {
+    clearInterval(renew);
+    const lease = await readLease(ctx, lockPath).catch(() => undefined);
+    if (lease?.owner === ctx.owner) await ctx.store.backend.deleteObject(lockPath).catch(() => undefined);
+  }
 }
 
 /** Yield to the event loop (lets heartbeats and cancellation through during long computations). */

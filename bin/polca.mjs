@@ -11,3 +11,5 @@ const { register } = await import('tsx/esm/api');
 register();
 const { main } = await import(join(root, 'cli', 'index.ts'));
 await main(process.argv);
+// Open handles (Temporal connections, the TF.js runtime) must not keep a finished command alive.
+process.exit(process.exitCode ?? 0);

@@ -3,85 +3,54 @@
  * activities. Activities run on this process's TF.js backend (one core with wasm), so the
  * default is one activity at a time per worker: run one worker per core, on one machine or many.
  */
-import { fileURLToPath } from "node:url";
-import {
-	DefaultLogger,
-	makeTelemetryFilterString,
-	NativeConnection,
-	Runtime,
-	Worker,
-} from "@temporalio/worker";
-import { type ArtifactStore, openStore } from "../artifacts/index.ts";
-import { initBackend } from "../core/backend.ts";
-import { namespace, taskQueue } from "../services/env.ts";
-import { createActivities } from "../activities/index.ts";
+import { fileURLToPath } from 'node:url';
+import { DefaultLogger, makeTelemetryFilterString, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { type ArtifactStore, openStore } from '../artifacts/index.ts';
+import { initBackend } from '../core/backend.ts';
+import { namespace, taskQueue } from '../services/env.ts';
+import { createActivities } from '../activities/index.ts';
+import { connectionOptions } from './connection.ts';
+
+export { connectionOptions };
 
 export interface WorkerOptions {
-	address?: string;
-	namespace?: string;
-	taskQueue?: string;
-	store?: ArtifactStore;
-	/** Activities at once (POLCA_WORKER_CONCURRENCY, default 1). */
-	concurrency?: number;
-	identity?: string;
+  address?: string;
+  namespace?: string;
+  taskQueue?: string;
+  store?: ArtifactStore;
+  /** Activities at once (POLCA_WORKER_CONCURRENCY, default 1). */
+  concurrency?: number;
+  identity?: string;
 }
 
 let runtimeInstalled = false;
 
-/** Connection options from Temporal's usual environment (TEMPORAL_ADDRESS, TEMPORAL_API_KEY, TLS). */
-export function connectionOptions(address?: string) {
-	const apiKey = process.env.TEMPORAL_API_KEY;
-	const addr = address ?? process.env.TEMPORAL_ADDRESS ?? "127.0.0.1:7233";
-	const tls =
-		apiKey ||
-		process.env.TEMPORAL_TLS === "true" ||
-		process.env.TEMPORAL_TLS_CERT
-			? true
-			: undefined;
-	return {
-		address: addr,
-		...(apiKey ? { apiKey } : {}),
-		...(tls ? { tls } : {}),
-	};
-}
-
 export async function createWorker(opts: WorkerOptions = {}): Promise<Worker> {
-	if (!runtimeInstalled) {
-		// Keep the SDK's Rust core quiet unless asked.
-		const level = (process.env.POLCA_TEMPORAL_LOG ?? "WARN") as
-			| "ERROR"
-			| "WARN"
-			| "INFO"
-			| "DEBUG";
-		Runtime.install({
-			logger: new DefaultLogger(level),
-			telemetryOptions: {
-				logging: { filter: makeTelemetryFilterString({ core: level }) },
-			},
-		});
-		runtimeInstalled = true;
-	}
-	await initBackend((process.env.POLCA_BACKEND as never) ?? "auto");
-	const connection = await NativeConnection.connect(
-		connectionOptions(opts.address),
-	);
-	const concurrency =
-		opts.concurrency ?? Number(process.env.POLCA_WORKER_CONCURRENCY ?? 1);
-	if (!Number.isInteger(concurrency) || concurrency < 1) {
-		throw new Error(
-			`POLCA_WORKER_CONCURRENCY: ${process.env.POLCA_WORKER_CONCURRENCY} is not a positive integer`,
-		);
-	}
-	return Worker.create({
-		connection,
-		namespace: opts.namespace ?? namespace(),
-		taskQueue: opts.taskQueue ?? taskQueue(),
-		workflowsPath: fileURLToPath(
-			new URL("../workflows/index.ts", import.meta.url),
-		),
-		activities: createActivities(opts.store ?? openStore()),
-		maxConcurrentActivityTaskExecutions: concurrency,
-		identity: opts.identity,
-		shutdownGraceTime: "20s",
-	});
+  if (!runtimeInstalled) {
+    // Keep the SDK's Rust core quiet unless asked.
+    const level = (process.env.POLCA_TEMPORAL_LOG ?? 'WARN') as 'ERROR' | 'WARN' | 'INFO' | 'DEBUG';
+    Runtime.install({
+      logger: new DefaultLogger(level),
+      telemetryOptions: {
+        logging: { filter: makeTelemetryFilterString({ core: level }) },
+      },
+    });
+    runtimeInstalled = true;
+  }
+  await initBackend((process.env.POLCA_BACKEND as never) ?? 'auto');
+  const connection = await NativeConnection.connect(connectionOptions(opts.address));
+  const concurrency = opts.concurrency ?? Number(process.env.POLCA_WORKER_CONCURRENCY ?? 1);
+  if (!Number.isInteger(concurrency) || concurrency < 1) {
+    throw new Error(`POLCA_WORKER_CONCURRENCY: ${process.env.POLCA_WORKER_CONCURRENCY} is not a positive integer`);
+  }
+  return Worker.create({
+    connection,
+    namespace: opts.namespace ?? namespace(),
+    taskQueue: opts.taskQueue ?? taskQueue(),
+    workflowsPath: fileURLToPath(new URL('../workflows/index.ts', import.meta.url)),
+    activities: createActivities(opts.store ?? openStore()),
+    maxConcurrentActivityTaskExecutions: concurrency,
+    ...(opts.identity ? { identity: opts.identity } : {}),
+    shutdownGraceTime: '20s',
+  });
 }

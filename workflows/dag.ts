@@ -11,254 +11,192 @@
  *                                 │
  *             trajectories ─► cluster[targets] (fan-out, capped) ─► report ─► run record
  */
-import type { Config } from "../config/schema.ts";
-import {
-	type ClusterTarget,
-	clusterTargets,
-	segmentCount,
-	STAGES,
-	type Stage,
-	stageTotals,
-} from "./plan.ts";
+import type { Config } from '../config/schema.ts';
+import { type ClusterTarget, clusterTargets, segmentCount, STAGES, type Stage, stageTotals } from './plan.ts';
 
 export interface StepResult {
-	name: string;
-	key: string;
-	cached: boolean;
-	seconds: number;
-	meta?: Record<string, unknown>;
+  name: string;
+  key: string;
+  cached: boolean;
+  seconds: number;
+  meta?: Record<string, unknown>;
 }
 
 export interface RunRecordInput {
-	name: string;
-	workflowId?: string;
-	config: Config;
-	steps: Record<string, string>;
-	metrics: Record<string, unknown>;
+  name: string;
+  workflowId?: string;
+  config: Config;
+  steps: Record<string, string>;
+  metrics: Record<string, unknown>;
 }
 
 /** What the DAG calls; every argument and result is small and serialisable (keys, not tensors). */
 export interface ExperimentActivities {
-	data(c: Config): Promise<StepResult>;
-	train(
-		c: Config,
-		s: number,
-		inputs: { data: string; prev?: string },
-	): Promise<StepResult>;
-	basis(
-		c: Config,
-		s: number,
-		inputs: { data: string; train: string; prev?: string },
-	): Promise<StepResult>;
-	polca(
-		c: Config,
-		s: number,
-		inputs: { data: string; basis: string; train: string; prevTrain?: string },
-	): Promise<StepResult>;
-	trajectories(
-		c: Config,
-		inputs: { data: string; train: string[]; polca: string[] },
-	): Promise<StepResult>;
-	cluster(
-		c: Config,
-		target: ClusterTarget,
-		inputs: { data: string; trajectories: string },
-	): Promise<StepResult>;
-	report(
-		c: Config,
-		runName: string,
-		steps: Record<string, string>,
-	): Promise<StepResult>;
-	saveRun(record: RunRecordInput): Promise<void>;
+  data(c: Config): Promise<StepResult>;
+  train(c: Config, s: number, inputs: { data: string; prev?: string }): Promise<StepResult>;
+  basis(c: Config, s: number, inputs: { data: string; train: string; prev?: string }): Promise<StepResult>;
+  polca(c: Config, s: number, inputs: { data: string; basis: string; train: string; prevTrain?: string }): Promise<StepResult>;
+  trajectories(c: Config, inputs: { data: string; train: string[]; polca: string[] }): Promise<StepResult>;
+  cluster(c: Config, target: ClusterTarget, inputs: { data: string; trajectories: string }): Promise<StepResult>;
+  report(c: Config, runName: string, steps: Record<string, string>): Promise<StepResult>;
+  saveRun(record: RunRecordInput): Promise<void>;
 }
 
 export interface StageProgress {
-	done: number;
-	total: number;
-	cached: number;
-	running: number;
+  done: number;
+  total: number;
+  cached: number;
+  running: number;
 }
 export type ProgressState = Record<Stage, StageProgress>;
 
 export function emptyProgress(c: Config): ProgressState {
-	const totals = stageTotals(c);
-	return Object.fromEntries(
-		STAGES.map((s) => [
-			s,
-			{ done: 0, total: totals[s], cached: 0, running: 0 },
-		]),
-	) as ProgressState;
+  const totals = stageTotals(c);
+  return Object.fromEntries(STAGES.map((s) => [s, { done: 0, total: totals[s], cached: 0, running: 0 }])) as ProgressState;
 }
 
 export interface ExperimentResult {
-	runName: string;
-	config: Config;
-	steps: StepResult[];
-	metrics: Record<string, unknown>;
-	report: string;
+  runName: string;
+  config: Config;
+  steps: StepResult[];
+  metrics: Record<string, unknown>;
+  report: string;
 }
 
 export interface DagOptions {
-	/** The key of an input artifact that failed its integrity check, when `err` says so. */
-	integrityKey(err: unknown): string | undefined;
-	progress: ProgressState;
+  /** The key of an input artifact that failed its integrity check, when `err` says so. */
+  integrityKey(err: unknown): string | undefined;
+  progress: ProgressState;
 }
 
 /** Run `fn` over `items` with at most `limit` at once, results in input order. */
-export async function mapLimit<T, R>(
-	items: T[],
-	limit: number,
-	fn: (item: T, i: number) => Promise<R>,
-): Promise<R[]> {
-	const out = new Array<R>(items.length);
-	let next = 0;
-	const lane = async () => {
-		while (next < items.length) {
-			const i = next++;
-			out[i] = await fn(items[i], i);
-		}
-	};
-	await Promise.all(
-		Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, lane),
-	);
-	return out;
+export async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i], i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, lane));
+  return out;
 }
 
 export async function runExperimentDag(
-	c: Config,
-	runName: string,
-	acts: ExperimentActivities,
-	opts: DagOptions,
+  c: Config,
+  runName: string,
+  acts: ExperimentActivities,
+  opts: DagOptions,
 ): Promise<ExperimentResult> {
-	const S = segmentCount(c);
-	const results: StepResult[] = [];
-	/** Producers by key, so that an input that fails its integrity check can be recomputed. */
-	const producers = new Map<string, () => Promise<StepResult>>();
+  const S = segmentCount(c);
+  const results: StepResult[] = [];
+  /** Producers by key, so that an input that fails its integrity check can be recomputed. */
+  const producers = new Map<string, () => Promise<StepResult>>();
 
-	const step = async (
-		stage: Stage,
-		run: () => Promise<StepResult>,
-	): Promise<StepResult> => {
-		const p = opts.progress[stage];
-		p.running++;
-		try {
-			for (let attempt = 0; ; attempt++) {
-				try {
-					const r = await run();
-					producers.set(r.key, run);
-					results.push(r);
-					p.done++;
-					if (r.cached) p.cached++;
-					return r;
-				} catch (e) {
-					const bad = opts.integrityKey(e);
-					const producer = bad ? producers.get(bad) : undefined;
-					if (!producer || attempt >= 2) throw e;
-					await producer(); // the corrupt artifact was removed by the reader: this recomputes it
-				}
-			}
-		} finally {
-			p.running--;
-		}
-	};
+  const step = async (stage: Stage, run: () => Promise<StepResult>): Promise<StepResult> => {
+    const p = opts.progress[stage];
+    p.running++;
+    try {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          const r = await run();
+          producers.set(r.key, run);
+          results.push(r);
+          p.done++;
+          if (r.cached) p.cached++;
+          return r;
+        } catch (e) {
+          const bad = opts.integrityKey(e);
+          const producer = bad ? producers.get(bad) : undefined;
+          if (!producer || attempt >= 2) throw e;
+          await producer(); // the corrupt artifact was removed by the reader: this recomputes it
+        }
+      }
+    } finally {
+      p.running--;
+    }
+  };
 
-	const data = await step("data", () => acts.data(c));
-	const train: Promise<StepResult>[] = [];
-	const basis: Promise<StepResult>[] = [];
-	for (let s = 0; s < S; s++) {
-		const prevTrain = s > 0 ? train[s - 1] : undefined;
-		train.push(
-			(async () => {
-				const prev = prevTrain ? (await prevTrain).key : undefined;
-				return step("train", () =>
-					acts.train(c, s, { data: data.key, ...(prev ? { prev } : {}) }),
-				);
-			})(),
-		);
-		const prevBasis = s > 0 ? basis[s - 1] : undefined;
-		const trained = train[s];
-		basis.push(
-			(async () => {
-				const t = (await trained).key;
-				const prev = prevBasis ? (await prevBasis).key : undefined;
-				return step("basis", () =>
-					acts.basis(c, s, {
-						data: data.key,
-						train: t,
-						...(prev ? { prev } : {}),
-					}),
-				);
-			})(),
-		);
-	}
-	const trainKeys = (await Promise.all(train)).map((r) => r.key);
-	const basisResults = await Promise.all(basis);
-	const finalBasis = basisResults[S - 1].key;
+  const data = await step('data', () => acts.data(c));
+  const train: Promise<StepResult>[] = [];
+  const basis: Promise<StepResult>[] = [];
+  for (let s = 0; s < S; s++) {
+    const prevTrain = s > 0 ? train[s - 1] : undefined;
+    train.push(
+      (async () => {
+        const prev = prevTrain ? (await prevTrain).key : undefined;
+        return step('train', () => acts.train(c, s, { data: data.key, ...(prev ? { prev } : {}) }));
+      })(),
+    );
+    const prevBasis = s > 0 ? basis[s - 1] : undefined;
+    const trained = train[s];
+    basis.push(
+      (async () => {
+        const t = (await trained).key;
+        const prev = prevBasis ? (await prevBasis).key : undefined;
+        return step('basis', () =>
+          acts.basis(c, s, {
+            data: data.key,
+            train: t,
+            ...(prev ? { prev } : {}),
+          }),
+        );
+      })(),
+    );
+  }
+  const trainKeys = (await Promise.all(train)).map((r) => r.key);
+  const basisResults = await Promise.all(basis);
+  const finalBasis = basisResults[S - 1].key;
 
-	const polca = await mapLimit(
-		Array.from({ length: S }, (_, s) => s),
-		c.runtime.concurrency,
-		(s) =>
-			step("polca", () =>
-				acts.polca(c, s, {
-					data: data.key,
-					basis: finalBasis,
-					train: trainKeys[s],
-					...(s > 0 ? { prevTrain: trainKeys[s - 1] } : {}),
-				}),
-			),
-	);
-	const traj = await step("trajectories", () =>
-		acts.trajectories(c, {
-			data: data.key,
-			train: trainKeys,
-			polca: polca.map((r) => r.key),
-		}),
-	);
-	const clusters = await mapLimit(
-		clusterTargets(c),
-		c.runtime.concurrency,
-		(target) =>
-			step("cluster", () =>
-				acts.cluster(c, target, { data: data.key, trajectories: traj.key }),
-			),
-	);
+  const polca = await mapLimit(
+    Array.from({ length: S }, (_, s) => s),
+    c.runtime.concurrency,
+    (s) =>
+      step('polca', () =>
+        acts.polca(c, s, {
+          data: data.key,
+          basis: finalBasis,
+          train: trainKeys[s],
+          ...(s > 0 ? { prevTrain: trainKeys[s - 1] } : {}),
+        }),
+      ),
+  );
+  const traj = await step('trajectories', () =>
+    acts.trajectories(c, {
+      data: data.key,
+      train: trainKeys,
+      polca: polca.map((r) => r.key),
+    }),
+  );
+  const clusters = await mapLimit(clusterTargets(c), c.runtime.concurrency, (target) =>
+    step('cluster', () => acts.cluster(c, target, { data: data.key, trajectories: traj.key })),
+  );
 
-	const steps: Record<string, string> = {};
-	for (const r of results) steps[r.name] = r.key;
-	const report = await step("report", () =>
-		acts.report(c, runName, { ...steps }),
-	);
-	steps.report = report.key;
+  const steps: Record<string, string> = {};
+  for (const r of results) steps[r.name] = r.key;
+  const report = await step('report', () => acts.report(c, runName, { ...steps }));
+  steps.report = report.key;
 
-	const lastTrain = results.find((r) => r.name === `train/${S - 1}`);
-	const metrics: Record<string, unknown> = {
-		accuracy: lastTrain?.meta?.accuracy,
-		evalLoss: lastTrain?.meta?.evalLoss,
-		eigenvalues: basisResults.flatMap(
-			(r) => (r.meta?.eigenvalues as number[] | undefined) ?? [],
-		),
-		polcaMaxAbsError: Math.max(
-			...polca.map((r) => Number(r.meta?.maxAbsError ?? Number.NaN)),
-		),
-		clustering: clusters.map((r) => ({
-			name: r.name,
-			clusters: r.meta?.clusters,
-			summary: r.meta?.summary,
-		})),
-	};
-	await acts.saveRun({ name: runName, config: c, steps, metrics });
-	const order = (r: StepResult) =>
-		STAGES.indexOf(r.name.split("/")[0] as Stage);
-	return {
-		runName,
-		config: c,
-		steps: [...results].sort(
-			(a, b) =>
-				order(a) - order(b) ||
-				a.name.localeCompare(b.name, "en", { numeric: true }),
-		),
-		metrics,
-		report: report.key,
-	};
+  const lastTrain = results.find((r) => r.name === `train/${S - 1}`);
+  const metrics: Record<string, unknown> = {
+    accuracy: lastTrain?.meta?.accuracy,
+    evalLoss: lastTrain?.meta?.evalLoss,
+    eigenvalues: basisResults.flatMap((r) => (r.meta?.eigenvalues as number[] | undefined) ?? []),
+    polcaMaxAbsError: Math.max(...polca.map((r) => Number(r.meta?.maxAbsError ?? Number.NaN))),
+    clustering: clusters.map((r) => ({
+      name: r.name,
+      clusters: r.meta?.clusters,
+      summary: r.meta?.summary,
+    })),
+  };
+  await acts.saveRun({ name: runName, config: c, steps, metrics });
+  const order = (r: StepResult) => STAGES.indexOf(r.name.split('/')[0] as Stage);
+  return {
+    runName,
+    config: c,
+    steps: [...results].sort((a, b) => order(a) - order(b) || a.name.localeCompare(b.name, 'en', { numeric: true })),
+    metrics,
+    report: report.key,
+  };
 }

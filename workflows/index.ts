@@ -8,184 +8,137 @@
  * worker replay unchanged on a newer one.
  */
 import {
-	ActivityFailure,
-	ApplicationFailure,
-	defineQuery,
-	executeChild,
-	proxyActivities,
-	setHandler,
-	workflowInfo,
-} from "@temporalio/workflow";
-import { ConfigError, resolveConfig } from "../config/index.ts";
-import type { Config } from "../config/schema.ts";
-import {
-	type ExperimentActivities,
-	type ExperimentResult,
-	emptyProgress,
-	mapLimit,
-	type ProgressState,
-	runExperimentDag,
-} from "./dag.ts";
+  ActivityFailure,
+  ApplicationFailure,
+  defineQuery,
+  executeChild,
+  proxyActivities,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
+import { ConfigError, resolveConfig } from '../config/index.ts';
+import type { Config } from '../config/schema.ts';
+import { gridPoints, setPath } from './grid.ts';
+import { type ExperimentActivities, type ExperimentResult, emptyProgress, mapLimit, type ProgressState, runExperimentDag } from './dag.ts';
 
 export interface ProgressView {
-	runName: string;
-	stages: ProgressState;
-	status: "running" | "done";
+  runName: string;
+  stages: ProgressState;
+  status: 'running' | 'done';
 }
-export const progressQuery = defineQuery<ProgressView>("progress");
+export const progressQuery = defineQuery<ProgressView>('progress');
 
 /** Input accepted by `polcaExperiment`: a (partial) config, optionally with a preset name. */
 export type ExperimentInput = Record<string, unknown> & { preset?: string };
 
-const NON_RETRYABLE = ["BadInputError", "ConfigError"];
+const NON_RETRYABLE = ['BadInputError', 'ConfigError'];
 const retry = {
-	initialInterval: "1s",
-	backoffCoefficient: 2,
-	maximumInterval: "30s",
-	maximumAttempts: 20,
-	nonRetryableErrorTypes: NON_RETRYABLE,
+  initialInterval: '1s',
+  backoffCoefficient: 2,
+  maximumInterval: '30s',
+  maximumAttempts: 20,
+  nonRetryableErrorTypes: NON_RETRYABLE,
 };
 
 function activities(heartbeatTimeout: string, startToCloseTimeout: string) {
-	return proxyActivities<ExperimentActivities>({
-		heartbeatTimeout,
-		startToCloseTimeout,
-		retry,
-	});
+  return proxyActivities<ExperimentActivities>({
+    heartbeatTimeout,
+    startToCloseTimeout,
+    retry,
+  });
 }
 
 function validate(input: unknown): Config {
-	try {
-		return resolveConfig({ config: input ?? {} });
-	} catch (e) {
-		if (e instanceof ConfigError)
-			throw ApplicationFailure.nonRetryable(e.message, "ConfigError", e.issues);
-		throw ApplicationFailure.nonRetryable(
-			`invalid input: ${(e as Error).message}`,
-			"ConfigError",
-		);
-	}
+  try {
+    return resolveConfig({ config: input ?? {} });
+  } catch (e) {
+    if (e instanceof ConfigError) throw ApplicationFailure.nonRetryable(e.message, 'ConfigError', e.issues);
+    throw ApplicationFailure.nonRetryable(`invalid input: ${(e as Error).message}`, 'ConfigError');
+  }
 }
 
 function integrityKey(err: unknown): string | undefined {
-	if (
-		err instanceof ActivityFailure &&
-		err.cause instanceof ApplicationFailure &&
-		err.cause.type === "InputIntegrityError"
-	) {
-		const k = err.cause.details?.[0];
-		return typeof k === "string" ? k : undefined;
-	}
-	return undefined;
+  if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.type === 'InputIntegrityError') {
+    const k = err.cause.details?.[0];
+    return typeof k === 'string' ? k : undefined;
+  }
+  return undefined;
 }
 
-export async function polcaExperiment(
-	input: ExperimentInput,
-): Promise<ExperimentResult> {
-	const config = validate(input);
-	const runName = workflowInfo().workflowId;
-	const progress = emptyProgress(config);
-	let status: ProgressView["status"] = "running";
-	setHandler(progressQuery, () => ({ runName, stages: progress, status }));
+export async function polcaExperiment(input: ExperimentInput): Promise<ExperimentResult> {
+  const config = validate(input);
+  const runName = workflowInfo().workflowId;
+  const progress = emptyProgress(config);
+  let status: ProgressView['status'] = 'running';
+  setHandler(progressQuery, () => ({ runName, stages: progress, status }));
 
-	// Heartbeat timeouts by kind of step: training heartbeats at every checkpoint, POLCA at every
-	// interval; a Lanczos extension is one long computation.
-	const quick = activities("60s", "30m");
-	const train = activities("60s", "6h");
-	const basis = activities("10m", "6h");
-	const polca = activities("5m", "6h");
-	const acts: ExperimentActivities = {
-		data: quick.data,
-		train: train.train,
-		basis: basis.basis,
-		polca: polca.polca,
-		trajectories: quick.trajectories,
-		cluster: polca.cluster,
-		report: quick.report,
-		saveRun: (record) => quick.saveRun({ ...record, workflowId: runName }),
-	};
-	const result = await runExperimentDag(config, runName, acts, {
-		integrityKey,
-		progress,
-	});
-	status = "done";
-	return result;
+  // Heartbeat timeouts by kind of step: training heartbeats at every checkpoint, POLCA at every
+  // interval; a Lanczos extension is one long computation.
+  const quick = activities('60s', '30m');
+  const train = activities('60s', '6h');
+  const basis = activities('10m', '6h');
+  const polca = activities('5m', '6h');
+  const acts: ExperimentActivities = {
+    data: quick.data,
+    train: train.train,
+    basis: basis.basis,
+    polca: polca.polca,
+    trajectories: quick.trajectories,
+    cluster: polca.cluster,
+    report: quick.report,
+    saveRun: (record) => quick.saveRun({ ...record, workflowId: runName }),
+  };
+  const result = await runExperimentDag(config, runName, acts, {
+    integrityKey,
+    progress,
+  });
+  status = 'done';
+  return result;
 }
 
 export interface SweepInput {
-	/** The config every point starts from (may name a preset). */
-	base?: ExperimentInput;
-	/** Dotted config path → values; the grid is their cartesian product. */
-	grid: Record<string, unknown[]>;
-	/** Child experiments running at once. */
-	parallel?: number;
+  /** The config every point starts from (may name a preset). */
+  base?: ExperimentInput;
+  /** Dotted config path → values; the grid is their cartesian product. */
+  grid: Record<string, unknown[]>;
+  /** Child experiments running at once. */
+  parallel?: number;
 }
 
 export interface SweepPointResult {
-	point: Record<string, unknown>;
-	workflowId: string;
-	result: ExperimentResult;
+  point: Record<string, unknown>;
+  workflowId: string;
+  result: ExperimentResult;
 }
 
-function setPath(
-	obj: Record<string, unknown>,
-	path: string,
-	value: unknown,
-): Record<string, unknown> {
-	const [head, ...rest] = path.split(".");
-	if (rest.length === 0) return { ...obj, [head]: value };
-	const child = (
-		typeof obj[head] === "object" && obj[head] !== null ? obj[head] : {}
-	) as Record<string, unknown>;
-	return { ...obj, [head]: setPath(child, rest.join("."), value) };
-}
+export const sweepProgressQuery = defineQuery<{ points: number; done: number }>('sweepProgress');
 
-export function gridPoints(
-	grid: Record<string, unknown[]>,
-): Record<string, unknown>[] {
-	let points: Record<string, unknown>[] = [{}];
-	for (const [path, values] of Object.entries(grid)) {
-		if (!Array.isArray(values) || values.length === 0) {
-			throw ApplicationFailure.nonRetryable(
-				`grid.${path}: expected a non-empty list of values`,
-				"ConfigError",
-			);
-		}
-		points = points.flatMap((p) => values.map((v) => ({ ...p, [path]: v })));
-	}
-	return points;
-}
-
-export const sweepProgressQuery = defineQuery<{ points: number; done: number }>(
-	"sweepProgress",
-);
-
-export async function polcaSweep(
-	input: SweepInput,
-): Promise<SweepPointResult[]> {
-	if (!input || typeof input.grid !== "object" || input.grid === null) {
-		throw ApplicationFailure.nonRetryable(
-			"sweep input: `grid` must be an object of config path → list of values",
-			"ConfigError",
-		);
-	}
-	const points = gridPoints(input.grid);
-	const configs = points.map((p) => {
-		let c: Record<string, unknown> = { ...(input.base ?? {}) };
-		for (const [path, v] of Object.entries(p)) c = setPath(c, path, v);
-		validate(c); // every point is checked before any child starts
-		return c;
-	});
-	let done = 0;
-	setHandler(sweepProgressQuery, () => ({ points: points.length, done }));
-	const parent = workflowInfo().workflowId;
-	return mapLimit(configs, input.parallel ?? 2, async (c, i) => {
-		const workflowId = `${parent}-point-${i}`;
-		const result = await executeChild(polcaExperiment, {
-			args: [c],
-			workflowId,
-		});
-		done++;
-		return { point: points[i], workflowId, result };
-	});
+export async function polcaSweep(input: SweepInput): Promise<SweepPointResult[]> {
+  if (!input || typeof input.grid !== 'object' || input.grid === null) {
+    throw ApplicationFailure.nonRetryable('sweep input: `grid` must be an object of config path → list of values', 'ConfigError');
+  }
+  let points: Record<string, unknown>[];
+  try {
+    points = gridPoints(input.grid);
+  } catch (e) {
+    throw ApplicationFailure.nonRetryable((e as Error).message, 'ConfigError');
+  }
+  const configs = points.map((p) => {
+    let c: Record<string, unknown> = { ...(input.base ?? {}) };
+    for (const [path, v] of Object.entries(p)) c = setPath(c, path, v);
+    validate(c); // every point is checked before any child starts
+    return c;
+  });
+  let done = 0;
+  setHandler(sweepProgressQuery, () => ({ points: points.length, done }));
+  const parent = workflowInfo().workflowId;
+  return mapLimit(configs, input.parallel ?? 2, async (c, i) => {
+    const workflowId = `${parent}-point-${i}`;
+    const result = await executeChild(polcaExperiment, {
+      args: [c],
+      workflowId,
+    });
+    done++;
+    return { point: points[i], workflowId, result };
+  });
 }

@@ -1,0 +1,322 @@
+/**
+ * `polca run`, `polca worker`, `polca status`, `polca sweep`: the experiment through Temporal.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { openStore } from '../artifacts/index.ts';
+import { ConfigError, resolveConfig } from '../config/index.ts';
+import type { Config } from '../config/schema.ts';
+import type { ExperimentResult, ProgressState } from '../workflows/dag.ts';
+import type { SweepInput, SweepPointResult } from '../workflows/index.ts';
+import { readConfigFile } from './common.ts';
+import {
+  connectTemporal,
+  queueHasWorker,
+  type RunWorkers,
+  showProgress,
+  startRunWorkers,
+  type TemporalTarget,
+  workflowIdFor,
+} from './temporal.ts';
+
+interface RunOptions {
+  preset?: string;
+  config?: string;
+  set: string[];
+  detach?: boolean;
+  json?: boolean;
+  workers?: string;
+  id?: string;
+}
+
+function uiLink(t: TemporalTarget, workflowId: string, runId?: string): string | undefined {
+  if (!t.uiUrl) return undefined;
+  return `${t.uiUrl}/namespaces/${t.namespace}/workflows/${encodeURIComponent(workflowId)}${runId ? `/${runId}` : ''}`;
+}
+
+/** Where a user finds the report: a file path for the local store, a download command otherwise. */
+function reportLocation(reportKey: string): string {
+  const store = openStore();
+  const loc = store.location;
+  if (loc.startsWith('local:')) return join(loc.slice('local:'.length), 'objects', reportKey, 'index.html');
+  return `${loc} (polca artifacts download ${reportKey} --out DIR)`;
+}
+
+const fmt = (x: unknown, digits = 3) => (typeof x === 'number' && Number.isFinite(x) ? x.toFixed(digits) : String(x));
+
+type ClusterMetric = { name: string; clusters?: number; summary?: { skill: string; homogeneity: number; baseline: number; ami: number }[] };
+
+export function summaryLines(r: ExperimentResult): string[] {
+  const m = r.metrics;
+  const lines = [
+    `exact-match accuracy ${fmt(m.accuracy)}, evaluation loss ${fmt(m.evalLoss)}`,
+    `basis eigenvalues ${((m.eigenvalues as number[]) ?? []).map((e) => fmt(e, 2)).join(', ')}`,
+    'homogeneity (shuffled baseline) / AMI per family and skill:',
+  ];
+  for (const c of (m.clustering as ClusterMetric[]) ?? []) {
+    const cells = (c.summary ?? []).map((s) => `${s.skill} ${fmt(s.homogeneity, 2)} (${fmt(s.baseline, 2)}) / ${fmt(s.ami, 2)}`);
+    lines.push(`  ${c.name.padEnd(18)} ${String(c.clusters ?? '?').padStart(3)} clusters  ${cells.join('   ')}`);
+  }
+  return lines;
+}
+
+async function withWorkers<T>(t: TemporalTarget, workersOpt: string | undefined, f: () => Promise<T>): Promise<T> {
+  let workers: RunWorkers | undefined;
+  const want = workersOpt === undefined ? undefined : Number(workersOpt);
+  if (want !== undefined && (!Number.isInteger(want) || want < 0))
+    throw new ConfigError(`--workers: ${workersOpt} is not a whole number ≥ 0`);
+  if (want !== 0 && (want !== undefined || !(await queueHasWorker(t)))) {
+    workers = await startRunWorkers(t, want);
+    process.stderr.write(`started ${workers.count} worker(s) on task queue ${t.taskQueue}\n`);
+  }
+  try {
+    return await f();
+  } finally {
+    await workers?.stop();
+  }
+}
+
+function resolveFromOptions(opts: RunOptions): Config {
+  return resolveConfig({ preset: opts.preset, config: opts.config ? readConfigFile(opts.config) : undefined, sets: opts.set });
+}
+
+async function runCommand(opts: RunOptions): Promise<void> {
+  const config = resolveFromOptions(opts); // bad config: nothing is started
+  const t0 = Date.now();
+  const t = await connectTemporal();
+  const workflowId = opts.id ?? workflowIdFor(config);
+  const { polcaExperiment } = await import('../workflows/index.ts');
+  const start = () =>
+    t.client.workflow.start(polcaExperiment, {
+      taskQueue: t.taskQueue,
+      workflowId,
+      args: [config as unknown as Record<string, unknown>],
+      workflowIdConflictPolicy: 'USE_EXISTING',
+      workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+    });
+  if (opts.detach) {
+    if (!(await queueHasWorker(t))) {
+      process.stderr.write(`note: no worker polls task queue ${t.taskQueue}; start one with \`polca worker\`\n`);
+    }
+    const handle = await start();
+    const out = { workflowId, runId: handle.firstExecutionRunId, ui: uiLink(t, workflowId, handle.firstExecutionRunId) };
+    console.log(opts.json ? JSON.stringify(out) : `started ${workflowId} (run ${out.runId})${out.ui ? `\n${out.ui}` : ''}`);
+    await t.connection.close();
+    return;
+  }
+  const result = await withWorkers(t, opts.workers, async () => {
+    const handle = await start();
+    if (!opts.json) {
+      process.stderr.write(`workflow ${workflowId} on ${t.address}${uiLink(t, workflowId) ? `  ${uiLink(t, workflowId)}` : ''}\n`);
+    }
+    const done = handle.result();
+    await showProgress(async () => (await handle.query<{ stages: ProgressState }>('progress')).stages, done, !!opts.json);
+    const desc = await handle.describe();
+    return { r: await done, runId: desc.runId };
+  });
+  const r = result.r;
+  const report = reportLocation(r.report);
+  if (opts.json) {
+    console.log(
+      JSON.stringify({
+        workflowId,
+        runId: result.runId,
+        store: openStore().location,
+        steps: r.steps.map((s) => ({ name: s.name, key: s.key, cached: s.cached, seconds: s.seconds })),
+        report,
+        metrics: r.metrics,
+        seconds: (Date.now() - t0) / 1000,
+      }),
+    );
+  } else {
+    const computed = r.steps.filter((s) => !s.cached).length;
+    console.log(
+      `\n${workflowId}: ${r.steps.length} steps (${computed} computed, ${r.steps.length - computed} cached) in ${fmt((Date.now() - t0) / 1000, 1)} s`,
+    );
+    for (const l of summaryLines(r)) console.log(l);
+    console.log(`report: ${report}`);
+    const ui = uiLink(t, workflowId, result.runId);
+    if (ui) console.log(`Temporal Web UI: ${ui}`);
+  }
+  await t.connection.close();
+}
+
+async function workerCommand(opts: { concurrency?: string }): Promise<void> {
+  const { createWorker } = await import('../worker/index.ts');
+  const { taskQueue } = await import('../services/env.ts');
+  const concurrency = opts.concurrency === undefined ? undefined : Number(opts.concurrency);
+  if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1)) {
+    throw new ConfigError(`--concurrency: ${opts.concurrency} is not a whole number ≥ 1`);
+  }
+  let address = process.env.TEMPORAL_ADDRESS;
+  if (!address) {
+    const { readState } = await import('../services/manager.ts');
+    const { polcaHome } = await import('../services/env.ts');
+    address = readState(polcaHome())?.temporal?.address;
+  }
+  const worker = await createWorker({ address, concurrency });
+  process.stderr.write(
+    `polca worker ${process.pid}: task queue ${taskQueue()} at ${address ?? '127.0.0.1:7233'}, store ${openStore().location}; SIGTERM or Ctrl-C stops it gracefully\n`,
+  );
+  // The SDK shuts down gracefully on SIGINT/SIGTERM: running activities get shutdownGraceTime to
+  // finish, then are cancelled and retried elsewhere (training resumes from its last checkpoint).
+  await worker.run();
+}
+
+async function statusCommand(workflowId: string, opts: { json?: boolean }): Promise<void> {
+  const t = await connectTemporal({ startLocal: false });
+  const handle = t.client.workflow.getHandle(workflowId);
+  const desc = await handle.describe();
+  const out: Record<string, unknown> = {
+    workflowId,
+    runId: desc.runId,
+    status: desc.status.name,
+    type: desc.type,
+    startTime: desc.startTime,
+  };
+  if (desc.status.name === 'RUNNING' || desc.status.name === 'COMPLETED') {
+    out.progress = await handle
+      .query<{ stages: ProgressState }>('progress')
+      .then((p) => p.stages)
+      .catch(() => undefined);
+  }
+  if (desc.status.name === 'COMPLETED' && desc.type === 'polcaExperiment') {
+    const r = (await handle.result()) as ExperimentResult;
+    out.report = reportLocation(r.report);
+    out.metrics = r.metrics;
+  }
+  if (opts.json) console.log(JSON.stringify(out));
+  else {
+    console.log(`${workflowId}  ${desc.status.name}  (run ${desc.runId}, ${desc.type}, started ${desc.startTime.toISOString()})`);
+    const p = out.progress as ProgressState | undefined;
+    if (p)
+      for (const [stage, s] of Object.entries(p))
+        console.log(
+          `  ${stage.padEnd(13)} ${s.done}/${s.total}${s.cached ? `  ${s.cached} cached` : ''}${s.running ? `  ${s.running} running` : ''}`,
+        );
+    if (out.report) console.log(`report: ${out.report}`);
+    const ui = uiLink(t, workflowId, desc.runId);
+    if (ui) console.log(`Temporal Web UI: ${ui}`);
+  }
+  await t.connection.close();
+}
+
+function readGrid(path: string): SweepInput {
+  const raw = readConfigFile(path) as Partial<SweepInput>;
+  if (typeof raw !== 'object' || raw === null || typeof raw.grid !== 'object' || raw.grid === null) {
+    throw new ConfigError(`--grid ${path}: expected {"base": {...config}, "grid": {"path.to.field": [values...]}}`);
+  }
+  return raw as SweepInput;
+}
+
+async function sweepCommand(opts: { grid: string; parallel?: string; json?: boolean; workers?: string; id?: string }): Promise<void> {
+  const input = readGrid(opts.grid);
+  const parallel = opts.parallel === undefined ? (input.parallel ?? 2) : Number(opts.parallel);
+  if (!Number.isInteger(parallel) || parallel < 1) throw new ConfigError(`--parallel: ${opts.parallel} is not a whole number ≥ 1`);
+  // Check every point before anything starts.
+  const { gridPoints } = await import('../workflows/grid.ts');
+  for (const p of gridPoints(input.grid)) {
+    resolveConfig({ config: input.base ?? {}, sets: Object.entries(p).map(([k, v]) => `${k}=${JSON.stringify(v)}`) });
+  }
+  const t = await connectTemporal();
+  const { canonicalJson, sha256Hex } = await import('../artifacts/keys.ts');
+  const workflowId = opts.id ?? `polca-sweep-${sha256Hex(canonicalJson({ base: input.base ?? {}, grid: input.grid })).slice(0, 12)}`;
+  const { polcaSweep } = await import('../workflows/index.ts');
+  const results = await withWorkers(t, opts.workers, async () => {
+    const handle = await t.client.workflow.start(polcaSweep, {
+      taskQueue: t.taskQueue,
+      workflowId,
+      args: [{ ...input, parallel }],
+      workflowIdConflictPolicy: 'USE_EXISTING',
+      workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+    });
+    if (!opts.json) process.stderr.write(`sweep ${workflowId}: ${gridPoints(input.grid).length} points, ${parallel} at once\n`);
+    return handle.result();
+  });
+  const rows = results.map((p: SweepPointResult) => ({
+    point: p.point,
+    workflowId: p.workflowId,
+    reportPath: reportLocation(p.result.report),
+    metrics: headline(p.result),
+    trained: p.result.steps.filter((s) => s.name.startsWith('train/') && !s.cached).length,
+  }));
+  let sweepReport: string | undefined;
+  try {
+    const { buildSweepReport } = await import('../report/sweep.ts');
+    const dir = resolve(`polca-sweep-${workflowId}`);
+    mkdirSync(dir, { recursive: true });
+    for (const [name, data] of Object.entries(buildSweepReport(rows))) writeFileSync(join(dir, name), data);
+    sweepReport = join(dir, 'index.html');
+  } catch (e) {
+    process.stderr.write(`sweep report not written: ${(e as Error).message}\n`);
+  }
+  if (opts.json) {
+    console.log(JSON.stringify({ workflowId, points: rows, report: sweepReport }));
+    await t.connection.close();
+    return;
+  }
+  const keys = [...new Set(rows.flatMap((r) => Object.keys(r.point)))];
+  const mkeys = [...new Set(rows.flatMap((r) => Object.keys(r.metrics)))];
+  console.log([...keys, ...mkeys, 'workflow'].join('\t'));
+  for (const r of rows)
+    console.log([...keys.map((k) => JSON.stringify(r.point[k])), ...mkeys.map((k) => fmt(r.metrics[k])), r.workflowId].join('\t'));
+  if (sweepReport) console.log(`sweep report: ${sweepReport}`);
+  await t.connection.close();
+}
+
+/** Headline numbers of one experiment: accuracy, and homogeneity minus baseline for the paper's three claims. */
+export function headline(r: ExperimentResult): Record<string, number> {
+  const out: Record<string, number> = { accuracy: Number(r.metrics.accuracy) };
+  const lift = (name: string, skill: string) => {
+    const c = (r.metrics.clustering as ClusterMetric[]).find((x) => x.name === name);
+    const s = c?.summary?.find((x) => x.skill === skill);
+    return s ? s.homogeneity - s.baseline : Number.NaN;
+  };
+  out['loss:digit lift'] = lift('cluster/loss', 'digit');
+  out['absdloss:value lift'] = lift('cluster/absdloss', 'value');
+  const polcaCarry = (r.metrics.clustering as ClusterMetric[])
+    .filter((c) => c.name.startsWith('cluster/polca/'))
+    .map((c) => lift(c.name, 'carry'))
+    .filter(Number.isFinite);
+  out['best polca:carry lift'] = polcaCarry.length ? Math.max(...polcaCarry) : Number.NaN;
+  return out;
+}
+
+export function register(program: Command): void {
+  const collect = (v: string, acc: string[]) => [...acc, v];
+  program
+    .command('run')
+    .description('Run the POLCA experiment (the embedded default: the `small` preset, a local Temporal dev server and the local store)')
+    .option('--preset <name>', 'tiny | small | paper', undefined)
+    .option('--config <file>', 'a JSON file with a (partial) config; see `polca config schema`')
+    .option('--set <path=value>', 'override one config field, e.g. --set train.lr=0.001 (repeatable)', collect, [])
+    .option('--detach', 'start the workflow and return at once')
+    .option('--json', 'print one JSON object: workflowId, runId, store, steps, report, metrics')
+    .option('--workers <n>', 'workers to start for this run (default: one per core when no worker serves the queue; 0 = none)')
+    .option('--id <workflowId>', 'workflow id (default: derived from the config)')
+    .action(async (opts: RunOptions) => {
+      if (!opts.preset && !opts.config) opts.preset = 'small';
+      await runCommand(opts);
+    });
+  program
+    .command('worker')
+    .description('Serve the task queue (POLCA_TASK_QUEUE, default `polca`) until SIGTERM/SIGINT')
+    .option('--concurrency <n>', 'activities at once (default POLCA_WORKER_CONCURRENCY or 1: one per core with the wasm backend)')
+    .action(workerCommand);
+  program
+    .command('status')
+    .description('Where a run is: per-stage progress, and its report and metrics once done')
+    .argument('<workflowId>')
+    .option('--json', 'print JSON')
+    .action(statusCommand);
+  program
+    .command('sweep')
+    .description('A parent workflow with one child experiment per grid point; shared steps are computed once')
+    .requiredOption('--grid <file>', 'JSON: {"base": {...config}, "grid": {"seed": [0, 1], "cluster.minClusterSize": [10, 20]}}')
+    .option('--parallel <n>', 'child experiments at once (default 2)')
+    .option('--workers <n>', 'workers to start (default: one per core when none serves the queue)')
+    .option('--json', 'print JSON')
+    .option('--id <workflowId>', 'workflow id (default: derived from the grid)')
+    .action(sweepCommand);
+}

@@ -1,0 +1,173 @@
+/**
+ * The CLI's side of Temporal: a client from Temporal's usual environment or the local dev server,
+ * the stable workflow id of a config, workers for a run when none serves the queue, and live
+ * progress from the workflow's `progress` query.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { cpus, hostname } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Client, Connection } from '@temporalio/client';
+import { canonicalJson, sha256Hex } from '../artifacts/keys.ts';
+import type { Config } from '../config/schema.ts';
+import { namespace as defaultNamespace, polcaHome, taskQueue as defaultTaskQueue } from '../services/env.ts';
+import type { ProgressState } from '../workflows/dag.ts';
+import { STAGES } from '../workflows/plan.ts';
+import { connectionOptions } from '../worker/connection.ts';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+export interface TemporalTarget {
+  client: Client;
+  connection: Connection;
+  address: string;
+  namespace: string;
+  taskQueue: string;
+  /** Web UI base URL when known (local dev server). */
+  uiUrl?: string;
+  /** True when this process started the local services. */
+  startedServices: boolean;
+}
+
+/** TEMPORAL_ADDRESS when set; otherwise the local dev server, started when needed. */
+export async function connectTemporal(opts: { startLocal?: boolean } = {}): Promise<TemporalTarget> {
+  let address = process.env.TEMPORAL_ADDRESS;
+  let uiUrl = process.env.POLCA_TEMPORAL_UI;
+  let startedServices = false;
+  if (!address) {
+    const { ensureLocalServices, readState } = await import('../services/manager.ts');
+    if (opts.startLocal === false) {
+      const st = readState(polcaHome());
+      if (!st?.temporal) throw new Error('no TEMPORAL_ADDRESS and no local services: run `polca services up` or set TEMPORAL_ADDRESS');
+      address = st.temporal.address;
+      uiUrl ??= st.temporal.uiUrl;
+    } else {
+      const local = await ensureLocalServices(polcaHome(), { minio: false });
+      address = local.temporalAddress;
+      uiUrl ??= local.uiUrl;
+      startedServices = local.started;
+    }
+  }
+  const connection = await Connection.connect(connectionOptions(address));
+  const namespace = defaultNamespace();
+  return {
+    client: new Client({ connection, namespace }),
+    connection,
+    address,
+    namespace,
+    taskQueue: defaultTaskQueue(),
+    uiUrl,
+    startedServices,
+  };
+}
+
+/** A stable id: the same config gives the same workflow id (so a rerun attaches or reuses). */
+export function workflowIdFor(c: Config, prefix = 'polca'): string {
+  return `${prefix}-${c.preset ?? 'custom'}-${sha256Hex(canonicalJson(c)).slice(0, 12)}`;
+}
+
+/**
+ * Does a live worker poll the task queue for activities? Temporal lists pollers seen in the last
+ * minutes, including workers that have since stopped: a poller on this host (identity
+ * `pid@host`, the SDK's default) counts only while its process lives; others while seen within 70 s.
+ */
+export async function queueHasWorker(t: TemporalTarget): Promise<boolean> {
+  const r = await t.client.workflowService.describeTaskQueue({
+    namespace: t.namespace,
+    taskQueue: { name: t.taskQueue },
+    taskQueueType: 2, // TASK_QUEUE_TYPE_ACTIVITY
+  });
+  const now = Date.now();
+  const host = hostname();
+  return (r.pollers ?? []).some((p) => {
+    const m = /^(\d+)@(.+)$/.exec(p.identity ?? '');
+    if (m && m[2] === host) {
+      try {
+        process.kill(Number(m[1]), 0);
+        return true;
+      } catch {
+        return false;
+      }
+    }
+    const seen = Number(p.lastAccessTime?.seconds ?? 0) * 1000;
+    return now - seen < 70_000;
+  });
+}
+
+export interface RunWorkers {
+  stop(): Promise<void>;
+  count: number;
+}
+
+/**
+ * Workers for a run when none serves the queue: one in this process, and `n − 1` child
+ * processes (`polca worker`), so that a fan-out uses every core.
+ */
+export async function startRunWorkers(t: TemporalTarget, n = Math.max(1, Math.min(cpus().length, 4))): Promise<RunWorkers> {
+  const { createWorker } = await import('../worker/index.ts');
+  const worker = await createWorker({ address: t.address, namespace: t.namespace, taskQueue: t.taskQueue });
+  const running = worker.run();
+  const children: ChildProcess[] = [];
+  for (let i = 1; i < n; i++) {
+    children.push(
+      spawn(process.execPath, [join(root, 'bin', 'polca.mjs'), 'worker'], {
+        env: { ...process.env, TEMPORAL_ADDRESS: t.address, TEMPORAL_NAMESPACE: t.namespace, POLCA_TASK_QUEUE: t.taskQueue },
+        stdio: ['ignore', 'ignore', 'inherit'],
+      }),
+    );
+  }
+  return {
+    count: n,
+    async stop() {
+      for (const c of children) c.kill('SIGTERM');
+      worker.shutdown();
+      await running.catch(() => undefined);
+      await Promise.all(children.map((c) => (c.exitCode !== null ? undefined : new Promise((r) => c.once('exit', r)))));
+    },
+  };
+}
+
+/** Live progress on stderr: bars when it is a terminal, a line per change otherwise. */
+export async function showProgress(poll: () => Promise<ProgressState | undefined>, done: Promise<unknown>, quiet: boolean): Promise<void> {
+  if (quiet) return;
+  let finished = false;
+  done.then(
+    () => (finished = true),
+    () => (finished = true),
+  );
+  const tty = process.stderr.isTTY;
+  let bars: import('cli-progress').MultiBar | undefined;
+  const barOf = new Map<string, import('cli-progress').SingleBar>();
+  if (tty) {
+    const { MultiBar, Presets } = await import('cli-progress');
+    bars = new MultiBar(
+      { format: ' {stage} [{bar}] {value}/{total} {extra}', hideCursor: true, clearOnComplete: false, stream: process.stderr },
+      Presets.shades_grey,
+    );
+  }
+  let lastLine = '';
+  while (!finished) {
+    const st = await poll().catch(() => undefined);
+    if (st) {
+      if (bars) {
+        for (const s of STAGES) {
+          const p = st[s];
+          const extra = `${p.cached ? `${p.cached} cached` : ''}${p.running ? ` ${p.running} running` : ''}`;
+          let bar = barOf.get(s);
+          if (!bar) barOf.set(s, (bar = bars.create(p.total, p.done, { stage: s.padEnd(12), extra })));
+          bar.update(p.done, { extra });
+        }
+      } else {
+        const line = STAGES.map((s) => `${s} ${st[s].done}/${st[s].total}`).join('  ');
+        if (line !== lastLine) process.stderr.write(`${line}\n`);
+        lastLine = line;
+      }
+    }
+    await Promise.race([new Promise((r) => setTimeout(r, 500)), done.catch(() => undefined)]);
+  }
+  const st = await poll().catch(() => undefined);
+  if (bars) {
+    if (st) for (const s of STAGES) barOf.get(s)?.update(st[s].done);
+    bars.stop();
+  }
+}
