@@ -25,6 +25,8 @@ export interface StepContext {
   signal?: AbortSignal;
   /** Identity of this logical step execution (the same across retries of one activity). */
   owner: string;
+  /** The worker computing the step (recorded in the manifest's meta). */
+  worker?: string;
   /** Seconds a lease lives without renewal. */
   leaseSeconds?: number;
 }
@@ -158,7 +160,7 @@ export async function runStep(
     if (again) return again;
     const { files, meta } = await compute();
     const seconds = (Date.now() - t0) / 1000;
-    await ctx.store.put(spec, files, { ...meta, seconds });
+    await ctx.store.put(spec, files, { ...meta, seconds, ...(ctx.worker ? { worker: ctx.worker } : {}) });
     return {
       name,
       key,

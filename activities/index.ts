@@ -5,6 +5,7 @@
  * non-retryable, an input that failed its integrity check is reported with its key so that the
  * workflow recomputes it, anything else is retried with backoff.
  */
+import { hostname } from 'node:os';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ArtifactStore } from '../artifacts/index.ts';
@@ -21,6 +22,7 @@ function stepContext(store: ArtifactStore): StepContext {
     heartbeat: (details: Progress) => ctx.heartbeat(details),
     resume: info.heartbeatDetails as Progress | undefined,
     signal: ctx.cancellationSignal,
+    worker: `${process.pid}@${hostname()}`,
     owner: `${info.workflowExecution?.workflowId ?? '-'}/${info.workflowExecution?.runId ?? '-'}/${info.activityId}`,
   };
 }

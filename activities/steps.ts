@@ -269,10 +269,13 @@ export async function trainStep(ctx: StepContext, c: Config, s: number, inputs: 
         acc.trainLoss.lr.push(lr);
       },
       async onCheckpoint(state, cp, rows) {
+        if (acc.checkpoints.some((x) => x.iteration === cp.iteration))
+          throw new Error(`train/${s}: checkpoint ${cp.iteration} emitted twice`);
         acc.checkpoints.push(cp);
         acc.evalRows.push(rows);
         acc.state = state;
-        if (state.step < params.until) await ctx.store.backend.putObject(scratch, encodePartial(acc));
+        // The segment's start needs no resume point (a retry starts from the same inputs).
+        if (state.step > params.from && state.step < params.until) await ctx.store.backend.putObject(scratch, encodePartial(acc));
         ctx.heartbeat({
           phase: 'train',
           done: state.step - params.from,

@@ -113,6 +113,13 @@ export const runtimeSchema = z
     backend: z.enum(BACKENDS).default('auto'),
     /** Most activities of one fan-out running at once. */
     concurrency: posInt().max(1024).default(4),
+    /**
+     * Heartbeat timeout of the training, POLCA and clustering activities: a worker silent this
+     * long is taken for lost and its activity is retried elsewhere (training resumes from its
+     * last checkpoint). Basis extensions get at least 10 minutes (one Lanczos run is one long
+     * computation). Not part of any step key.
+     */
+    heartbeatSeconds: posInt().max(86_400).default(60),
   })
   .strict();
 

@@ -3,11 +3,14 @@
  * activities. Activities run on this process's TF.js backend (one core with wasm), so the
  * default is one activity at a time per worker: run one worker per core, on one machine or many.
  */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DefaultLogger, makeTelemetryFilterString, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { type ArtifactStore, openStore } from '../artifacts/index.ts';
 import { initBackend } from '../core/backend.ts';
-import { namespace, taskQueue } from '../services/env.ts';
+import { namespace, polcaHome, taskQueue } from '../services/env.ts';
 import { createActivities } from '../activities/index.ts';
 import { connectionOptions } from './connection.ts';
 
@@ -44,13 +47,42 @@ export async function createWorker(opts: WorkerOptions = {}): Promise<Worker> {
     throw new Error(`POLCA_WORKER_CONCURRENCY: ${process.env.POLCA_WORKER_CONCURRENCY} is not a positive integer`);
   }
   return Worker.create({
+    ...(await workflowBundle()),
     connection,
     namespace: opts.namespace ?? namespace(),
     taskQueue: opts.taskQueue ?? taskQueue(),
-    workflowsPath: fileURLToPath(new URL('../workflows/index.ts', import.meta.url)),
     activities: createActivities(opts.store ?? openStore()),
     maxConcurrentActivityTaskExecutions: concurrency,
     ...(opts.identity ? { identity: opts.identity } : {}),
     shutdownGraceTime: '20s',
   });
+}
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const workflowsPath = join(root, 'workflows', 'index.ts');
+
+/**
+ * The workflow bundle (webpack, a few seconds) is cached under $POLCA_HOME/cache keyed by the
+ * content of every source it may include and the SDK version, so that workers start quickly.
+ */
+async function workflowBundle(): Promise<{ workflowBundle: { code: string } } | { workflowsPath: string }> {
+  const h = createHash('sha256');
+  for (const dir of ['workflows', 'config']) {
+    for (const f of readdirSync(join(root, dir)).sort()) if (f.endsWith('.ts')) h.update(f).update(readFileSync(join(root, dir, f)));
+  }
+  h.update(readFileSync(join(root, 'node_modules', '@temporalio', 'workflow', 'package.json')));
+  const cacheDir = join(polcaHome(), 'cache');
+  const file = join(cacheDir, `workflow-bundle-${h.digest('hex').slice(0, 16)}.js`);
+  if (existsSync(file)) return { workflowBundle: { code: readFileSync(file, 'utf8') } };
+  try {
+    const { bundleWorkflowCode } = await import('@temporalio/worker');
+    const { code } = await bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('ERROR') });
+    mkdirSync(cacheDir, { recursive: true });
+    const tmp = `${file}.tmp-${process.pid}`;
+    writeFileSync(tmp, code);
+    renameSync(tmp, file);
+    return { workflowBundle: { code } };
+  } catch {
+    return { workflowsPath };
+  }
 }

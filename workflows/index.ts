@@ -74,10 +74,11 @@ export async function polcaExperiment(input: ExperimentInput): Promise<Experimen
 
   // Heartbeat timeouts by kind of step: training heartbeats at every checkpoint, POLCA at every
   // interval; a Lanczos extension is one long computation.
-  const quick = activities('60s', '30m');
-  const train = activities('60s', '6h');
-  const basis = activities('10m', '6h');
-  const polca = activities('5m', '6h');
+  const hb = config.runtime.heartbeatSeconds;
+  const quick = activities(`${Math.max(hb, 120)}s`, '1h');
+  const train = activities(`${hb}s`, '24h');
+  const basis = activities(`${Math.max(hb, 600)}s`, '24h');
+  const polca = activities(`${hb}s`, '24h');
   const acts: ExperimentActivities = {
     data: quick.data,
     train: train.train,

@@ -1,0 +1,191 @@
+/**
+ * `buildReport(store, record)`: the report of one run as files — `index.html` (self-contained,
+ * opens offline) and `figures/<name>.svg` + `figures/<name>.png` for every figure — ready to store
+ * as the `report` step or to write to a folder.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { ArtifactStore, RunRecord } from '../artifacts/index.ts';
+import { loadReportData, type LoadOptions, type ReportData } from './data.ts';
+import { buildFigures, type Figure, SECTIONS } from './figures.ts';
+import { escapeHtml, type PageSection, page } from './html.ts';
+import { claimChecks, headlineMetrics } from './metrics.ts';
+import { renderSvg, svgToPng } from './render.ts';
+
+export interface BuildOptions extends LoadOptions {
+  /** PNG scale relative to the SVG (default 2). */
+  pngScale?: number;
+}
+
+export interface BuiltReport {
+  files: Record<string, Uint8Array>;
+  figures: Figure[];
+  data: ReportData;
+  metrics: Record<string, number>;
+}
+
+export function fmt(v: number | undefined): string {
+  if (v === undefined || !Number.isFinite(v)) return '–';
+  if (Number.isInteger(v)) return String(v);
+  const a = Math.abs(v);
+  return a !== 0 && (a < 1e-3 || a >= 1e5) ? v.toExponential(2) : Number(v.toPrecision(4)).toString();
+}
+
+function row(cells: (string | number | undefined)[], cls = ''): string {
+  return `<tr${cls ? ` class="${cls}"` : ''}>${cells.map((c) => (typeof c === 'number' || c === undefined ? `<td class="num">${fmt(c)}</td>` : `<td>${c}</td>`)).join('')}</tr>`;
+}
+
+function header(data: ReportData, metrics: Record<string, number>): string {
+  const c = (data.config ?? {}) as Record<string, Record<string, unknown> | unknown>;
+  const g = (path: string): string => {
+    let cur: unknown = c;
+    for (const p of path.split('.')) cur = cur && typeof cur === 'object' ? (cur as Record<string, unknown>)[p] : undefined;
+    return cur === undefined ? '–' : escapeHtml(typeof cur === 'object' ? JSON.stringify(cur) : String(cur));
+  };
+  const T1 = data.checkpointIterations.length;
+  const meta: [string, string][] = [
+    ['run', escapeHtml(data.name)],
+    ['workflow', escapeHtml(data.workflowId ?? '–')],
+    ...(data.createdAt ? ([['created', escapeHtml(data.createdAt)]] as [string, string][]) : []),
+    ['preset', g('preset')],
+    ['model', `${g('model.nLayers')} layers, d_model ${g('model.dModel')}, ${g('model.nHeads')} heads, MLP ${g('model.dMlp')}`],
+    [
+      'training',
+      `${g('train.iterations')} iterations, batch ${g('train.batchSize')}, lr ${g('train.lr')} (${g('train.schedule')}), a checkpoint every ${g('train.checkpointEvery')}`,
+    ],
+    ['evaluation tokens', data.tokens ? String(data.tokens.n) : '–'],
+    ['checkpoints / intervals', T1 ? `${T1} / ${T1 - 1}` : '–'],
+    ['basis', `${data.basis.length} vectors (${g('basis.k')} every ${g('basis.every')} iterations)`],
+    ['POLCA', `variant ${g('polca.variant')}; completeness recorded for ${data.completeness?.variants.join(', ') || '–'}`],
+    [
+      'clustering',
+      `HDBSCAN min cluster size ${g('cluster.minClusterSize')}, selection ${g('cluster.selection')}, scaling ${g('cluster.scaling')}`,
+    ],
+  ];
+  if (data.final)
+    meta.push([
+      'final checkpoint',
+      `iteration ${data.final.iteration}: loss ${fmt(data.final.loss)}, token accuracy ${fmt(data.final.accuracy)}, exact match ${fmt(data.final.exactMatch)}`,
+    ]);
+  const checks = claimChecks(data);
+  const held = metrics['claims.held'] ?? 0;
+  const checked = metrics['claims.checked'] ?? 0;
+  return `<h1>POLCA report: ${escapeHtml(data.name)}</h1>
+<p>Hidden breakthroughs in training: per-token loss changes decomposed along Hessian eigenvectors (POLCA) and clustered with HDBSCAN, read against the arithmetic task’s skills (digit, carry, value).</p>
+<table class="meta">${meta.map(([k, v]) => `<tr><th>${k}</th><td>${v}</td></tr>`).join('')}</table>
+<p><b>The paper’s findings in this run:</b> ${held} of ${checked} checks hold (details in <a href="#claim">the claim in numbers</a>).</p>
+<ul>${checks.map((k) => `<li>${escapeHtml(k.statement)} — ${escapeHtml(k.measured)}: ${verdict(k.holds)}</li>`).join('')}</ul>
+${data.missing.length ? `<p class="warn">Not in this run’s record (figures that need them are left out): ${data.missing.map(escapeHtml).join(', ')}.</p>` : ''}`;
+}
+
+function verdict(h: boolean | undefined): string {
+  return h === undefined
+    ? '<span class="na">not checked</span>'
+    : h
+      ? '<span class="yes">holds</span>'
+      : '<span class="no">does not hold</span>';
+}
+
+function claimTables(data: ReportData): string {
+  const checks = claimChecks(data);
+  const rows: string[] = [];
+  // best family per skill by AMI
+  const best = new Map<string, number>();
+  for (const f of data.families)
+    for (const s of f.summary)
+      if (Number.isFinite(s.ami) && s.ami > (best.get(s.skill) ?? Number.NEGATIVE_INFINITY)) best.set(s.skill, s.ami);
+  for (const f of data.families)
+    for (const s of f.summary)
+      rows.push(
+        row(
+          [escapeHtml(f.label), escapeHtml(s.skill), s.clusters, s.outliers, s.homogeneity, s.baseline, s.homogeneity - s.baseline, s.ami],
+          best.get(s.skill) === s.ami ? 'best' : '',
+        ),
+      );
+  return `<table class="data"><tr><th>the paper’s finding</th><th>measured</th><th>in this run</th></tr>${checks
+    .map((k) => `<tr><td>${escapeHtml(k.statement)}</td><td>${escapeHtml(k.measured)}</td><td>${verdict(k.holds)}</td></tr>`)
+    .join('')}</table>
+<p>Every clustering against every skill. Homogeneity: size-weighted share of each cluster’s tokens holding its dominant value (outliers excluded); baseline: the same with the skill shuffled across tokens; lift = homogeneity − baseline; AMI: adjusted mutual information (outliers as one label). The highest AMI per skill is shaded.</p>
+<table class="data"><tr><th>clustering</th><th>skill</th><th>clusters</th><th>outliers</th><th>homogeneity</th><th>baseline</th><th>lift</th><th>AMI</th></tr>${rows.join('')}</table>`;
+}
+
+function completenessTable(data: ReportData): string {
+  const c = data.completeness;
+  if (!c || c.overall.length === 0) return '';
+  const sum = new Map(c.summary.map((s) => [s.variant, s]));
+  return `<table class="data"><tr><th>variant</th><th>(token, interval) pairs</th><th>median |error|</th><th>99% |error|</th><th>max |error|</th><th>exact zeros</th><th>median |ΔL|</th><th>intervals</th><th>ratio fallbacks</th><th>mean Simpson panels</th><th>max out_of_span</th><th>mean share within pathTol</th></tr>${c.overall
+    .map((o) => {
+      const s = sum.get(o.variant);
+      return row([
+        escapeHtml(o.variant),
+        o.pairs,
+        o.q50,
+        o.q99,
+        o.max,
+        o.zeros,
+        o.medAbsDloss,
+        s?.intervals,
+        s?.fallbacks,
+        s?.panelsMean,
+        s?.outOfSpanMax,
+        s?.withinTolMean,
+      ]);
+    })
+    .join('')}</table>
+<p>Ratio fallbacks: intervals × vectors where the paper’s second-order ratio had a vanishing denominator and fell back to the per-token curvature. Panels: Simpson panels the path variant used. Per-interval values are in the run’s polca/*/summary.parquet.</p>`;
+}
+
+export async function buildReportWithData(store: ArtifactStore, record: RunRecord, opts: BuildOptions = {}): Promise<BuiltReport> {
+  const data = await loadReportData(store, record, opts);
+  const figures = buildFigures(data);
+  const metrics = headlineMetrics(data);
+  const files: Record<string, Uint8Array> = {};
+  for (const f of figures) {
+    const svg = await renderSvg(f.spec);
+    files[`figures/${f.name}.svg`] = new Uint8Array(Buffer.from(svg, 'utf8'));
+    files[`figures/${f.name}.png`] = svgToPng(svg, opts.pngScale ?? 2);
+  }
+  const sections: PageSection[] = SECTIONS.map((s) => ({ id: s.id, title: s.title, figures: figures.filter((f) => f.section === s.id) }));
+  const sec = (id: string) => sections.find((s) => s.id === id)!;
+  sec('completeness').outro = completenessTable(data);
+  sec('claim').outro = claimTables(data);
+  sec('homogeneity').intro =
+    '<p>One figure per clustering, in the layout of the paper’s Figures 4–10: a bar per cluster, its height the share of the cluster’s tokens that hold the dominant value of the skill, its colour that value.</p>';
+  const html = page({
+    title: `POLCA report: ${data.name}`,
+    header: header(data, metrics),
+    sections,
+    withFigures: true,
+    footer: `<section id="config"><h2>Configuration</h2><details><summary>The run’s resolved configuration</summary><pre>${escapeHtml(JSON.stringify(data.config ?? null, null, 2))}</pre></details>
+<details><summary>Artifacts of this run (step → key)</summary><pre>${escapeHtml(
+      Object.entries(data.steps)
+        .map(([k, v]) => `${k}  ${v}`)
+        .join('\n'),
+    )}</pre></details>
+<details><summary>Headline metrics (as in sweep tables)</summary><table class="data">${Object.entries(metrics)
+      .map(([k, v]) => row([`<code>${escapeHtml(k)}</code>`, v]))
+      .join('')}</table></details></section>`,
+  });
+  files['index.html'] = new Uint8Array(Buffer.from(html, 'utf8'));
+  return { files, figures, data, metrics };
+}
+
+/** index.html plus figures/<name>.svg and figures/<name>.png for every figure. */
+export async function buildReport(store: ArtifactStore, record: RunRecord, opts: BuildOptions = {}): Promise<Record<string, Uint8Array>> {
+  return (await buildReportWithData(store, record, opts)).files;
+}
+
+/** Write report files under `dir`; returns the path of index.html. */
+export async function writeReport(files: Record<string, Uint8Array>, dir: string): Promise<string> {
+  for (const [name, bytes] of Object.entries(files)) {
+    const p = join(dir, name);
+    await mkdir(dirname(p), { recursive: true });
+    await writeFile(p, bytes);
+  }
+  return join(dir, 'index.html');
+}
+
+/** The headline metrics of a run (for sweep tables) without rendering figures. */
+export async function runMetrics(store: ArtifactStore, record: RunRecord): Promise<Record<string, number>> {
+  return headlineMetrics(await loadReportData(store, record));
+}
