@@ -210,7 +210,7 @@ function readGrid(path: string): SweepInput {
   return raw as SweepInput;
 }
 
-async function sweepCommand(opts: { grid: string; parallel?: string; json?: boolean; workers?: string; id?: string }): Promise<void> {
+async function sweepCommand(opts: { grid: string; parallel?: string; json?: boolean; workers?: string; id?: string; out?: string }): Promise<void> {
   const input = readGrid(opts.grid);
   const parallel = opts.parallel === undefined ? (input.parallel ?? 2) : Number(opts.parallel);
   if (!Number.isInteger(parallel) || parallel < 1) throw new ConfigError(`--parallel: ${opts.parallel} is not a whole number ≥ 1`);
@@ -244,7 +244,7 @@ async function sweepCommand(opts: { grid: string; parallel?: string; json?: bool
   let sweepReport: string | undefined;
   try {
     const { buildSweepReport } = await import('../report/sweep.ts');
-    const dir = resolve(`polca-sweep-${workflowId}`);
+    const dir = resolve(opts.out ?? `polca-sweep-${workflowId}`);
     mkdirSync(dir, { recursive: true });
     for (const [name, data] of Object.entries(buildSweepReport(rows))) writeFileSync(join(dir, name), data);
     sweepReport = join(dir, 'index.html');
@@ -318,5 +318,6 @@ export function register(program: Command): void {
     .option('--workers <n>', 'workers to start (default: one per core when none serves the queue)')
     .option('--json', 'print JSON')
     .option('--id <workflowId>', 'workflow id (default: derived from the grid)')
+    .option('--out <dir>', 'where the sweep report goes (default ./polca-sweep-<workflowId>)')
     .action(sweepCommand);
 }

@@ -1,0 +1,82 @@
+/**
+ * The report of a sweep: one table row per grid point with its parameters, headline metrics
+ * (report/metrics.ts `headlineMetrics`) and a relative link to the point's own report.
+ */
+import { fmt } from './build.ts';
+import { escapeHtml, page } from './html.ts';
+
+export interface SweepRow {
+  point: Record<string, unknown>;
+  workflowId: string;
+  /** Relative path of the point's index.html, as the sweep's folder lays it out. */
+  reportPath?: string;
+  metrics: Record<string, number>;
+}
+
+/** Preferred metric order; any other metric follows in alphabetical order. */
+const METRIC_ORDER = [
+  'final.loss',
+  'final.accuracy',
+  'final.exactMatch',
+  'claims.held',
+  'claims.checked',
+  'ami.loss.digit',
+  'ami.loss.carry',
+  'ami.absdloss.value',
+  'ami.absdloss.carry',
+  'ami.polcaBest.carry',
+  'ami.polcaBest.carry.vector',
+  'basis.vectors',
+  'completeness.paper.median',
+  'completeness.exact-curvature.median',
+  'completeness.path.median',
+];
+
+function cell(v: unknown): string {
+  if (v === undefined || v === null) return '<td class="num">–</td>';
+  if (typeof v === 'number') return `<td class="num">${fmt(v)}</td>`;
+  if (typeof v === 'string' || typeof v === 'boolean') return `<td>${escapeHtml(String(v))}</td>`;
+  return `<td><code>${escapeHtml(JSON.stringify(v))}</code></td>`;
+}
+
+function union(keys: string[][]): string[] {
+  const seen: string[] = [];
+  for (const ks of keys) for (const k of ks) if (!seen.includes(k)) seen.push(k);
+  return seen;
+}
+
+export function sweepHtml(rows: SweepRow[], title = 'POLCA sweep'): string {
+  const params = union(rows.map((r) => Object.keys(r.point)));
+  const metrics = union(rows.map((r) => Object.keys(r.metrics))).sort((a, b) => {
+    const ia = METRIC_ORDER.indexOf(a);
+    const ib = METRIC_ORDER.indexOf(b);
+    return (ia < 0 ? 1e9 : ia) - (ib < 0 ? 1e9 : ib) || (a < b ? -1 : a > b ? 1 : 0);
+  });
+  const head = ['#', ...params, 'workflow', 'report', ...metrics].map((h) => `<th>${escapeHtml(h)}</th>`).join('');
+  const body = rows
+    .map((r, i) => {
+      const link = r.reportPath ? `<td><a href="${escapeHtml(r.reportPath)}">report</a></td>` : '<td class="na">–</td>';
+      return `<tr><td class="num">${i + 1}</td>${params.map((p) => cell(r.point[p])).join('')}<td><code>${escapeHtml(r.workflowId)}</code></td>${link}${metrics
+        .map((m) => cell(r.metrics[m]))
+        .join('')}</tr>`;
+    })
+    .join('');
+  return page({
+    title,
+    header: `<h1>${escapeHtml(title)}</h1><p>${rows.length} grid point${rows.length === 1 ? '' : 's'}. Parameters are the config fields the sweep varied; metrics: final evaluation loss and accuracy, how many of the paper’s three findings hold, AMI of the clusterings with the skills (the best POLCA vector for each skill), and the median completeness error per POLCA variant. Each report link opens that point’s full report.</p>`,
+    sections: [
+      {
+        id: 'points',
+        title: 'Grid points',
+        figures: [],
+        intro: `<div style="overflow-x:auto"><table class="data"><tr>${head}</tr>${body}</table></div>`,
+      },
+    ],
+    withFigures: false,
+  });
+}
+
+/** `index.html` of the sweep, as files to write or store. */
+export function buildSweepReport(rows: SweepRow[], title?: string): Record<string, Uint8Array> {
+  return { 'index.html': new Uint8Array(Buffer.from(sweepHtml(rows, title), 'utf8')) };
+}

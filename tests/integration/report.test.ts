@@ -1,0 +1,96 @@
+/**
+ * The report in a real browser: a run's report is built, stored as the run's `report` artifact,
+ * copied out of the store into a plain folder (as a download would), and opened from disk
+ * (file://) in headless Chromium (Debian's /usr/bin/chromium, driven by playwright-core) with every
+ * network request refused. It must draw every figure (SVG mark elements inside each figure's
+ * container), log no console error, request nothing but local files, and link only to figure files
+ * that exist in the folder. A full-page screenshot goes to test-output/report.png.
+ *
+ * The run comes from `runSource`: a real `tiny` run of the pipeline (tests/unit/report.test.ts
+ * covers the synthetic fixture of tests/helpers/report-fixture.ts).
+ */
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { after, test } from 'node:test';
+import { chromium } from 'playwright-core';
+import { ArtifactStore, LocalBackend } from '../../artifacts/index.ts';
+import { buildReport, writeReport } from '../../report/build.ts';
+import { runLocal } from '../../activities/local.ts';
+import { resolveConfig } from '../../config/index.ts';
+import type { RunSource } from '../helpers/report-fixture.ts';
+
+// A real `tiny` run of the pipeline (the same steps the workflow runs, in this process).
+const runSource: RunSource = async (store) => {
+  await runLocal(resolveConfig({ preset: 'tiny' }), store, 'report-browser');
+  const record = await store.getRun('report-browser');
+  assert.ok(record, 'the run record');
+  return record;
+};
+
+const CHROMIUM = '/usr/bin/chromium';
+const dir = mkdtempSync(join(tmpdir(), 'polca-report-browser-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+test('the report opens offline in Chromium, draws every figure and logs no error', { timeout: 240_000 }, async () => {
+  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install -y chromium (scripts/setup.mjs does it under npm test)`);
+  const store = new ArtifactStore(new LocalBackend(join(dir, 'store')));
+  const record = await runSource(store);
+  const files = await buildReport(store, record);
+  const figureNames = Object.keys(files)
+    .filter((f) => f.endsWith('.svg'))
+    .map((f) => f.slice('figures/'.length, -'.svg'.length))
+    .sort();
+  assert.ok(figureNames.length >= 10, `${figureNames.length} figures`);
+
+  // store it as the run's report step and copy it out, as `polca artifacts download` would
+  const manifest = await store.put({ step: 'report', version: 'test', params: null, inputs: { run: record.name } }, files);
+  await store.putRun(record.name, { ...record, steps: { ...record.steps, report: manifest.key } });
+  const copy: Record<string, Uint8Array> = {};
+  for (const f of manifest.files) copy[f.name] = await store.get(manifest.key, f.name);
+  const index = await writeReport(copy, join(dir, 'downloaded'));
+
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const errors: string[] = [];
+    const requests: string[] = [];
+    page.on('console', (m) => {
+      if (m.type() === 'error') errors.push(m.text());
+    });
+    page.on('pageerror', (e) => errors.push(String(e)));
+    page.on('request', (r) => {
+      requests.push(r.url());
+    });
+    await page.route(/^https?:/, (route) => route.abort());
+    await page.goto(pathToFileURL(index).href);
+    await page.waitForSelector('body[data-rendered="true"]', { timeout: 120_000 });
+
+    const figures = await page.$$eval('figure.figure', (els) =>
+      els.map((el) => ({
+        id: el.id,
+        failed: el.classList.contains('failed'),
+        rendered: el.classList.contains('rendered'),
+        marks: el.querySelectorAll('.chart svg g.role-mark > *').length,
+        links: Array.from(el.querySelectorAll('a'), (a) => a.getAttribute('href') ?? ''),
+      })),
+    );
+    assert.deepEqual(figures.map((f) => f.id.slice('fig-'.length)).sort(), figureNames);
+    for (const f of figures) {
+      assert.ok(f.rendered && !f.failed, `${f.id} rendered`);
+      assert.ok(f.marks > 0, `${f.id} has ${f.marks} drawn mark elements`);
+      for (const href of f.links) assert.ok(existsSync(resolve(dirname(index), href)), `${f.id} links to ${href}, which exists`);
+    }
+    assert.deepEqual(errors, []);
+    const remote = requests.filter((u) => !u.startsWith('file:') && !u.startsWith('data:'));
+    assert.deepEqual(remote, [], 'the page requests nothing over the network');
+
+    mkdirSync('test-output', { recursive: true });
+    await page.screenshot({ path: 'test-output/report.png', fullPage: true });
+    await page.locator('#fig-fig1b-polca-top-clusters').screenshot({ path: 'test-output/report-fig1b.png' });
+  } finally {
+    await browser.close();
+  }
+});
