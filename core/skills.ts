@@ -2,13 +2,17 @@
  * Reading a clustering against the task's skills (digit, carry, value):
  *  - per cluster and skill, the dominant value and its share of the cluster ("dominant skill
  *    homogeneity", the paper's Fig. 4–10); ties go to the smallest value;
- *  - the size-weighted homogeneity over clusters (outliers, label −1, excluded):
- *    Σ_c |c|·share_c / Σ_c |c|;
- *  - the same for skill labels shuffled across tokens (seeded permutations), averaged: the
- *    baseline a clustering must beat;
- *  - adjusted mutual information between cluster labels (−1 counted as one more label, as
- *    scikit-learn does when given raw labels) and the skill, as sklearn's
- *    adjusted_mutual_info_score with arithmetic normalisation and the exact expected MI.
+ *  - the size-weighted homogeneity over clusters: Σ_c |c|·share_c / Σ_c |c|;
+ *  - the same for skill labels shuffled among the clustered tokens (seeded Fisher–Yates
+ *    permutations), averaged over `shuffles` permutations: the baseline a clustering must beat;
+ *  - adjusted mutual information between cluster labels and the skill, as sklearn's
+ *    adjusted_mutual_info_score (arithmetic normalisation, exact expected MI).
+ * Outliers: as in the paper, HDBSCAN's outliers (label −1) are not a cluster. They are left out
+ * of the per-cluster table, of the homogeneity, of the shuffled baseline (only clustered tokens'
+ * skills are permuted) and of `ami`, which is computed on the clustered tokens only.
+ * `amiWithOutliers` is also reported: −1 counted as one more label, which is what
+ * adjusted_mutual_info_score gives when handed HDBSCAN's raw labels. With no clustered token,
+ * homogeneity, baseline and ami are NaN.
  */
 import { randInt, STREAMS } from './rng.ts';
 
@@ -52,9 +56,17 @@ export function weightedHomogeneity(labels: ArrayLike<number>, skill: ArrayLike<
   return total === 0 ? Number.NaN : per.reduce((s, c) => s + c.size * c.share, 0) / total;
 }
 
-/** Mean weighted homogeneity over `shuffles` seeded permutations of the skill labels. */
+/**
+ * Mean weighted homogeneity over `shuffles` seeded permutations of the skill labels among the
+ * clustered tokens (label ≥ 0); outliers keep no skill and do not enter.
+ */
 export function shuffledBaseline(labels: ArrayLike<number>, skill: ArrayLike<number>, shuffles: number, seed: number): number {
+  if (!Number.isInteger(shuffles) || shuffles < 1) throw new Error(`shuffledBaseline: shuffles must be an integer ≥ 1; got ${shuffles}`);
+  const clustered = clusteredOnly(labels, skill);
+  labels = clustered.labels;
+  skill = clustered.skill;
   const n = skill.length;
+  if (n === 0) return Number.NaN;
   let sum = 0;
   const perm = new Float64Array(n);
   for (let s = 0; s < shuffles; s++) {
@@ -97,10 +109,11 @@ function contingency(a: ArrayLike<number>, b: ArrayLike<number>) {
   for (let i = 0; i < a.length; i++) table[ai.get(a[i])! * C + bi.get(b[i])!]++;
   const rows = new Float64Array(R);
   const cols = new Float64Array(C);
-  for (let r = 0; r < R; r++) for (let c = 0; c < C; c++) {
-    rows[r] += table[r * C + c];
-    cols[c] += table[r * C + c];
-  }
+  for (let r = 0; r < R; r++)
+    for (let c = 0; c < C; c++) {
+      rows[r] += table[r * C + c];
+      cols[c] += table[r * C + c];
+    }
   return { table, rows, cols, R, C };
 }
 
@@ -151,11 +164,29 @@ export function adjustedMutualInfo(a: ArrayLike<number>, b: ArrayLike<number>): 
   return (mi - emi) / denom;
 }
 
+/** The tokens with label ≥ 0, labels and skill alike. */
+export function clusteredOnly(labels: ArrayLike<number>, skill: ArrayLike<number>): { labels: Int32Array; skill: Float64Array } {
+  if (labels.length !== skill.length) throw new Error(`skills: ${labels.length} labels but ${skill.length} skill values`);
+  let m = 0;
+  for (let i = 0; i < labels.length; i++) if (labels[i] >= 0) m++;
+  const l = new Int32Array(m);
+  const s = new Float64Array(m);
+  for (let i = 0, j = 0; i < labels.length; i++)
+    if (labels[i] >= 0) {
+      l[j] = labels[i];
+      s[j++] = skill[i];
+    }
+  return { labels: l, skill: s };
+}
+
 export interface SkillSummary {
   skill: string;
   homogeneity: number;
   baseline: number;
+  /** AMI over the clustered tokens (outliers left out). */
   ami: number;
+  /** AMI with the outliers as one more label (sklearn on raw HDBSCAN labels). */
+  amiWithOutliers: number;
   clusters: number;
   outliers: number;
 }
@@ -175,12 +206,16 @@ export function readSkills(
   const perCluster: (ClusterSkill & { skill: string })[] = [];
   const summary: SkillSummary[] = [];
   for (const [skill, values] of Object.entries(skills)) {
+    if (values.length !== labels.length)
+      throw new Error(`readSkills: skill ${skill} has ${values.length} values for ${labels.length} labels`);
     for (const c of dominantPerCluster(labels, values)) perCluster.push({ ...c, skill });
+    const inClusters = clusteredOnly(labels, values);
     summary.push({
       skill,
       homogeneity: weightedHomogeneity(labels, values),
       baseline: shuffledBaseline(labels, values, shuffles, seed),
-      ami: adjustedMutualInfo(labels, values),
+      ami: inClusters.labels.length === 0 ? Number.NaN : adjustedMutualInfo(inClusters.labels, inClusters.skill),
+      amiWithOutliers: adjustedMutualInfo(labels, values),
       clusters: ids.size,
       outliers,
     });
