@@ -33,7 +33,8 @@ export async function initBackend(pref?: BackendPref): Promise<string> {
   if (current && (want === 'auto' || want === current)) return current;
   if (want === 'tensorflow' || want === 'auto') {
     if (await tryNative()) return (current = 'tensorflow');
-    if (want === 'tensorflow') throw new Error('backend "tensorflow": neither @tensorflow/tfjs-node-gpu nor @tensorflow/tfjs-node loads here');
+    if (want === 'tensorflow')
+      throw new Error('backend "tensorflow": neither @tensorflow/tfjs-node-gpu nor @tensorflow/tfjs-node loads here');
   }
   if (want === 'wasm' || want === 'auto') {
     if (await tf.setBackend('wasm')) {

@@ -56,8 +56,12 @@ export function sequenceOf({ a, b }: Example): number[] {
  * never receives one), and the target value.
  */
 export function skillsOf({ a, b }: Example): TokenSkills[] {
-  const a0 = a % 10, a1 = Math.floor(a / 10) % 10, a2 = Math.floor(a / 100);
-  const b0 = b % 10, b1 = Math.floor(b / 10) % 10, b2 = Math.floor(b / 100);
+  const a0 = a % 10,
+    a1 = Math.floor(a / 10) % 10,
+    a2 = Math.floor(a / 100);
+  const b0 = b % 10,
+    b1 = Math.floor(b / 10) % 10,
+    b2 = Math.floor(b / 100);
   const c1 = a0 + b0 >= 10 ? 1 : 0; // carry into tens
   const c2 = a1 + b1 + c1 >= 10 ? 1 : 0; // carry into hundreds
   const c3 = a2 + b2 + c2 >= 10 ? 1 : 0; // carry into thousands
@@ -119,11 +123,10 @@ export function makeData(config: Pick<Config, 'seed' | 'data'>): DataSplits {
  */
 export function trainBatch(seed: number, step: number, batchSize: number, evalSet: Set<number>): Example[] {
   const out: Example[] = [];
-  for (let i = 0, extra = 0; out.length < batchSize; extra++) {
+  for (let extra = 0; out.length < batchSize; extra++) {
     const p = randInt(NUM_PAIRS, seed, STREAMS.trainData, step, extra);
     if (evalSet.has(p)) continue;
     out.push(pairOf(p));
-    i++;
   }
   return out;
 }

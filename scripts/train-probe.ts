@@ -13,6 +13,8 @@ await trainSegment(config, initTrainState(config), config.train.iterations, {
     if (cp.iteration - lastPrint < config.train.iterations / 20 && cp.iteration !== config.train.iterations) return;
     lastPrint = cp.iteration;
     const loss = ev.loss.reduce((a, b) => a + b, 0) / ev.loss.length;
-    console.log(`iter ${cp.iteration} eval loss ${loss.toFixed(4)} exact ${(100 * exactMatch(ev.correct)).toFixed(1)}% t=${((performance.now() - t0) / 1000).toFixed(0)}s`);
+    console.log(
+      `iter ${cp.iteration} eval loss ${loss.toFixed(4)} exact ${(100 * exactMatch(ev.correct)).toFixed(1)}% t=${((performance.now() - t0) / 1000).toFixed(0)}s`,
+    );
   },
 });

@@ -16,5 +16,8 @@ if (from !== '-') {
 }
 const r = await trainSegment(config, state, Number(until));
 writeFileSync(out, JSON.stringify({ step: r.state.step, params: [...r.state.params], m: [...r.state.m], v: [...r.state.v] }));
-const h = (a: Float32Array) => createHash('sha256').update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength)).digest('hex');
+const h = (a: Float32Array) =>
+  createHash('sha256')
+    .update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength))
+    .digest('hex');
 console.log(JSON.stringify(r.checkpoints.map((c) => [c.iteration, h(c.params)])));

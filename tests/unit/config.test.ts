@@ -33,6 +33,46 @@ test('bad configuration names the field, the value and the allowed values', () =
   rejects({ config: { data: { extra: 1 } } }, 'data', 'extra');
 });
 
+test('negative and zero sizes, non-integers and impossible splits are rejected with the field and the allowed range', () => {
+  rejects({ preset: 'tiny', config: { data: { evalSize: -5 } } }, 'data.evalSize', '-5', '> 0');
+  rejects({ preset: 'tiny', sets: ['data.hessianSize=0'] }, 'data.hessianSize', '> 0');
+  rejects({ preset: 'tiny', sets: ['model.dModel=0'] }, 'model.dModel', '> 0');
+  rejects({ preset: 'tiny', sets: ['model.nLayers=-1'] }, 'model.nLayers', '-1', '> 0');
+  rejects({ preset: 'tiny', sets: ['model.dMlp=-64'] }, 'model.dMlp', '> 0');
+  rejects({ preset: 'tiny', sets: ['train.iterations=-10'] }, 'train.iterations', '> 0');
+  rejects({ preset: 'tiny', sets: ['train.batchSize=1.5'] }, 'train.batchSize', 'int');
+  rejects({ preset: 'tiny', sets: ['train.lr=abc'] }, 'train.lr', 'number');
+  // heads must divide dModel: the message names the field and what is allowed
+  rejects({ preset: 'small', sets: ['model.nHeads=3'] }, 'model.nHeads', 'dModel=64', 'a divisor of 64');
+  // an evaluation set beyond what the 10^6 operand pairs allow (the schema caps it at 100 000)
+  rejects({ preset: 'tiny', sets: ['data.evalSize=2000000'] }, 'data.evalSize', '≤ 100000');
+  // unknown backend, in a config file as well as in --set
+  rejects({ preset: 'tiny', config: { runtime: { backend: 'gpu' } } }, 'runtime.backend', '"auto", "tensorflow", "wasm", "cpu"');
+  // unknown preset, also when it comes from the config file
+  rejects({ config: { preset: 'medium' } }, 'preset', 'tiny, small, paper');
+  // --set of an unknown path, at any depth
+  rejects({ preset: 'tiny', sets: ['polca.order=2'] }, 'polca.order', 'no such config field');
+  rejects({ preset: 'tiny', sets: ['optimizer.lr=1'] }, 'optimizer.lr', 'no such config field');
+  rejects({ preset: 'tiny', sets: ['train'] }, '--set expects path=value');
+  // basis checkpoints must fall on training checkpoints
+  rejects({ preset: 'tiny', sets: ['basis.every=7'] }, 'basis.every', 'multiple of train.checkpointEvery');
+  // and every valid edge value passes
+  const ok = resolveConfig({ preset: 'tiny', sets: ['data.evalSize=100000', 'data.hessianSize=1', 'model.nHeads=32', 'train.warmup=0'] });
+  assert.equal(ok.model.nHeads, 32);
+});
+
+test('an unknown POLCA_BACKEND is rejected with the allowed values before any backend starts', async () => {
+  const { initBackend } = await import('../../core/backend.ts');
+  const saved = process.env.POLCA_BACKEND;
+  process.env.POLCA_BACKEND = 'gpu';
+  try {
+    await assert.rejects(initBackend(), /POLCA_BACKEND: unknown backend "gpu"; allowed: auto, tensorflow, wasm, cpu/);
+  } finally {
+    if (saved === undefined) delete process.env.POLCA_BACKEND;
+    else process.env.POLCA_BACKEND = saved;
+  }
+});
+
 test('overrides merge over presets and the JSON Schema describes the config', () => {
   const c = resolveConfig({ preset: 'tiny', sets: ['cluster.minClusterSize=7', 'seed=5'] });
   assert.equal(c.cluster.minClusterSize, 7);

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { before, test } from 'node:test';
+import { test } from 'node:test';
 import { extendBasis, orthonormalityError } from '../../core/basis.ts';
 import { initBackend } from '../../core/backend.ts';
 import { makeData } from '../../core/data.ts';
 import { explicitHessian } from '../../core/hvp.ts';
 import { lanczosTop } from '../../core/lanczos.ts';
-import { dot, symmetricEigen } from '../../core/linalg.ts';
+import { dot, symmetricEigen, symmetricEigenJacobi, symmetricEigenQL } from '../../core/linalg.ts';
 import { initParams, makeTokenLossModel } from '../../core/model.ts';
 import { uniform } from '../../core/rng.ts';
 
@@ -40,11 +40,41 @@ function withSpectrum(lams: number[], seed: number) {
   return { A, Q, mv, n };
 }
 
-test('Jacobi eigensolver recovers a known spectrum', () => {
-  const lams = Array.from({ length: 30 }, (_, i) => 10 - i * 0.7);
-  const { A, n } = withSpectrum(lams, 1);
-  const e = symmetricEigen(A, n);
-  lams.forEach((l, i) => assert.ok(Math.abs(e.values[i] - l) < 1e-10));
+test('dense eigensolvers (Jacobi and Householder–QL) recover known spectra (distinct, repeated, negative, clustered) and orthonormal eigenvectors', () => {
+  const cases: number[][] = [
+    Array.from({ length: 30 }, (_, i) => 10 - i * 0.7),
+    [3, 3, 3, -2, -2, 0, 0, 1e-9, 7, -7, ...Array.from({ length: 10 }, (_, i) => 1 + i * 1e-7)],
+    [-100, -50, 0.5, 0.25],
+    [5, 5, 5, 5, -30, -30, 2 + 1e-8, 2, ...Array.from({ length: 92 }, (_, i) => Math.sin(i) * 3)],
+  ];
+  cases.forEach((lams, c) => {
+    const { A, n } = withSpectrum(lams, 1 + c);
+    const sorted = [...lams].sort((a, b) => b - a);
+    const scale = Math.max(1, Math.abs(sorted[0]), Math.abs(sorted[n - 1]));
+    for (const [name, solve] of [
+      ['symmetricEigen', symmetricEigen],
+      ['Jacobi', symmetricEigenJacobi],
+      ['QL', symmetricEigenQL],
+    ] as const) {
+      const e = solve(A, n);
+      sorted.forEach((l, i) => {
+        assert.ok(Math.abs(e.values[i] - l) < 1e-10 * scale, `${name}, case ${c}: ${e.values[i]} vs ${l}`);
+      });
+      // A·u_i = λ_i·u_i and UᵀU = I
+      for (let i = 0; i < n; i++) {
+        for (let r = 0; r < n; r++) {
+          let s = 0;
+          for (let k = 0; k < n; k++) s += A[r * n + k] * e.vectors[k * n + i];
+          assert.ok(Math.abs(s - e.values[i] * e.vectors[r * n + i]) < 1e-10 * scale, `${name}, case ${c}: residual`);
+        }
+        for (let j = i; j < n; j++) {
+          let s = 0;
+          for (let k = 0; k < n; k++) s += e.vectors[k * n + i] * e.vectors[k * n + j];
+          assert.ok(Math.abs(s - (i === j ? 1 : 0)) < 1e-12, `${name}, case ${c}: orthonormality`);
+        }
+      }
+    }
+  });
 });
 
 const spectra: [string, number[], number[]][] = [
@@ -57,8 +87,10 @@ for (const [name, lams, top] of spectra) {
   test(`Lanczos top-3 on a ${name} spectrum matches the known eigenvalues`, () => {
     const { mv, n, Q } = withSpectrum(lams, 7);
     const r = lanczosTop(mv, n, { k: 3, maxIter: 60, tol: 1e-10, seed: 3 });
-    top.forEach((l, i) => assert.ok(Math.abs(r.values[i] - l) < 1e-6 * Math.max(1, Math.abs(l)), `${name}: ${r.values[i]} vs ${l}`));
-    r.residuals.forEach((res) => assert.ok(res < 1e-5));
+    top.forEach((l, i) => {
+      assert.ok(Math.abs(r.values[i] - l) < 1e-6 * Math.max(1, Math.abs(l)), `${name}: ${r.values[i]} vs ${l}`);
+    });
+    for (const res of r.residuals) assert.ok(res < 1e-5);
     // eigenvector of the largest matches up to sign
     const order = lams.map((l, i) => [l, i] as const).sort((a, b) => b[0] - a[0]);
     assert.ok(Math.abs(Math.abs(dot(r.vectors[0], Q[order[0][1]])) - 1) < 1e-6);
@@ -86,10 +118,32 @@ test('on the micro transformer Hessian, Lanczos by HVPs and the projected proble
   const d = theta.length;
   const H = explicitHessian(model, theta, 1e-3);
   const dense = symmetricEigen(H, d);
+  const Hmv = (v: Float64Array) => {
+    const out = new Float64Array(d);
+    for (let i = 0; i < d; i++) for (let j = 0; j < d; j++) out[i] += H[i * d + j] * v[j];
+    return out;
+  };
+  // Lanczos on the explicit matrix: the top 3 eigenpairs to near machine precision.
+  const onH = lanczosTop(Hmv, d, { k: 3, maxIter: 150, tol: 1e-10, seed: 1 });
+  for (let i = 0; i < 3; i++) {
+    assert.ok(
+      Math.abs(onH.values[i] - dense.values[i]) < 1e-8 * Math.abs(dense.values[0]),
+      `λ${i}: ${onH.values[i]} vs ${dense.values[i]}`,
+    );
+    let c = 0;
+    for (let t = 0; t < d; t++) c += onH.vectors[i][t] * dense.vectors[t * d + i];
+    assert.ok(Math.abs(Math.abs(c) - 1) < 1e-6, `eigenvector ${i}: |cos| ${Math.abs(c)}`);
+  }
+  console.log(
+    `micro Hessian (${d} parameters): dense top eigenvalues ${Array.from(dense.values.slice(0, 3), (x) => x.toFixed(4)).join(', ')}, lowest ${dense.values[d - 1].toFixed(4)}`,
+  );
   const basisCfg = { every: 1, k: 1, maxIter: 80, tol: 1e-6, hvpEps: 1e-3 };
   const B: Float64Array[] = [];
   const first = extendBasis(model, theta, B, basisCfg, 0);
-  assert.ok(Math.abs(first.eigenvalues[0] - dense.values[0]) < 1e-3 * Math.abs(dense.values[0]), `${first.eigenvalues[0]} vs ${dense.values[0]}`);
+  assert.ok(
+    Math.abs(first.eigenvalues[0] - dense.values[0]) < 1e-3 * Math.abs(dense.values[0]),
+    `${first.eigenvalues[0]} vs ${dense.values[0]}`,
+  );
   B.push(...first.vectors);
   const second = extendBasis(model, theta, B, basisCfg, 0);
   // top eigenvalue of P H P with P = I − b bᵀ, computed densely
@@ -97,19 +151,30 @@ test('on the micro transformer Hessian, Lanczos by HVPs and the projected proble
   const PHP = new Float64Array(d * d);
   const Pm = (i: number, j: number) => (i === j ? 1 : 0) - b[i] * b[j];
   const HP = new Float64Array(d * d);
-  for (let i = 0; i < d; i++) for (let k = 0; k < d; k++) {
-    const hik = H[i * d + k];
-    if (hik === 0) continue;
-    for (let j = 0; j < d; j++) HP[i * d + j] += hik * Pm(k, j);
-  }
-  for (let i = 0; i < d; i++) for (let k = 0; k < d; k++) {
-    const p = Pm(i, k);
-    if (p === 0) continue;
-    for (let j = 0; j < d; j++) PHP[i * d + j] += p * HP[k * d + j];
-  }
+  for (let i = 0; i < d; i++)
+    for (let k = 0; k < d; k++) {
+      const hik = H[i * d + k];
+      if (hik === 0) continue;
+      for (let j = 0; j < d; j++) HP[i * d + j] += hik * Pm(k, j);
+    }
+  for (let i = 0; i < d; i++)
+    for (let k = 0; k < d; k++) {
+      const p = Pm(i, k);
+      if (p === 0) continue;
+      for (let j = 0; j < d; j++) PHP[i * d + j] += p * HP[k * d + j];
+    }
   const proj = symmetricEigen(PHP, d);
-  assert.ok(Math.abs(second.eigenvalues[0] - proj.values[0]) < 1e-3 * Math.abs(proj.values[0]), `${second.eigenvalues[0]} vs ${proj.values[0]}`);
+  assert.ok(
+    Math.abs(second.eigenvalues[0] - proj.values[0]) < 1e-3 * Math.abs(proj.values[0]),
+    `${second.eigenvalues[0]} vs ${proj.values[0]}`,
+  );
+  console.log(
+    `Lanczos by HVPs: λ1 ${first.eigenvalues[0].toFixed(5)} (dense ${dense.values[0].toFixed(5)}), λ1(PHP) ${second.eigenvalues[0].toFixed(5)} (dense ${proj.values[0].toFixed(5)})`,
+  );
   B.push(...second.vectors);
-  assert.ok(orthonormalityError(B) < 1e-5);
+  const third = extendBasis(model, theta, B, basisCfg, 0);
+  B.push(...third.vectors);
+  // ‖BᵀB − I‖ (largest entry) after three extensions
+  assert.ok(orthonormalityError(B) < 1e-5, `orthonormality ${orthonormalityError(B)}`);
   model.dispose();
 });
