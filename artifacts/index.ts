@@ -33,7 +33,7 @@ export function storeOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Store
   if (kind !== 'local' && kind !== 's3') throw new Error(`POLCA_STORE: ${JSON.stringify(kind)} is not a store kind; allowed: local, s3`);
   return {
     kind,
-    dir: env.POLCA_STORE_DIR,
+    dir: env.POLCA_STORE_DIR || (env.POLCA_HOME ? join(env.POLCA_HOME, 'store') : undefined),
     endpoint: env.POLCA_S3_ENDPOINT || undefined,
     bucket: env.POLCA_S3_BUCKET,
     prefix: env.POLCA_S3_PREFIX,

@@ -1,7 +1,9 @@
 /**
  * Step keys: `<step>-<sha256 hex>` of the canonical JSON of (step, code version, parameters,
  * input keys). Canonical: object keys sorted, undefined fields dropped, −0 written as 0, numbers
- * in JavaScript's shortest round-trip form; NaN and ±Infinity are rejected (they have no JSON form).
+ * in JavaScript's shortest round-trip form (so 1, 1.0 and 1e0 are one number); NaN and ±Infinity are
+ * rejected (they have no JSON form), and so are non-plain objects (Date, Map, typed arrays, ...).
+ * A bigint is written as its decimal string. The form is fixed: changing it re-keys every artifact.
  */
 import { createHash } from 'node:crypto';
 
@@ -26,6 +28,13 @@ export function canonicalJson(value: unknown, path = '$'): string {
       return JSON.stringify(value.toString());
     case 'object': {
       if (Array.isArray(value)) return `[${value.map((v, i) => canonicalJson(v === undefined ? null : v, `${path}[${i}]`)).join(',')}]`;
+      const proto = Object.getPrototypeOf(value);
+      if (proto !== Object.prototype && proto !== null) {
+        // Date, Map, Set, typed arrays, class instances: their JSON form would lose or hide content
+        throw new Error(
+          `${path}: a ${value.constructor?.name ?? 'non-plain object'} cannot be part of a step key; use plain objects, arrays, strings, numbers, booleans`,
+        );
+      }
       const entries = Object.entries(value as Record<string, unknown>)
         .filter(([, v]) => v !== undefined)
         .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));

@@ -34,14 +34,47 @@ const BASIC: Record<ColumnType, string> = {
   boolean: 'BOOLEAN',
 };
 
+const VALID: Record<ColumnType, [string, (v: unknown) => boolean]> = {
+  int32: ['an integer in [-2^31, 2^31)', (v) => Number.isInteger(v) && (v as number) >= -2147483648 && (v as number) <= 2147483647],
+  int64: ['a bigint in [-2^63, 2^63)', (v) => typeof v === 'bigint' && BigInt.asIntN(64, v) === v],
+  float32: ['a number', (v) => typeof v === 'number'],
+  float64: ['a number', (v) => typeof v === 'number'],
+  utf8: ['a string', (v) => typeof v === 'string'],
+  boolean: ['a boolean', (v) => typeof v === 'boolean'],
+};
+
+/** Errors name the column and the first offending row. */
+function checkColumn(c: Column): void {
+  if (!Object.hasOwn(VALID, c.type))
+    throw new Error(`column ${c.name}: type ${JSON.stringify(c.type)}; allowed: ${Object.keys(VALID).join(', ')}`);
+  const [what, ok] = VALID[c.type];
+  if (ArrayBuffer.isView(c.values)) {
+    const isBig = c.values instanceof BigInt64Array;
+    if (isBig !== (c.type === 'int64') || c.type === 'utf8' || c.type === 'boolean') {
+      throw new Error(`column ${c.name}: a ${c.values.constructor.name} cannot hold ${c.type} values`);
+    }
+    if (c.type !== 'int32' || c.values instanceof Int32Array) return;
+  }
+  const values = c.values as ArrayLike<unknown>;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (v === null || v === undefined) {
+      if (!c.nullable) throw new Error(`column ${c.name}: null values in a column not declared nullable (row ${i})`);
+    } else if (!ok(v)) {
+      throw new Error(`column ${c.name}: row ${i} is ${typeof v === 'bigint' ? `${v}n` : JSON.stringify(v)}, expected ${what} (${c.type})`);
+    }
+  }
+}
+
 export function encodeParquet(columns: Column[]): Uint8Array {
   if (columns.length === 0) throw new Error('a table needs at least one column');
   const n = columns[0].values.length;
+  const seen = new Set<string>();
   for (const c of columns) {
+    if (seen.has(c.name)) throw new Error(`column ${c.name} appears twice`);
+    seen.add(c.name);
     if (c.values.length !== n) throw new Error(`column ${c.name}: ${c.values.length} values, expected ${n} like ${columns[0].name}`);
-    if (!c.nullable && Array.isArray(c.values) && c.values.some((v) => v === null || v === undefined)) {
-      throw new Error(`column ${c.name}: null values in a column not declared nullable`);
-    }
+    checkColumn(c);
   }
   const buf = parquetWriteBuffer({
     columnData: columns.map((c) => ({
@@ -91,7 +124,8 @@ export async function decodeParquet(bytes: Uint8Array, columns?: string[]): Prom
     else arr = new Array(numRows);
     for (const p of parts) {
       const len = Math.min(p.data.length, numRows - p.rowStart);
-      if (ArrayBuffer.isView(arr) && ArrayBuffer.isView(p.data)) (arr as Float64Array).set((p.data as Float64Array).subarray(0, len), p.rowStart);
+      if (ArrayBuffer.isView(arr) && ArrayBuffer.isView(p.data))
+        (arr as Float64Array).set((p.data as Float64Array).subarray(0, len), p.rowStart);
       else for (let i = 0; i < len; i++) (arr as unknown[])[p.rowStart + i] = p.data[i];
     }
     out[el.name] = arr;

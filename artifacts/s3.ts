@@ -32,7 +32,10 @@ const MULTIPART_THRESHOLD = 16 * 1024 * 1024;
 /** Remove secrets from a text: the credential variables' values and AWS access key ids. */
 export function redact(text: string, env: NodeJS.ProcessEnv = process.env, extra: string[] = []): string {
   let out = text;
-  const secrets = [...['AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_ACCESS_KEY_ID', 'MINIO_ROOT_PASSWORD'].map((v) => env[v]), ...extra];
+  const secrets = [
+    ...['AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_ACCESS_KEY_ID', 'MINIO_ROOT_PASSWORD'].map((v) => env[v]),
+    ...extra,
+  ];
   for (const secret of secrets) {
     if (secret && secret.length >= 8) out = out.split(secret).join('[redacted]');
   }
@@ -154,28 +157,36 @@ export class S3Backend implements ObjectBackend {
   }
 
   /**
-   * PutObject (or CompleteMultipartUpload above the multipart threshold) with `If-None-Match: *`:
-   * the server refuses with 412 when the key exists, or 409 when a concurrent conditional write
-   * of the same key is in progress; both mean another writer got there first.
+   * PutObject (or CompleteMultipartUpload above the multipart threshold) with `If-None-Match: *`.
+   * 412 means the key exists: false. 409 (ConditionalRequestConflict) means a concurrent
+   * conditional write of the same key was in progress and its outcome is not known yet; S3's
+   * advice is to retry, and the retry answers 412 (it succeeded) or 200 (it did not).
    */
   async putObjectIfAbsent(path: string, data: Uint8Array): Promise<boolean> {
-    try {
-      if (data.byteLength > MULTIPART_THRESHOLD) {
-        await new Upload({
-          client: this.client,
-          params: { Bucket: this.bucket, Key: this.full(path), Body: data, IfNoneMatch: '*' },
-          partSize: 8 * 1024 * 1024,
-          queueSize: 4,
-          leavePartsOnError: false,
-        }).done();
-      } else {
-        await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.full(path), Body: data, IfNoneMatch: '*' }));
+    for (let attempt = 0; ; attempt++) {
+      try {
+        if (data.byteLength > MULTIPART_THRESHOLD) {
+          await new Upload({
+            client: this.client,
+            params: { Bucket: this.bucket, Key: this.full(path), Body: data, IfNoneMatch: '*' },
+            partSize: 8 * 1024 * 1024,
+            queueSize: 4,
+            leavePartsOnError: false,
+          }).done();
+        } else {
+          await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.full(path), Body: data, IfNoneMatch: '*' }));
+        }
+        return true;
+      } catch (e) {
+        const status = (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+        const name = (e as { name?: string }).name;
+        if (status === 412 || name === 'PreconditionFailed') return false;
+        if ((status === 409 || name === 'ConditionalRequestConflict') && attempt < 6) {
+          await new Promise((r) => setTimeout(r, 50 * 2 ** attempt + Math.random() * 50));
+          continue;
+        }
+        throw this.wrap('PUT (if absent)', path, e);
       }
-      return true;
-    } catch (e) {
-      const status = (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-      if (status === 412 || status === 409 || (e as { name?: string }).name === 'PreconditionFailed') return false;
-      throw this.wrap('PUT (if absent)', path, e);
     }
   }
 

@@ -23,7 +23,8 @@ export function encodeSafetensors(tensors: Record<string, Tensor>, metadata?: Re
   for (const name of names) {
     const t = tensors[name];
     const count = t.shape.reduce((a, b) => a * b, 1);
-    if (count !== t.data.length) throw new Error(`tensor ${name}: shape ${JSON.stringify(t.shape)} holds ${count} values, data has ${t.data.length}`);
+    if (count !== t.data.length)
+      throw new Error(`tensor ${name}: shape ${JSON.stringify(t.shape)} holds ${count} values, data has ${t.data.length}`);
     const bytes = count * BYTES[t.dtype];
     header[name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + bytes] };
     offset += bytes;

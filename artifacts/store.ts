@@ -5,6 +5,11 @@
  * `<root>/objects/<key>/manifest.json`, written last: an artifact without a manifest is
  * incomplete and invisible. Runs: `<root>/runs/<name>.json` (a run record maps step names to keys).
  * Reads verify each file's size and SHA-256 against the manifest.
+ *
+ * Objects of an artifact are created only-if-absent (local: link(2) of a complete temporary file;
+ * S3: If-None-Match: *), so they are immutable once written and concurrent writers of one key end
+ * with one manifest that matches the stored bytes. A write that fails part-way leaves complete
+ * files but no manifest; retrying the put reuses them.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
@@ -112,7 +117,11 @@ export class ArtifactStore {
       throw new IntegrityError(`artifact ${key}: manifest.json is not valid JSON (${(e as Error).message})`, key, 'manifest.json');
     }
     if (m.key !== key || !Array.isArray(m.files)) {
-      throw new IntegrityError(`artifact ${key}: manifest.json does not describe this artifact (key ${JSON.stringify(m.key)})`, key, 'manifest.json');
+      throw new IntegrityError(
+        `artifact ${key}: manifest.json does not describe this artifact (key ${JSON.stringify(m.key)})`,
+        key,
+        'manifest.json',
+      );
     }
     return m;
   }
@@ -138,18 +147,7 @@ export class ArtifactStore {
     const names = Object.keys(files).sort();
     for (const name of names) checkFileName(name);
     const entries: FileEntry[] = [];
-    for (const name of names) {
-      const data = files[name];
-      const path = `objects/${key}/${name}`;
-      if (await this.backend.putObjectIfAbsent(path, data)) {
-        entries.push({ name, size: data.byteLength, sha256: sha256Hex(data) });
-        continue;
-      }
-      // Written before, by a concurrent writer or an earlier attempt that did not finish.
-      const stored = await this.backend.getObject(path);
-      if (!stored) throw new Error(`artifact ${key}: file ${name} exists but could not be read back (${this.location})`);
-      entries.push({ name, size: stored.byteLength, sha256: sha256Hex(stored) });
-    }
+    for (const name of names) entries.push(await this.putFile(key, name, files[name]));
     const manifest: Manifest = {
       key,
       step: spec.step,
@@ -168,6 +166,22 @@ export class ArtifactStore {
     return winner;
   }
 
+  /**
+   * Create one file of an artifact unless it exists; the entry describes the bytes actually
+   * stored (ours, or those of a writer that got there first).
+   */
+  private async putFile(key: string, name: string, data: Uint8Array): Promise<FileEntry> {
+    const path = `objects/${key}/${name}`;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      if (await this.backend.putObjectIfAbsent(path, data)) return { name, size: data.byteLength, sha256: sha256Hex(data) };
+      // written before, by a concurrent writer or an earlier attempt that did not finish
+      const stored = await this.backend.getObject(path);
+      if (stored) return { name, size: stored.byteLength, sha256: sha256Hex(stored) };
+      // deleted in between: try again
+    }
+    throw new Error(`artifact ${key}: file ${name} exists but could not be read back (${this.location})`);
+  }
+
   /** A file of a complete artifact, verified against its manifest. */
   async get(key: string, name: string): Promise<Uint8Array> {
     checkFileName(name);
@@ -181,7 +195,8 @@ export class ArtifactStore {
       throw new IntegrityError(`artifact ${key}: file ${name} has ${data.byteLength} bytes, the manifest says ${entry.size}`, key, name);
     }
     const h = sha256Hex(data);
-    if (h !== entry.sha256) throw new IntegrityError(`artifact ${key}: file ${name} has SHA-256 ${h}, the manifest says ${entry.sha256}`, key, name);
+    if (h !== entry.sha256)
+      throw new IntegrityError(`artifact ${key}: file ${name} has SHA-256 ${h}, the manifest says ${entry.sha256}`, key, name);
     return data;
   }
 
@@ -260,9 +275,11 @@ export class ArtifactStore {
         },
         out,
       );
-      if (size !== entry.size) throw new IntegrityError(`artifact ${key}: file ${name} has ${size} bytes, the manifest says ${entry.size}`, key, name);
+      if (size !== entry.size)
+        throw new IntegrityError(`artifact ${key}: file ${name} has ${size} bytes, the manifest says ${entry.size}`, key, name);
       const got = h.digest('hex');
-      if (got !== entry.sha256) throw new IntegrityError(`artifact ${key}: file ${name} has SHA-256 ${got}, the manifest says ${entry.sha256}`, key, name);
+      if (got !== entry.sha256)
+        throw new IntegrityError(`artifact ${key}: file ${name} has SHA-256 ${got}, the manifest says ${entry.sha256}`, key, name);
       if (opts.overwrite) await rename(tmp, dest);
       else {
         try {
@@ -311,7 +328,10 @@ export class ArtifactStore {
   }
 
   async listRuns(): Promise<string[]> {
-    return (await this.backend.list('runs/')).filter((p) => p.endsWith('.json')).map((p) => p.slice(5, -5)).sort();
+    return (await this.backend.list('runs/'))
+      .filter((p) => p.endsWith('.json'))
+      .map((p) => p.slice(5, -5))
+      .sort();
   }
 }
 
