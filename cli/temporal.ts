@@ -107,22 +107,21 @@ export async function startRunWorkers(t: TemporalTarget, n = Math.max(1, Math.mi
   const { createWorker } = await import('../worker/index.ts');
   const worker = await createWorker({ address: t.address, namespace: t.namespace, taskQueue: t.taskQueue });
   const running = worker.run();
-  const children: ChildProcess[] = [];
+  const children: { proc: ChildProcess; exited: Promise<unknown> }[] = [];
   for (let i = 1; i < n; i++) {
-    children.push(
-      spawn(process.execPath, [join(root, 'bin', 'polca.mjs'), 'worker'], {
-        env: { ...process.env, TEMPORAL_ADDRESS: t.address, TEMPORAL_NAMESPACE: t.namespace, POLCA_TASK_QUEUE: t.taskQueue },
-        stdio: ['ignore', 'ignore', 'inherit'],
-      }),
-    );
+    const proc = spawn(process.execPath, [join(root, 'bin', 'polca.mjs'), 'worker'], {
+      env: { ...process.env, TEMPORAL_ADDRESS: t.address, TEMPORAL_NAMESPACE: t.namespace, POLCA_TASK_QUEUE: t.taskQueue },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    children.push({ proc, exited: new Promise((r) => proc.once('exit', r)) });
   }
   return {
     count: n,
     async stop() {
-      for (const c of children) c.kill('SIGTERM');
+      for (const c of children) c.proc.kill('SIGTERM');
       worker.shutdown();
       await running.catch(() => undefined);
-      await Promise.all(children.map((c) => (c.exitCode !== null ? undefined : new Promise((r) => c.once('exit', r)))));
+      await Promise.all(children.map((c) => c.exited));
     },
   };
 }

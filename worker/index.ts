@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { DefaultLogger, makeTelemetryFilterString, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { type ArtifactStore, openStore } from '../artifacts/index.ts';
 import { initBackend } from '../core/backend.ts';
-import { namespace, polcaHome, taskQueue } from '../services/env.ts';
+import { namespace, polcaHome, taskQueue, workerConcurrency } from '../services/env.ts';
 import { createActivities } from '../activities/index.ts';
 import { connectionOptions } from './connection.ts';
 
@@ -42,10 +42,7 @@ export async function createWorker(opts: WorkerOptions = {}): Promise<Worker> {
   }
   await initBackend((process.env.POLCA_BACKEND as never) ?? 'auto');
   const connection = await NativeConnection.connect(connectionOptions(opts.address));
-  const concurrency = opts.concurrency ?? Number(process.env.POLCA_WORKER_CONCURRENCY ?? 1);
-  if (!Number.isInteger(concurrency) || concurrency < 1) {
-    throw new Error(`POLCA_WORKER_CONCURRENCY: ${process.env.POLCA_WORKER_CONCURRENCY} is not a positive integer`);
-  }
+  const concurrency = opts.concurrency ?? workerConcurrency();
   return Worker.create({
     ...(await workflowBundle()),
     connection,

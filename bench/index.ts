@@ -1,0 +1,26 @@
+/**
+ * `npm run bench [-- name ...]`: every benchmark in turn (or the named ones), each in its own
+ * process so that one's memory does not disturb the next. Figures go to stdout; BENCHMARKS.md
+ * records them with the machine and date.
+ */
+import { spawnSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const ALL = ['train', 'polca', 'hdbscan', 'store', 'report', 'e2e'];
+const wanted = process.argv.slice(2).length ? process.argv.slice(2) : ALL;
+let failed = 0;
+for (const name of wanted) {
+  if (!ALL.includes(name)) {
+    console.error(`unknown bench ${JSON.stringify(name)}; allowed: ${ALL.join(', ')}`);
+    process.exit(2);
+  }
+  console.log(`\n## ${name}\n`);
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(here, `${name}.ts`)], { stdio: 'inherit' });
+  if (r.status !== 0) {
+    console.error(`bench ${name} failed (exit ${r.status})`);
+    failed++;
+  }
+}
+process.exit(failed ? 1 : 0);
