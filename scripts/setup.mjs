@@ -19,19 +19,28 @@ export function ensureNodeModules() {
 export function ensureChromium() {
   if (existsSync('/usr/bin/chromium')) return;
   const isRoot = process.getuid?.() === 0;
-  if (!isRoot || !existsSync('/usr/bin/apt-get')) {
-    console.error('warning: /usr/bin/chromium is missing and cannot be installed here (needs root and apt-get); the report browser test will fail');
+  const sudo = !isRoot && spawnSync('sudo', ['-n', 'true'], { stdio: 'ignore' }).status === 0 ? 'sudo ' : '';
+  if ((!isRoot && !sudo) || !existsSync('/usr/bin/apt-get')) {
+    console.error(
+      'warning: /usr/bin/chromium is missing and cannot be installed here (needs apt-get and root or sudo); the report browser test will fail',
+    );
     return;
   }
-  console.error('installing Debian chromium (apt-get)…');
-  execSync('apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null', { stdio: 'inherit', shell: '/bin/bash' });
+  console.error('installing Debian chromium (apt-get update, apt-get install chromium)…');
+  execSync(`${sudo}apt-get update -qq && ${sudo}env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null`, {
+    stdio: 'inherit',
+    shell: '/bin/bash',
+  });
+  if (!existsSync('/usr/bin/chromium')) throw new Error('apt-get install chromium finished but /usr/bin/chromium is missing');
 }
 
 export async function ensureServices() {
   const { register } = await import('tsx/esm/api');
   register();
-  const { BINARIES, ensureBinary } = await import('../services/binaries.ts');
-  return { temporal: ensureBinary(BINARIES.temporal), minio: ensureBinary(BINARIES.minio) };
+  // Both missing on a fresh machine: built in parallel, each printing progress lines.
+  const { ensureBinaries } = await import('../services/binaries.ts');
+  const bins = await ensureBinaries();
+  return { temporal: bins.temporal, minio: bins.minio };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -1,19 +1,18 @@
 // `npm test`: installs what is missing (scripts/setup.mjs), starts one Temporal dev server and
 // one MinIO on free ports with temporary data for the whole run, runs every tests/**/*.test.ts
-// with node's test runner, and always stops the services and removes their data.
+// (or those whose path contains one of the arguments: `npm test -- hdbscan store`) with node's
+// test runner, and always stops the services and removes their data. The last line is always
+// `N passed, N failed` (from a TAP copy of the results in test-output/test-results.tap).
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureChromium, ensureNodeModules, ensureServices } from './setup.mjs';
+import { parseTapSummary, summaryLine } from './tap-summary.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 process.chdir(root);
-ensureNodeModules();
-ensureChromium();
-await ensureServices();
-const { startTemporal, startMinio, freePort, stopPid } = await import('../services/manager.ts');
 
 function testFiles(dir) {
   const out = [];
@@ -27,14 +26,23 @@ function testFiles(dir) {
 
 const filter = process.argv.slice(2);
 const files = testFiles(join(root, 'tests')).filter((f) => filter.length === 0 || filter.some((x) => f.includes(x)));
+const outDir = join(root, 'test-output');
+const tapFile = join(outDir, 'test-results.tap');
 const dataDir = mkdtempSync(join(tmpdir(), 'polca-test-services-'));
-mkdirSync(join(root, 'test-output'), { recursive: true });
+mkdirSync(outDir, { recursive: true });
+rmSync(tapFile, { force: true });
 let temporal;
 let minio;
+let stopServices;
 let exitCode = 1;
+let cleaned = false;
 const cleanup = async () => {
-  if (temporal?.proc.pid) await stopPid(temporal.proc.pid, 'temporal');
-  if (minio?.proc.pid) await stopPid(minio.proc.pid, 'minio');
+  if (cleaned) return;
+  cleaned = true;
+  if (stopServices) {
+    if (temporal?.proc.pid) await stopServices(temporal.proc.pid, 'temporal');
+    if (minio?.proc.pid) await stopServices(minio.proc.pid, 'minio');
+  }
   rmSync(dataDir, { recursive: true, force: true });
 };
 for (const sig of ['SIGINT', 'SIGTERM']) {
@@ -43,7 +51,14 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
     process.exit(130);
   });
 }
+let summary;
 try {
+  if (files.length === 0) throw new Error(`no test file matches ${filter.map((f) => JSON.stringify(f)).join(', ')}`);
+  ensureNodeModules();
+  ensureChromium();
+  await ensureServices();
+  const { startTemporal, startMinio, freePort, stopPid } = await import('../services/manager.ts');
+  stopServices = stopPid;
   const t0 = Date.now();
   temporal = await startTemporal(join(dataDir, 'temporal'), await freePort(), await freePort());
   minio = await startMinio(join(dataDir, 'minio'), await freePort(), 'polca-test');
@@ -56,15 +71,33 @@ try {
     POLCA_TEST_S3_ACCESS_KEY_ID: minio.credentials.accessKeyId,
     POLCA_TEST_S3_SECRET_ACCESS_KEY: minio.credentials.secretAccessKey,
   };
-  const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-reporter=spec', ...files], {
-    stdio: 'inherit',
-    env,
-  });
+  const args = [
+    '--import',
+    'tsx',
+    '--test',
+    '--test-concurrency=2',
+    '--test-reporter=spec',
+    '--test-reporter-destination=stdout',
+    '--test-reporter=tap',
+    `--test-reporter-destination=${tapFile}`,
+    ...files,
+  ];
+  const child = spawn(process.execPath, args, { stdio: 'inherit', env });
   exitCode = await new Promise((resolve) => child.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0))));
+  summary = existsSync(tapFile) ? parseTapSummary(readFileSync(tapFile, 'utf8')) : undefined;
 } catch (e) {
-  console.error(e);
+  console.error(process.env.POLCA_DEBUG ? e : `npm test: ${e instanceof Error ? e.message : e}`);
   exitCode = 1;
 } finally {
   await cleanup();
 }
+if (!summary) {
+  // Nothing ran to completion (setup or the services failed, or the runner died): one failure.
+  console.log(`the test run did not complete (exit code ${exitCode})`);
+  summary = { pass: 0, fail: 1, cancelled: 0 };
+  exitCode ||= 1;
+} else if (exitCode === 0 && summary.fail + summary.cancelled > 0) {
+  exitCode = 1;
+}
+console.log(summaryLine(summary));
 process.exit(exitCode);

@@ -11,6 +11,7 @@ export const ENV = {
   home: 'POLCA_HOME',
   cacheDir: 'POLCA_CACHE_DIR',
   taskQueue: 'POLCA_TASK_QUEUE',
+  workerConcurrency: 'POLCA_WORKER_CONCURRENCY',
   backend: 'POLCA_BACKEND',
   store: 'POLCA_STORE',
   storeDir: 'POLCA_STORE_DIR',
@@ -24,7 +25,30 @@ export const ENV = {
 export const DEFAULT_TASK_QUEUE = 'polca';
 export const DEFAULT_NAMESPACE = 'default';
 export const DEFAULT_BUCKET = 'polca';
+/** Activities one worker runs at once: a training or POLCA step keeps one core busy (wasm backend). */
+export const DEFAULT_WORKER_CONCURRENCY = 1;
 
 export const polcaHome = (env = process.env) => env.POLCA_HOME ?? join(process.cwd(), '.polca');
 export const taskQueue = (env = process.env) => env.POLCA_TASK_QUEUE ?? DEFAULT_TASK_QUEUE;
 export const namespace = (env = process.env) => env.TEMPORAL_NAMESPACE ?? DEFAULT_NAMESPACE;
+
+/** POLCA_WORKER_CONCURRENCY as a positive integer (default 1); an error names the variable. */
+export function workerConcurrency(env = process.env): number {
+  const raw = env.POLCA_WORKER_CONCURRENCY;
+  if (raw === undefined || raw.trim() === '') return DEFAULT_WORKER_CONCURRENCY;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) {
+    throw new Error(`POLCA_WORKER_CONCURRENCY: ${JSON.stringify(raw)} is not a positive integer`);
+  }
+  return n;
+}
+
+/**
+ * Options for a Temporal connection (client or worker) at `address`: TLS when TEMPORAL_API_KEY is
+ * set (Temporal Cloud) or TEMPORAL_TLS is true/1; an empty TEMPORAL_API_KEY counts as unset.
+ */
+export function temporalConnectionOptions(address: string, env = process.env) {
+  const apiKey = env.TEMPORAL_API_KEY || undefined;
+  const tls = apiKey !== undefined || env.TEMPORAL_TLS === 'true' || env.TEMPORAL_TLS === '1';
+  return { address, ...(tls ? { tls: true } : {}), ...(apiKey ? { apiKey } : {}) };
+}

@@ -1,13 +1,12 @@
 /**
  * Real services for integration tests: the runner's (scripts/test.mjs exports their addresses)
  * or, when a test file runs alone, its own Temporal dev server and MinIO on free ports with
- * temporary data, stopped when the file's tests end.
+ * temporary data, stopped when the test process exits.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after } from 'node:test';
-import { freePort, startMinio, startTemporal, stopPid } from '../../services/manager.ts';
+import { freePort, startMinio, startTemporal } from '../../services/manager.ts';
 
 export interface TestServices {
   temporalAddress: string;
@@ -32,12 +31,36 @@ export function getTestServices(): Promise<TestServices> {
   shared ??= (async () => {
     const dir = mkdtempSync(join(tmpdir(), 'polca-test-own-'));
     const t = await startTemporal(join(dir, 'temporal'), await freePort(), await freePort());
-    const m = await startMinio(join(dir, 'minio'), await freePort(), 'polca-test');
-    after(async () => {
-      await stopPid(t.proc.pid!, 'temporal');
-      await stopPid(m.proc.pid!, 'minio');
+    let m: Awaited<ReturnType<typeof startMinio>>;
+    try {
+      m = await startMinio(join(dir, 'minio'), await freePort(), 'polca-test');
+    } catch (e) {
+      t.proc.kill('SIGKILL');
       rmSync(dir, { recursive: true, force: true });
-    });
+      throw e;
+    }
+    // Stopped when this test process exits (a hook registered inside a test would run after that
+    // test). The children are unref'd so that they do not keep the process alive: otherwise it
+    // would never reach 'exit'. A signal (Ctrl-C, the runner cancelling the file) stops them too.
+    t.proc.unref();
+    m.proc.unref();
+    const stop = () => {
+      for (const p of [t.proc, m.proc]) {
+        try {
+          p.kill('SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+      rmSync(dir, { recursive: true, force: true });
+    };
+    process.once('exit', stop);
+    for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+      process.once(sig, () => {
+        stop();
+        process.exit(sig === 'SIGINT' ? 130 : 143);
+      });
+    }
     return {
       temporalAddress: t.address,
       s3: { endpoint: m.endpoint, bucket: 'polca-test', ...m.credentials },
