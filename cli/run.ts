@@ -210,7 +210,14 @@ function readGrid(path: string): SweepInput {
   return raw as SweepInput;
 }
 
-async function sweepCommand(opts: { grid: string; parallel?: string; json?: boolean; workers?: string; id?: string; out?: string }): Promise<void> {
+async function sweepCommand(opts: {
+  grid: string;
+  parallel?: string;
+  json?: boolean;
+  workers?: string;
+  id?: string;
+  out?: string;
+}): Promise<void> {
   const input = readGrid(opts.grid);
   const parallel = opts.parallel === undefined ? (input.parallel ?? 2) : Number(opts.parallel);
   if (!Number.isInteger(parallel) || parallel < 1) throw new ConfigError(`--parallel: ${opts.parallel} is not a whole number ≥ 1`);
