@@ -398,7 +398,9 @@ export async function basisStep(
     const d = state.params.length;
     const rows = [...B, ...ext.vectors.map((v) => Float32Array.from(v))];
     const flat = new Float32Array(rows.length * d);
-    rows.forEach((r, j) => flat.set(r, j * d));
+    rows.forEach((r, j) => {
+      flat.set(r, j * d);
+    });
     const ortho = orthonormalityError(rows);
     const prevN = prevRows ? (prevRows.vector as Int32Array).length : 0;
     const cat = <T extends number>(prev: ArrayLike<T> | undefined, next: T[]) => [...(prev ? Array.from(prev) : []), ...next];
