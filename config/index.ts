@@ -105,10 +105,9 @@ export function resolveConfig(opts: ResolveOptions = {}): Config {
   if (partial === undefined) throw new ConfigError(`config must be a JSON object, got ${JSON.stringify(opts.config)}`);
   const presetName = opts.preset ?? (partial.preset as string | undefined);
   if (presetName !== undefined && !(PRESET_NAMES as readonly string[]).includes(presetName)) {
-    throw new ConfigError(
-      `preset: unknown preset ${JSON.stringify(presetName)}; allowed: ${PRESET_NAMES.join(', ')}`,
-      [{ path: 'preset', message: `allowed: ${PRESET_NAMES.join(', ')}` }],
-    );
+    throw new ConfigError(`preset: unknown preset ${JSON.stringify(presetName)}; allowed: ${PRESET_NAMES.join(', ')}`, [
+      { path: 'preset', message: `allowed: ${PRESET_NAMES.join(', ')}` },
+    ]);
   }
   let merged: Plain = presetName ? deepMerge({}, PRESETS[presetName as PresetName]) : {};
   merged = deepMerge(merged, partial);

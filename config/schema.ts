@@ -127,7 +127,9 @@ export const configSchema = z
   .object({
     /** Which preset the config started from (informational; presets are merged by resolveConfig). */
     preset: z.enum(['tiny', 'small', 'paper']).optional(),
-    seed: nonNegInt().max(2 ** 31 - 1).default(0),
+    seed: nonNegInt()
+      .max(2 ** 31 - 1)
+      .default(0),
     data: dataSchema.default(dataSchema.parse({})),
     model: modelSchema.default(modelSchema.parse({})),
     train: trainSchema.default(trainSchema.parse({})),

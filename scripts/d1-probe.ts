@@ -43,7 +43,10 @@ for (const [cpIter, j] of [
       worstBase = Math.max(worstBase, rel[1]);
     }
     const relRef = Math.abs(ref.d1[x] - exact) / Math.abs(exact);
-    if (Math.abs(exact) >= 0.1 && relRef > 4e-4) rows.push(`   REFINED x ${x} |d1| ${Math.abs(exact).toFixed(3)} loss ${f0[x].toFixed(2)} d2 ${rs[1].d2[x].toExponential(2)} rel ${relRef.toExponential(2)}`);
+    if (Math.abs(exact) >= 0.1 && relRef > 4e-4)
+      rows.push(
+        `   REFINED x ${x} |d1| ${Math.abs(exact).toFixed(3)} loss ${f0[x].toFixed(2)} d2 ${rs[1].d2[x].toExponential(2)} rel ${relRef.toExponential(2)}`,
+      );
     if (Math.abs(exact) >= 0.05 && relPick > 3e-4)
       rows.push(`   PICK x ${x} ${T > 2 * R ? 'richardson' : 'base'} rel ${relPick.toExponential(1)}`);
     if (rel[1] > 3e-4)
