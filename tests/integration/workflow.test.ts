@@ -164,6 +164,20 @@ describe('polcaExperiment', { concurrency: false }, () => {
       assert.equal(digest.size, reference.digest.size);
       for (const [key, files] of digest) assert.equal(files, reference.digest.get(key), `artifact ${key} has the same bytes`);
       assert.ok(await store.getRun(run.workflowId));
+      // The credentials live in the workers' environment only: not in the workflow history, not in any manifest.
+      const temporal = findBinary(BINARIES.temporal)!;
+      const { spawnSync } = await import('node:child_process');
+      const shown = spawnSync(
+        temporal,
+        ['workflow', 'show', '--workflow-id', run.workflowId, '--output', 'json', '--address', services.temporalAddress],
+        {
+          encoding: 'utf8',
+        },
+      );
+      assert.equal(shown.status, 0, shown.stderr);
+      assert.ok(shown.stdout.includes('polcaExperiment'), 'the history was read');
+      assert.ok(!shown.stdout.includes(services.s3.secretAccessKey), 'the S3 secret is not in the workflow history');
+      for (const m of await store.list()) assert.ok(!JSON.stringify(m).includes(services.s3.secretAccessKey), `manifest ${m.key}`);
     } finally {
       process.env.AWS_ACCESS_KEY_ID = prev.id;
       process.env.AWS_SECRET_ACCESS_KEY = prev.secret;
