@@ -2,14 +2,15 @@
 // one MinIO on free ports with temporary data for the whole run, runs every tests/**/*.test.ts
 // (or those whose path contains one of the arguments: `npm test -- hdbscan store`) with node's
 // test runner, and always stops the services and removes their data. The last line is always
-// `N passed, N failed` (from a TAP copy of the results in test-output/test-results.tap).
+// `N passed, N failed`, from the summary of the spec reporter (`ℹ pass N`, `ℹ fail N`) that the
+// run prints just before.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureChromium, ensureNodeModules, ensureServices } from './setup.mjs';
-import { parseTapSummary, summaryLine } from './tap-summary.mjs';
+import { parseSpecSummary, summaryLine } from './test-summary.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 process.chdir(root);
@@ -27,10 +28,8 @@ function testFiles(dir) {
 const filter = process.argv.slice(2);
 const files = testFiles(join(root, 'tests')).filter((f) => filter.length === 0 || filter.some((x) => f.includes(x)));
 const outDir = join(root, 'test-output');
-const tapFile = join(outDir, 'test-results.tap');
 const dataDir = mkdtempSync(join(tmpdir(), 'polca-test-services-'));
 mkdirSync(outDir, { recursive: true });
-rmSync(tapFile, { force: true });
 let temporal;
 let minio;
 let stopServices;
@@ -76,15 +75,28 @@ try {
     'tsx',
     '--test',
     '--test-concurrency=2',
+    // A file whose tests are done exits even when it leaked a child process or a handle, instead
+    // of holding the whole run open (its 'exit' handlers still run).
+    '--test-force-exit',
     '--test-reporter=spec',
-    '--test-reporter-destination=stdout',
-    '--test-reporter=tap',
-    `--test-reporter-destination=${tapFile}`,
     ...files,
   ];
-  const child = spawn(process.execPath, args, { stdio: 'inherit', env });
-  exitCode = await new Promise((resolve) => child.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0))));
-  summary = existsSync(tapFile) ? parseTapSummary(readFileSync(tapFile, 'utf8')) : undefined;
+  // The spec output passes through here (stdout to a pipe is written synchronously on Linux, so
+  // even a forced exit leaves its summary complete); colours as for a terminal when ours is one.
+  if (process.stdout.isTTY && !('NO_COLOR' in env)) env.FORCE_COLOR ??= '1';
+  const child = spawn(process.execPath, args, { stdio: ['inherit', 'pipe', 'inherit'], env });
+  // Keep the summary-like lines (`ℹ …`) for the closing line; everything is passed through.
+  const infoLines = [];
+  let pending = '';
+  child.stdout.on('data', (chunk) => {
+    process.stdout.write(chunk);
+    const lines = (pending + chunk.toString('utf8')).split('\n');
+    pending = lines.pop() ?? '';
+    for (const l of lines) if (l.includes('ℹ ')) infoLines.push(l);
+  });
+  exitCode = await new Promise((resolve) => child.on('close', (code, signal) => resolve(code ?? (signal ? 1 : 0))));
+  if (pending.includes('ℹ ')) infoLines.push(pending);
+  summary = parseSpecSummary(infoLines.join('\n'));
 } catch (e) {
   console.error(process.env.POLCA_DEBUG ? e : `npm test: ${e instanceof Error ? e.message : e}`);
   exitCode = 1;

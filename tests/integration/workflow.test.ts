@@ -108,6 +108,7 @@ describe('polcaExperiment', { concurrency: false }, () => {
     const locks = () => (existsSync(join(sb.storeDir, 'locks')) ? readdirSync(join(sb.storeDir, 'locks')) : []);
     const w1 = startWorker(sb);
     const run = start(['run', ...FAST, '--workers', '0', '--json', '--id', `crash-${Date.now()}`], sb.env);
+    workers.push(run); // stopped by the after hook if this test fails
     // Mid-segment: a checkpoint of a training segment has been made durable, the segment is not done.
     await waitUntil('a training checkpoint in scratch', hasPartial, 120_000, 5);
     await killHard(w1);

@@ -27,7 +27,7 @@ import {
   writeAwsCredentialsFile,
 } from '../../services/manager.ts';
 // @ts-expect-error plain JavaScript module without types
-import { parseTapSummary, summaryLine } from '../../scripts/tap-summary.mjs';
+import { parseSpecSummary, summaryLine } from '../../scripts/test-summary.mjs';
 
 const root = mkdtempSync(join(tmpdir(), 'polca-unit-services-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -243,24 +243,38 @@ test('a stale lock (its holder exited) does not block `down`', async () => {
   assert.equal(existsSync(join(home, 'services', '.lock')), false);
 });
 
-test('the test runner summary line comes from node’s TAP counts', () => {
-  const dir = tmp('tap');
+test('the test runner’s closing line comes from the spec summary, also when a file leaks a child and is forced to exit', () => {
+  const dir = tmp('spec');
   writeFileSync(
     join(dir, 'x.test.mjs'),
     "import test from 'node:test';\nimport assert from 'node:assert';\ntest('a', () => {});\ntest('b', () => {});\ntest('c', () => assert.equal(1, 2));\n",
   );
-  const tap = join(dir, 'out.tap');
-  const env = { ...process.env };
+  // A file that leaves a child process running: without --test-force-exit the run would wait 30 s.
+  const pidFile = join(dir, 'child.pid');
+  writeFileSync(
+    join(dir, 'y.test.mjs'),
+    `import test from 'node:test';\nimport { spawn } from 'node:child_process';\nimport { writeFileSync } from 'node:fs';\ntest('d', () => { writeFileSync(${JSON.stringify(pidFile)}, String(spawn('sleep', ['30'], { stdio: 'ignore' }).pid)); });\n`,
+  );
+  const env: NodeJS.ProcessEnv = { ...process.env, FORCE_COLOR: '1' };
   delete env.NODE_TEST_CONTEXT; // a top-level run, not a child of this one
-  const r = spawnSync(process.execPath, ['--test', '--test-reporter=tap', `--test-reporter-destination=${tap}`, join(dir, 'x.test.mjs')], {
-    env,
-  });
+  const t0 = Date.now();
+  const r = spawnSync(
+    process.execPath,
+    ['--test', '--test-force-exit', '--test-reporter=spec', join(dir, 'x.test.mjs'), join(dir, 'y.test.mjs')],
+    {
+      env,
+      encoding: 'utf8',
+    },
+  );
+  assert.ok(Date.now() - t0 < 20_000, 'the leaked child did not hold the run open');
+  process.kill(Number(readFileSync(pidFile, 'utf8')), 'SIGKILL');
   assert.equal(r.status, 1);
-  const s = parseTapSummary(readFileSync(tap, 'utf8'));
-  assert.deepEqual({ tests: s.tests, pass: s.pass, fail: s.fail }, { tests: 3, pass: 2, fail: 1 });
-  assert.equal(summaryLine(s), '2 passed, 1 failed');
+  assert.ok(r.stdout.includes('\x1b['), 'coloured output is parsed too');
+  const s = parseSpecSummary(r.stdout);
+  assert.deepEqual({ tests: s.tests, pass: s.pass, fail: s.fail }, { tests: 4, pass: 3, fail: 1 });
+  assert.equal(summaryLine(s), '3 passed, 1 failed');
   assert.equal(summaryLine({ pass: 5, fail: 0, cancelled: 2 }), '5 passed, 2 failed');
-  assert.equal(parseTapSummary('ok 1 - a\n'), undefined);
+  assert.equal(parseSpecSummary('✔ a (1ms)\n'), undefined);
 });
 
 test('wiring activity: writes the token’s bytes, reads them back, deletes them unless kept', async () => {
