@@ -7,7 +7,16 @@
  * holds checkpoint 0). Basis extension s is computed at θ_{(s+1)·E}, the end of segment s. POLCA
  * chunk s covers the checkpoint intervals that start in [s·E, (s+1)·E).
  */
-import { type ArtifactStore, decodeParquet, decodeSafetensors, encodeParquet, encodeSafetensors, type Tensor } from '../artifacts/index.ts';
+import {
+  type ArtifactStore,
+  type ColumnType,
+  type ColumnValues,
+  decodeParquet,
+  decodeSafetensors,
+  encodeParquet,
+  encodeSafetensors,
+  type Tensor,
+} from '../artifacts/index.ts';
 import type { RunRecordInput } from '../workflows/dag.ts';
 import type { Config, Family } from '../config/schema.ts';
 import { initBackend } from '../core/backend.ts';
@@ -38,6 +47,8 @@ const f32 = (data: Float32Array, shape: number[]): Tensor => ({
   shape,
   data,
 });
+/** A Parquet table from [name, type, values] columns. */
+const parquet = (cols: [string, ColumnType, ColumnValues][]) => encodeParquet(cols.map(([name, type, values]) => ({ name, type, values })));
 const iterName = (it: number) => `iter_${String(it).padStart(8, '0')}`;
 
 let backendName: string | undefined;
@@ -64,38 +75,22 @@ export async function dataStep(ctx: StepContext, c: Config): Promise<StepResult>
     };
     const ie = counter();
     const ih = counter();
-    const examples = encodeParquet([
-      { name: 'split', type: 'utf8', values: all.map(([s]) => s) },
-      {
-        name: 'index',
-        type: 'int32',
-        values: Int32Array.from(all.map(([s]) => (s === 'eval' ? ie() : ih()))),
-      },
-      {
-        name: 'a',
-        type: 'int32',
-        values: Int32Array.from(all.map(([, e]) => e.a)),
-      },
-      {
-        name: 'b',
-        type: 'int32',
-        values: Int32Array.from(all.map(([, e]) => e.b)),
-      },
-      {
-        name: 'sum',
-        type: 'int32',
-        values: Int32Array.from(all.map(([, e]) => e.a + e.b)),
-      },
+    const examples = parquet([
+      ['split', 'utf8', all.map(([s]) => s)],
+      ['index', 'int32', Int32Array.from(all.map(([s]) => (s === 'eval' ? ie() : ih())))],
+      ['a', 'int32', Int32Array.from(all.map(([, e]) => e.a))],
+      ['b', 'int32', Int32Array.from(all.map(([, e]) => e.b))],
+      ['sum', 'int32', Int32Array.from(all.map(([, e]) => e.a + e.b))],
     ]);
     const t = tokenRows(evalExamples);
-    const tokens = encodeParquet([
-      { name: 'token', type: 'int32', values: t.token },
-      { name: 'example', type: 'int32', values: t.example },
-      { name: 'a', type: 'int32', values: t.a },
-      { name: 'b', type: 'int32', values: t.b },
-      { name: 'digit', type: 'int32', values: t.digit },
-      { name: 'carry', type: 'boolean', values: t.carry },
-      { name: 'value', type: 'int32', values: t.value },
+    const tokens = parquet([
+      ['token', 'int32', t.token],
+      ['example', 'int32', t.example],
+      ['a', 'int32', t.a],
+      ['b', 'int32', t.b],
+      ['digit', 'int32', t.digit],
+      ['carry', 'boolean', t.carry],
+      ['value', 'int32', t.value],
     ]);
     return {
       files: { 'examples.parquet': examples, 'tokens.parquet': tokens },
@@ -305,28 +300,16 @@ export async function trainStep(ctx: StepContext, c: Config, s: number, inputs: 
     const files = {
       'checkpoints.safetensors': encodeSafetensors(cps, { backend: be }),
       'state.safetensors': encodeState(r.state, { backend: be }),
-      'train_loss.parquet': encodeParquet([
-        {
-          name: 'iteration',
-          type: 'int32',
-          values: Int32Array.from(acc.trainLoss.iteration),
-        },
-        {
-          name: 'loss',
-          type: 'float32',
-          values: Float32Array.from(acc.trainLoss.loss),
-        },
-        {
-          name: 'lr',
-          type: 'float32',
-          values: Float32Array.from(acc.trainLoss.lr),
-        },
+      'train_loss.parquet': parquet([
+        ['iteration', 'int32', Int32Array.from(acc.trainLoss.iteration)],
+        ['loss', 'float32', Float32Array.from(acc.trainLoss.loss)],
+        ['lr', 'float32', Float32Array.from(acc.trainLoss.lr)],
       ]),
-      'eval.parquet': encodeParquet([
-        { name: 'iteration', type: 'int32', values: Int32Array.from(evalIter) },
-        { name: 'token', type: 'int32', values: Int32Array.from(evalToken) },
-        { name: 'loss', type: 'float32', values: Float32Array.from(evalLoss) },
-        { name: 'correct', type: 'boolean', values: evalCorrect },
+      'eval.parquet': parquet([
+        ['iteration', 'int32', Int32Array.from(evalIter)],
+        ['token', 'int32', Int32Array.from(evalToken)],
+        ['loss', 'float32', Float32Array.from(evalLoss)],
+        ['correct', 'boolean', evalCorrect],
       ]),
     };
     return {
@@ -404,47 +387,39 @@ export async function basisStep(
     const ortho = orthonormalityError(rows);
     const prevN = prevRows ? (prevRows.vector as Int32Array).length : 0;
     const cat = <T extends number>(prev: ArrayLike<T> | undefined, next: T[]) => [...(prev ? Array.from(prev) : []), ...next];
-    const table = encodeParquet([
-      {
-        name: 'vector',
-        type: 'int32',
-        values: Int32Array.from(
+    const table = parquet([
+      [
+        'vector',
+        'int32',
+        Int32Array.from(
           cat(
             prevRows?.vector as Int32Array,
             ext.vectors.map((_, i) => prevN + i),
           ),
         ),
-      },
-      {
-        name: 'iteration',
-        type: 'int32',
-        values: Int32Array.from(
+      ],
+      [
+        'iteration',
+        'int32',
+        Int32Array.from(
           cat(
             prevRows?.iteration as Int32Array,
             ext.vectors.map(() => iteration),
           ),
         ),
-      },
-      {
-        name: 'eigenvalue',
-        type: 'float64',
-        values: Float64Array.from(cat(prevRows?.eigenvalue as Float64Array, ext.eigenvalues)),
-      },
-      {
-        name: 'residual',
-        type: 'float64',
-        values: Float64Array.from(cat(prevRows?.residual as Float64Array, ext.residuals)),
-      },
-      {
-        name: 'lanczos_iterations',
-        type: 'int32',
-        values: Int32Array.from(
+      ],
+      ['eigenvalue', 'float64', Float64Array.from(cat(prevRows?.eigenvalue as Float64Array, ext.eigenvalues))],
+      ['residual', 'float64', Float64Array.from(cat(prevRows?.residual as Float64Array, ext.residuals))],
+      [
+        'lanczos_iterations',
+        'int32',
+        Int32Array.from(
           cat(
             prevRows?.lanczos_iterations as Int32Array,
             ext.vectors.map(() => ext.iterations),
           ),
         ),
-      },
+      ],
     ]);
     return {
       files: {
@@ -634,53 +609,29 @@ export async function polcaStep(
     };
     return {
       files: {
-        'polca.parquet': encodeParquet([
-          { name: 'interval', type: 'int32', values: cat32(out.interval) },
-          { name: 'token', type: 'int32', values: cat32(out.token) },
-          { name: 'vector', type: 'int32', values: cat32(out.vector) },
-          { name: 'first', type: 'float32', values: catF(out.first) },
-          { name: 'second', type: 'float32', values: catF(out.second) },
-          { name: 'polca', type: 'float32', values: catF(out.polca) },
+        'polca.parquet': parquet([
+          ['interval', 'int32', cat32(out.interval)],
+          ['token', 'int32', cat32(out.token)],
+          ['vector', 'int32', cat32(out.vector)],
+          ['first', 'float32', catF(out.first)],
+          ['second', 'float32', catF(out.second)],
+          ['polca', 'float32', catF(out.polca)],
         ]),
-        'completeness.parquet': encodeParquet([
-          { name: 'variant', type: 'utf8', values: comp.variant },
-          { name: 'interval', type: 'int32', values: cat32(comp.interval) },
-          { name: 'token', type: 'int32', values: cat32(comp.token) },
-          { name: 'dloss', type: 'float32', values: catF(comp.dloss) },
-          { name: 'error', type: 'float32', values: catF(comp.error) },
+        'completeness.parquet': parquet([
+          ['variant', 'utf8', comp.variant],
+          ['interval', 'int32', cat32(comp.interval)],
+          ['token', 'int32', cat32(comp.token)],
+          ['dloss', 'float32', catF(comp.dloss)],
+          ['error', 'float32', catF(comp.error)],
         ]),
-        'summary.parquet': encodeParquet([
-          {
-            name: 'interval',
-            type: 'int32',
-            values: Int32Array.from(summ.interval),
-          },
-          { name: 'variant', type: 'utf8', values: summ.variant },
-          {
-            name: 'fallbacks',
-            type: 'int32',
-            values: Int32Array.from(summ.fallbacks),
-          },
-          {
-            name: 'panels',
-            type: 'int32',
-            values: Int32Array.from(summ.panels),
-          },
-          {
-            name: 'out_of_span',
-            type: 'float64',
-            values: Float64Array.from(summ.outOfSpan),
-          },
-          {
-            name: 'max_abs_error',
-            type: 'float64',
-            values: Float64Array.from(summ.maxAbs),
-          },
-          {
-            name: 'within_tol',
-            type: 'float64',
-            values: Float64Array.from(summ.within),
-          },
+        'summary.parquet': parquet([
+          ['interval', 'int32', Int32Array.from(summ.interval)],
+          ['variant', 'utf8', summ.variant],
+          ['fallbacks', 'int32', Int32Array.from(summ.fallbacks)],
+          ['panels', 'int32', Int32Array.from(summ.panels)],
+          ['out_of_span', 'float64', Float64Array.from(summ.outOfSpan)],
+          ['max_abs_error', 'float64', Float64Array.from(summ.maxAbs)],
+          ['within_tol', 'float64', Float64Array.from(summ.within)],
         ]),
       },
       meta: { intervals: count, fallbacks, maxAbsError: Math.max(...errQ) },
@@ -752,11 +703,11 @@ export async function trajectoriesStep(
     });
     return {
       files: {
-        'loss.parquet': encodeParquet([
-          { name: 'token', type: 'int32', values: tokCol },
-          { name: 'checkpoint', type: 'int32', values: cpCol },
-          { name: 'iteration', type: 'int32', values: itCol },
-          { name: 'loss', type: 'float32', values: lossCol },
+        'loss.parquet': parquet([
+          ['token', 'int32', tokCol],
+          ['checkpoint', 'int32', cpCol],
+          ['iteration', 'int32', itCol],
+          ['loss', 'float32', lossCol],
         ]),
         'polca.safetensors': encodeSafetensors(tensors, {
           layout: 'vector_<j>: [token, interval] POLCA(x, b_j, t)',
@@ -829,99 +780,39 @@ export async function clusterStep(
     const fam = (k: number) => new Array<string>(k).fill(target.family);
     const vec = (k: number) => new Int32Array(k).fill(target.vector);
     const files = {
-      'labels.parquet': encodeParquet([
-        { name: 'family', type: 'utf8', values: fam(n) },
-        { name: 'vector', type: 'int32', values: vec(n) },
-        {
-          name: 'token',
-          type: 'int32',
-          values: Int32Array.from({ length: n }, (_, i) => i),
-        },
-        { name: 'label', type: 'int32', values: res.labels },
-        {
-          name: 'probability',
-          type: 'float32',
-          values: Float32Array.from(res.probabilities),
-        },
+      'labels.parquet': parquet([
+        ['family', 'utf8', fam(n)],
+        ['vector', 'int32', vec(n)],
+        ['token', 'int32', Int32Array.from({ length: n }, (_, i) => i)],
+        ['label', 'int32', res.labels],
+        ['probability', 'float32', Float32Array.from(res.probabilities)],
       ]),
-      'skills.parquet': encodeParquet([
-        { name: 'family', type: 'utf8', values: fam(perCluster.length) },
-        { name: 'vector', type: 'int32', values: vec(perCluster.length) },
-        {
-          name: 'cluster',
-          type: 'int32',
-          values: Int32Array.from(perCluster.map((p) => p.cluster)),
-        },
-        {
-          name: 'size',
-          type: 'int32',
-          values: Int32Array.from(perCluster.map((p) => p.size)),
-        },
-        { name: 'skill', type: 'utf8', values: perCluster.map((p) => p.skill) },
-        {
-          name: 'dominant',
-          type: 'int32',
-          values: Int32Array.from(perCluster.map((p) => p.dominant)),
-        },
-        {
-          name: 'share',
-          type: 'float64',
-          values: Float64Array.from(perCluster.map((p) => p.share)),
-        },
+      'skills.parquet': parquet([
+        ['family', 'utf8', fam(perCluster.length)],
+        ['vector', 'int32', vec(perCluster.length)],
+        ['cluster', 'int32', Int32Array.from(perCluster.map((p) => p.cluster))],
+        ['size', 'int32', Int32Array.from(perCluster.map((p) => p.size))],
+        ['skill', 'utf8', perCluster.map((p) => p.skill)],
+        ['dominant', 'int32', Int32Array.from(perCluster.map((p) => p.dominant))],
+        ['share', 'float64', Float64Array.from(perCluster.map((p) => p.share))],
       ]),
-      'summary.parquet': encodeParquet([
-        { name: 'family', type: 'utf8', values: fam(summary.length) },
-        { name: 'vector', type: 'int32', values: vec(summary.length) },
-        { name: 'skill', type: 'utf8', values: summary.map((s) => s.skill) },
-        {
-          name: 'homogeneity',
-          type: 'float64',
-          values: Float64Array.from(summary.map((s) => s.homogeneity)),
-        },
-        {
-          name: 'baseline',
-          type: 'float64',
-          values: Float64Array.from(summary.map((s) => s.baseline)),
-        },
-        {
-          name: 'ami',
-          type: 'float64',
-          values: Float64Array.from(summary.map((s) => s.ami)),
-        },
-        {
-          name: 'clusters',
-          type: 'int32',
-          values: Int32Array.from(summary.map((s) => s.clusters)),
-        },
-        {
-          name: 'outliers',
-          type: 'int32',
-          values: Int32Array.from(summary.map((s) => s.outliers)),
-        },
+      'summary.parquet': parquet([
+        ['family', 'utf8', fam(summary.length)],
+        ['vector', 'int32', vec(summary.length)],
+        ['skill', 'utf8', summary.map((s) => s.skill)],
+        ['homogeneity', 'float64', Float64Array.from(summary.map((s) => s.homogeneity))],
+        ['baseline', 'float64', Float64Array.from(summary.map((s) => s.baseline))],
+        ['ami', 'float64', Float64Array.from(summary.map((s) => s.ami))],
+        ['clusters', 'int32', Int32Array.from(summary.map((s) => s.clusters))],
+        ['outliers', 'int32', Int32Array.from(summary.map((s) => s.outliers))],
       ]),
-      'curves.parquet': encodeParquet([
-        { name: 'family', type: 'utf8', values: fam(curves.length) },
-        { name: 'vector', type: 'int32', values: vec(curves.length) },
-        {
-          name: 'cluster',
-          type: 'int32',
-          values: Int32Array.from(curves.map((p) => p.cluster)),
-        },
-        {
-          name: 'checkpoint',
-          type: 'int32',
-          values: Int32Array.from(curves.map((p) => p.checkpoint)),
-        },
-        {
-          name: 'mean',
-          type: 'float64',
-          values: Float64Array.from(curves.map((p) => p.mean)),
-        },
-        {
-          name: 'std',
-          type: 'float64',
-          values: Float64Array.from(curves.map((p) => p.std)),
-        },
+      'curves.parquet': parquet([
+        ['family', 'utf8', fam(curves.length)],
+        ['vector', 'int32', vec(curves.length)],
+        ['cluster', 'int32', Int32Array.from(curves.map((p) => p.cluster))],
+        ['checkpoint', 'int32', Int32Array.from(curves.map((p) => p.checkpoint))],
+        ['mean', 'float64', Float64Array.from(curves.map((p) => p.mean))],
+        ['std', 'float64', Float64Array.from(curves.map((p) => p.std))],
       ]),
     };
     return {
