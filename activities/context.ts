@@ -8,6 +8,7 @@
  * time, by two runs or two sweep points or two workers, is computed once), compute, write, return.
  */
 import { type ArtifactStore, IntegrityError, NotFoundError, type StepSpec, stepKey } from '../artifacts/index.ts';
+import type { StepResult } from '../workflows/dag.ts';
 
 export interface Progress {
   phase: string;
@@ -31,15 +32,7 @@ export interface StepContext {
   leaseSeconds?: number;
 }
 
-export interface StepResult {
-  /** Step name in the run record, e.g. `train/2`. */
-  name: string;
-  key: string;
-  cached: boolean;
-  seconds: number;
-  /** Small figures for the run summary (never tensors or tables). */
-  meta?: Record<string, unknown>;
-}
+export type { StepResult };
 
 /** A bad input: the runner reports it as a non-retryable failure with this message. */
 export class BadInputError extends Error {
