@@ -850,7 +850,8 @@ export async function reportStep(ctx: StepContext, c: Config, runName: string, s
       name: runName,
       config: c,
       steps,
-      createdAt: new Date().toISOString(),
+      // No time stamp: the report is content-addressed, equal inputs give equal bytes.
+      createdAt: '',
     });
     return {
       files,
