@@ -43,7 +43,10 @@ function reportLocation(reportKey: string): string {
   return `${loc} (polca artifacts download ${reportKey} --out DIR)`;
 }
 
-const fmt = (x: unknown, digits = 3) => (typeof x === 'number' && Number.isFinite(x) ? x.toFixed(digits) : String(x));
+const fmt = (x: unknown, digits = 3) => {
+  if (typeof x !== 'number' || !Number.isFinite(x)) return String(x ?? 'n/a');
+  return x !== 0 && Math.abs(x) < 10 ** -digits ? x.toExponential(1) : x.toFixed(digits);
+};
 
 type ClusterMetric = { name: string; clusters?: number; summary?: { skill: string; homogeneity: number; baseline: number; ami: number }[] };
 
