@@ -94,6 +94,13 @@ describe('polcaExperiment', { concurrency: false }, () => {
       reference.run.steps.map((s) => [s.name, s.key]),
     );
     assert.ok(again.seconds < 30, `a cached rerun takes seconds (took ${again.seconds} s)`);
+    const status = await polcaJson<{ status: string; report: string; progress: Record<string, { done: number; total: number }> }>(
+      ['status', again.workflowId],
+      sb.env,
+    );
+    assert.equal(status.status, 'COMPLETED');
+    assert.equal(status.report, again.report);
+    assert.deepEqual(status.progress.polca, { ...status.progress.polca, done: 3, total: 3 });
     const changed = await polcaJson<RunJson>(['run', ...FAST, '--set', 'cluster.minClusterSize=12', '--id', `mcs-${Date.now()}`], sb.env);
     const computed = changed.steps.filter((s) => !s.cached).map((s) => s.name.split('/')[0]);
     assert.deepEqual([...new Set(computed)].sort(), ['cluster', 'report']);
@@ -256,6 +263,10 @@ describe('polcaExperiment', { concurrency: false }, () => {
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /model\.nHeads/);
     assert.doesNotMatch(r.stderr, /connect|ECONNREFUSED/i);
+    const schema = await polca(['config', 'schema'], sb.env);
+    assert.equal(schema.code, 0, schema.stderr);
+    const json = JSON.parse(schema.stdout);
+    assert.ok(json.properties.train.properties.lr, 'the JSON Schema describes train.lr');
     const r2 = await polca(['run', '--preset', 'huge'], sb.env);
     assert.notEqual(r2.code, 0);
     assert.match(r2.stderr, /preset.*tiny, small, paper/);
