@@ -178,14 +178,27 @@ async function statusCommand(workflowId: string, opts: { json?: boolean }): Prom
     type: desc.type,
     startTime: desc.startTime,
   };
-  if (desc.status.name === 'RUNNING' || desc.status.name === 'COMPLETED') {
-    out.progress = await handle
-      .query<{ stages: ProgressState }>('progress')
-      .then((p) => p.stages)
-      .catch(() => undefined);
+  if (desc.status.name === 'RUNNING') {
+    // A query needs a worker; a run in progress has one.
+    out.progress = await Promise.race([
+      handle
+        .query<{ stages: ProgressState }>('progress')
+        .then((p) => p.stages)
+        .catch(() => undefined),
+      new Promise((r) => setTimeout(r, 10_000)),
+    ]);
   }
   if (desc.status.name === 'COMPLETED' && desc.type === 'polcaExperiment') {
+    // A finished run's progress comes from its result (no worker needed).
     const r = (await handle.result()) as ExperimentResult;
+    const stages: Record<string, { done: number; total: number; cached: number; running: number }> = {};
+    for (const st of r.steps) {
+      const s = (stages[st.name.split('/')[0]] ??= { done: 0, total: 0, cached: 0, running: 0 });
+      s.done++;
+      s.total++;
+      if (st.cached) s.cached++;
+    }
+    out.progress = stages;
     out.report = reportLocation(r.report);
     out.metrics = r.metrics;
   }
