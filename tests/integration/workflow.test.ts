@@ -138,7 +138,8 @@ describe('polcaExperiment', { concurrency: false }, () => {
       (m) => m.step === 'train' && (m.meta as Record<string, unknown>)?.resumedFrom !== undefined,
     );
     assert.ok(resumed.length >= 1, 'a training segment resumed from its last heartbeated checkpoint');
-    assert.deepEqual(locks(), [], 'no lease left behind');
+    // (a writer killed mid-write may leave a `.tmp-` file, which no reader lists)
+    assert.deepEqual(await store.backend.list('locks/'), [], 'no lease left behind');
   });
 
   test('two worker processes share one run and give the same result as one', async () => {
