@@ -178,6 +178,15 @@ function encodePartial(p: Partial): Uint8Array {
   return encodeSafetensors(tensors, { step: String(p.state.step) });
 }
 
+/** A resume point that cannot be read is ignored: the segment then starts from its inputs. */
+function tryDecodePartial(bytes: Uint8Array): Partial | undefined {
+  try {
+    return decodePartial(bytes);
+  } catch {
+    return undefined;
+  }
+}
+
 function decodePartial(bytes: Uint8Array): Partial {
   const { tensors, metadata } = decodeSafetensors(bytes);
   const checkpoints: Partial['checkpoints'] = [];
@@ -218,7 +227,7 @@ function decodePartial(bytes: Uint8Array): Partial {
 
 /**
  * One training segment. Progress is made durable at every checkpoint: the state so far goes to
- * `scratch/<key>/partial.safetensors` and the heartbeat names its iteration, so a retry on any
+ * `scratch/<key>/partial.safetensors` (then the heartbeat names its iteration), so a retry on any
  * worker continues from there and ends with the same bytes as an uninterrupted run.
  */
 export async function trainStep(ctx: StepContext, c: Config, s: number, inputs: { data: string; prev?: string }): Promise<StepResult> {
@@ -243,9 +252,12 @@ export async function trainStep(ctx: StepContext, c: Config, s: number, inputs: 
       trainLoss: { iteration: [], loss: [], lr: [] },
     };
     let resumedFrom: number | undefined;
-    const raw = ctx.resume?.iteration !== undefined ? await ctx.store.backend.getObject(scratch) : undefined;
-    if (raw) {
-      acc = decodePartial(raw);
+    // The state at the last checkpoint of an earlier attempt, on whichever worker it ran: written
+    // before each heartbeat, so it is at least as recent as the last heartbeated iteration.
+    const raw = await ctx.store.backend.getObject(scratch);
+    const partial = raw ? tryDecodePartial(raw) : undefined;
+    if (partial) {
+      acc = partial;
       resumedFrom = acc.state.step;
     } else if (inputs.prev) {
       acc.state = await loadState(ctx, inputs.prev);
