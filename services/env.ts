@@ -42,13 +42,3 @@ export function workerConcurrency(env = process.env): number {
   }
   return n;
 }
-
-/**
- * Options for a Temporal connection (client or worker) at `address`: TLS when TEMPORAL_API_KEY is
- * set (Temporal Cloud) or TEMPORAL_TLS is true/1; an empty TEMPORAL_API_KEY counts as unset.
- */
-export function temporalConnectionOptions(address: string, env = process.env) {
-  const apiKey = env.TEMPORAL_API_KEY || undefined;
-  const tls = apiKey !== undefined || env.TEMPORAL_TLS === 'true' || env.TEMPORAL_TLS === '1';
-  return { address, ...(tls ? { tls: true } : {}), ...(apiKey ? { apiKey } : {}) };
-}

@@ -220,36 +220,16 @@ describe('polcaExperiment', { concurrency: false }, () => {
     const cli = (args: string[]) =>
       spawnSync(temporal, [...args, '--address', services.temporalAddress], { encoding: 'utf8', timeout: 180_000 });
     const good = `tw-good-${Date.now()}`;
-    let r = cli([
-      'workflow',
-      'start',
-      '--task-queue',
-      sb.taskQueue,
-      '--type',
-      'polcaExperiment',
-      '--workflow-id',
-      good,
-      '--input',
-      '{"preset":"tiny","runtime":{"heartbeatSeconds":4}}',
-    ]);
+    const startExperiment = (workflowId: string, input: string) =>
+      cli(['workflow', 'start', '--task-queue', sb.taskQueue, '--type', 'polcaExperiment', '--workflow-id', workflowId, '--input', input]);
+    let r = startExperiment(good, '{"preset":"tiny","runtime":{"heartbeatSeconds":4}}');
     assert.equal(r.status, 0, r.stderr);
     r = cli(['workflow', 'result', '--workflow-id', good, '--output', 'json']);
     assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
     const result = JSON.parse(r.stdout);
     assert.match(JSON.stringify(result), /"report":"report-[0-9a-f]{40}"/);
     const bad = `tw-bad-${Date.now()}`;
-    r = cli([
-      'workflow',
-      'start',
-      '--task-queue',
-      sb.taskQueue,
-      '--type',
-      'polcaExperiment',
-      '--workflow-id',
-      bad,
-      '--input',
-      '{"preset":"tiny","model":{"nHeads":3}}',
-    ]);
+    r = startExperiment(bad, '{"preset":"tiny","model":{"nHeads":3}}');
     assert.equal(r.status, 0, r.stderr);
     const t0 = Date.now();
     r = cli(['workflow', 'result', '--workflow-id', bad]);
