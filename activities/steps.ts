@@ -18,13 +18,13 @@ import {
   type Tensor,
 } from '../artifacts/index.ts';
 import type { RunRecordInput } from '../workflows/dag.ts';
-import type { Config, Family } from '../config/schema.ts';
+import type { Config, Family, PolcaVariant } from '../config/schema.ts';
 import { initBackend } from '../core/backend.ts';
 import { extendBasis, orthonormalityError } from '../core/basis.ts';
 import { makeData, TOKENS_PER_EXAMPLE, tokenRows } from '../core/data.ts';
 import { hdbscan } from '../core/hdbscan.ts';
 import { makeTokenLossModel, numParams } from '../core/model.ts';
-import { type Derivatives, directionalDerivatives, polcaInterval } from '../core/polca.ts';
+import { type Derivatives, directionalDerivatives, type PolcaIntervalResult, polcaInterval } from '../core/polca.ts';
 import { readSkills } from '../core/skills.ts';
 import { type EvalRows, exactMatch, type TrainState, trainSegment } from '../core/train.ts';
 import { clusterCurves, deltaTrajectories, lossTrajectories, scale } from '../core/trajectories.ts';
@@ -47,6 +47,16 @@ const f32 = (data: Float32Array, shape: number[]): Tensor => ({
   shape,
   data,
 });
+/** Typed arrays of one kind, end to end. */
+function concat<T extends Int32Array | Float32Array>(parts: T[]): T {
+  const out = new (parts[0]?.constructor as new (n: number) => T)(parts.reduce((a, p) => a + p.length, 0));
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
+}
 /** A Parquet table from [name, type, values] columns. */
 const parquet = (cols: [string, ColumnType, ColumnValues][]) => encodeParquet(cols.map(([name, type, values]) => ({ name, type, values })));
 const iterName = (it: number) => `iter_${String(it).padStart(8, '0')}`;
@@ -500,32 +510,9 @@ export async function polcaStep(
     const { evalExamples, hessianExamples } = makeData(c);
     const model = makeTokenLossModel(c.model, evalExamples, hessianExamples.slice(0, 1));
     const n = model.numTokens;
-    const out = {
-      interval: [] as Int32Array[],
-      token: [] as Int32Array[],
-      vector: [] as Int32Array[],
-      first: [] as Float32Array[],
-      second: [] as Float32Array[],
-      polca: [] as Float32Array[],
-    };
-    const comp = {
-      variant: [] as string[],
-      interval: [] as Int32Array[],
-      token: [] as Int32Array[],
-      dloss: [] as Float32Array[],
-      error: [] as Float32Array[],
-    };
-    const summ = {
-      interval: [] as number[],
-      variant: [] as string[],
-      fallbacks: [] as number[],
-      panels: [] as number[],
-      outOfSpan: [] as number[],
-      maxAbs: [] as number[],
-      within: [] as number[],
-    };
-    const errQ: number[] = [];
-    let fallbacks = 0;
+    /** Every variant's result per interval (completeness, summary), and the configured variant's (rows). */
+    const computed: { variant: string; r: PolcaIntervalResult }[] = [];
+    const chosen: PolcaIntervalResult[] = [];
     try {
       const derivs = new Map<number, Derivatives>();
       const at = (it: number) => {
@@ -538,6 +525,7 @@ export async function polcaStep(
         }
         return dv;
       };
+      const variants: PolcaVariant[] = c.polca.variant === 'path' ? [...VARIANTS_FROM_DERIVATIVES, 'path'] : [...VARIANTS_FROM_DERIVATIVES];
       for (let i = 0; i < count; i++) {
         const interval = first + i;
         const itT = interval * ce;
@@ -548,52 +536,10 @@ export async function polcaStep(
         const atT = at(itT);
         const atT1 = at(itT1);
         derivs.delete(itT - ce);
-        const record = (variant: string, r: ReturnType<typeof polcaInterval>) => {
-          comp.variant.push(...new Array<string>(n).fill(variant));
-          comp.interval.push(r.completeness.interval);
-          comp.token.push(r.completeness.token);
-          comp.dloss.push(r.completeness.dloss);
-          comp.error.push(r.completeness.error);
-          summ.interval.push(interval);
-          summ.variant.push(variant);
-          summ.fallbacks.push(r.summary.fallbacks);
-          summ.panels.push(r.summary.panels);
-          summ.outOfSpan.push(r.summary.outOfSpan);
-          summ.maxAbs.push(r.summary.maxAbsError);
-          summ.within.push(r.summary.withinTol);
-        };
-        for (const variant of VARIANTS_FROM_DERIVATIVES) {
-          const r = polcaInterval({
-            model,
-            interval,
-            thetaT,
-            thetaT1,
-            basis,
-            polca: { ...c.polca, variant },
-            atT,
-            atT1,
-          });
-          record(variant, r);
-          if (variant === c.polca.variant) {
-            for (const k of Object.keys(out) as (keyof typeof out)[]) (out[k] as unknown[]).push(r.rows[k]);
-            fallbacks += r.summary.fallbacks;
-            errQ.push(r.summary.maxAbsError);
-          }
-        }
-        if (c.polca.variant === 'path') {
-          const r = polcaInterval({
-            model,
-            interval,
-            thetaT,
-            thetaT1,
-            basis,
-            polca: c.polca,
-            atT,
-            atT1,
-          });
-          record('path', r);
-          for (const k of Object.keys(out) as (keyof typeof out)[]) (out[k] as unknown[]).push(r.rows[k]);
-          errQ.push(r.summary.maxAbsError);
+        for (const variant of variants) {
+          const r = polcaInterval({ model, interval, thetaT, thetaT1, basis, polca: { ...c.polca, variant }, atT, atT1 });
+          computed.push({ variant, r });
+          if (variant === c.polca.variant) chosen.push(r);
         }
         ctx.heartbeat({ phase: 'polca', done: i + 1, total: count, interval });
         await yieldNow();
@@ -601,52 +547,41 @@ export async function polcaStep(
     } finally {
       model.dispose();
     }
-    const cat32 = (parts: Int32Array[]) => {
-      const o = new Int32Array(parts.reduce((a, p) => a + p.length, 0));
-      let off = 0;
-      for (const p of parts) {
-        o.set(p, off);
-        off += p.length;
-      }
-      return o;
-    };
-    const catF = (parts: Float32Array[]) => {
-      const o = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
-      let off = 0;
-      for (const p of parts) {
-        o.set(p, off);
-        off += p.length;
-      }
-      return o;
-    };
+    const rows = chosen.map((r) => r.rows);
+    const comp = computed.map(({ r }) => r.completeness);
+    const summ = computed.map(({ r }) => r.summary);
     return {
       files: {
         'polca.parquet': parquet([
-          ['interval', 'int32', cat32(out.interval)],
-          ['token', 'int32', cat32(out.token)],
-          ['vector', 'int32', cat32(out.vector)],
-          ['first', 'float32', catF(out.first)],
-          ['second', 'float32', catF(out.second)],
-          ['polca', 'float32', catF(out.polca)],
+          ['interval', 'int32', concat(rows.map((x) => x.interval))],
+          ['token', 'int32', concat(rows.map((x) => x.token))],
+          ['vector', 'int32', concat(rows.map((x) => x.vector))],
+          ['first', 'float32', concat(rows.map((x) => x.first))],
+          ['second', 'float32', concat(rows.map((x) => x.second))],
+          ['polca', 'float32', concat(rows.map((x) => x.polca))],
         ]),
         'completeness.parquet': parquet([
-          ['variant', 'utf8', comp.variant],
-          ['interval', 'int32', cat32(comp.interval)],
-          ['token', 'int32', cat32(comp.token)],
-          ['dloss', 'float32', catF(comp.dloss)],
-          ['error', 'float32', catF(comp.error)],
+          ['variant', 'utf8', computed.flatMap(({ variant, r }) => new Array<string>(r.completeness.token.length).fill(variant))],
+          ['interval', 'int32', concat(comp.map((x) => x.interval))],
+          ['token', 'int32', concat(comp.map((x) => x.token))],
+          ['dloss', 'float32', concat(comp.map((x) => x.dloss))],
+          ['error', 'float32', concat(comp.map((x) => x.error))],
         ]),
         'summary.parquet': parquet([
-          ['interval', 'int32', Int32Array.from(summ.interval)],
-          ['variant', 'utf8', summ.variant],
-          ['fallbacks', 'int32', Int32Array.from(summ.fallbacks)],
-          ['panels', 'int32', Int32Array.from(summ.panels)],
-          ['out_of_span', 'float64', Float64Array.from(summ.outOfSpan)],
-          ['max_abs_error', 'float64', Float64Array.from(summ.maxAbs)],
-          ['within_tol', 'float64', Float64Array.from(summ.within)],
+          ['interval', 'int32', Int32Array.from(summ, (x) => x.interval)],
+          ['variant', 'utf8', summ.map((x) => x.variant)],
+          ['fallbacks', 'int32', Int32Array.from(summ, (x) => x.fallbacks)],
+          ['panels', 'int32', Int32Array.from(summ, (x) => x.panels)],
+          ['out_of_span', 'float64', Float64Array.from(summ, (x) => x.outOfSpan)],
+          ['max_abs_error', 'float64', Float64Array.from(summ, (x) => x.maxAbsError)],
+          ['within_tol', 'float64', Float64Array.from(summ, (x) => x.withinTol)],
         ]),
       },
-      meta: { intervals: count, fallbacks, maxAbsError: Math.max(...errQ) },
+      meta: {
+        intervals: count,
+        fallbacks: chosen.reduce((a, r) => a + r.summary.fallbacks, 0),
+        maxAbsError: Math.max(...chosen.map((r) => r.summary.maxAbsError)),
+      },
     };
   });
 }
