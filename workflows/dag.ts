@@ -69,6 +69,10 @@ export interface DagOptions {
   progress: ProgressState;
 }
 
+const stageIndex = (r: StepResult) => STAGES.indexOf(r.name.split('/')[0] as Stage);
+/** Steps in DAG order: by stage, then by name with numbers in numeric order (train/2 before train/10). */
+const byStage = (a: StepResult, b: StepResult) => stageIndex(a) - stageIndex(b) || a.name.localeCompare(b.name, 'en', { numeric: true });
+
 /** Run `fn` over `items` with at most `limit` at once, results in input order. */
 export async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
   const out = new Array<R>(items.length);
@@ -173,8 +177,9 @@ export async function runExperimentDag(
     step('cluster', () => acts.cluster(c, target, { data: data.key, trajectories: traj.key })),
   );
 
+  // In DAG order, not completion order: the report lists them, and equal inputs must give equal bytes.
   const steps: Record<string, string> = {};
-  for (const r of results) steps[r.name] = r.key;
+  for (const r of [...results].sort(byStage)) steps[r.name] = r.key;
   const report = await step('report', () => acts.report(c, runName, { ...steps }));
   steps.report = report.key;
 
@@ -191,11 +196,10 @@ export async function runExperimentDag(
     })),
   };
   await acts.saveRun({ name: runName, config: c, steps, metrics });
-  const order = (r: StepResult) => STAGES.indexOf(r.name.split('/')[0] as Stage);
   return {
     runName,
     config: c,
-    steps: [...results].sort((a, b) => order(a) - order(b) || a.name.localeCompare(b.name, 'en', { numeric: true })),
+    steps: [...results].sort(byStage),
     metrics,
     report: report.key,
   };
