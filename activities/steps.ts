@@ -48,8 +48,8 @@ const f32 = (data: Float32Array, shape: number[]): Tensor => ({
   data,
 });
 /** Typed arrays of one kind, end to end. */
-function concat<T extends Int32Array | Float32Array>(parts: T[]): T {
-  const out = new (parts[0]?.constructor as new (n: number) => T)(parts.reduce((a, p) => a + p.length, 0));
+function concat<T extends Int32Array | Float32Array>(Ctor: new (n: number) => T, parts: T[]): T {
+  const out = new Ctor(parts.reduce((a, p) => a + p.length, 0));
   let off = 0;
   for (const p of parts) {
     out.set(p, off);
@@ -509,7 +509,6 @@ export async function polcaStep(
     const basis = await loadBasis(ctx, inputs.basis);
     const { evalExamples, hessianExamples } = makeData(c);
     const model = makeTokenLossModel(c.model, evalExamples, hessianExamples.slice(0, 1));
-    const n = model.numTokens;
     /** Every variant's result per interval (completeness, summary), and the configured variant's (rows). */
     const computed: { variant: string; r: PolcaIntervalResult }[] = [];
     const chosen: PolcaIntervalResult[] = [];
@@ -553,19 +552,89 @@ export async function polcaStep(
     return {
       files: {
         'polca.parquet': parquet([
-          ['interval', 'int32', concat(rows.map((x) => x.interval))],
-          ['token', 'int32', concat(rows.map((x) => x.token))],
-          ['vector', 'int32', concat(rows.map((x) => x.vector))],
-          ['first', 'float32', concat(rows.map((x) => x.first))],
-          ['second', 'float32', concat(rows.map((x) => x.second))],
-          ['polca', 'float32', concat(rows.map((x) => x.polca))],
+          [
+            'interval',
+            'int32',
+            concat(
+              Int32Array,
+              rows.map((x) => x.interval),
+            ),
+          ],
+          [
+            'token',
+            'int32',
+            concat(
+              Int32Array,
+              rows.map((x) => x.token),
+            ),
+          ],
+          [
+            'vector',
+            'int32',
+            concat(
+              Int32Array,
+              rows.map((x) => x.vector),
+            ),
+          ],
+          [
+            'first',
+            'float32',
+            concat(
+              Float32Array,
+              rows.map((x) => x.first),
+            ),
+          ],
+          [
+            'second',
+            'float32',
+            concat(
+              Float32Array,
+              rows.map((x) => x.second),
+            ),
+          ],
+          [
+            'polca',
+            'float32',
+            concat(
+              Float32Array,
+              rows.map((x) => x.polca),
+            ),
+          ],
         ]),
         'completeness.parquet': parquet([
           ['variant', 'utf8', computed.flatMap(({ variant, r }) => new Array<string>(r.completeness.token.length).fill(variant))],
-          ['interval', 'int32', concat(comp.map((x) => x.interval))],
-          ['token', 'int32', concat(comp.map((x) => x.token))],
-          ['dloss', 'float32', concat(comp.map((x) => x.dloss))],
-          ['error', 'float32', concat(comp.map((x) => x.error))],
+          [
+            'interval',
+            'int32',
+            concat(
+              Int32Array,
+              comp.map((x) => x.interval),
+            ),
+          ],
+          [
+            'token',
+            'int32',
+            concat(
+              Int32Array,
+              comp.map((x) => x.token),
+            ),
+          ],
+          [
+            'dloss',
+            'float32',
+            concat(
+              Float32Array,
+              comp.map((x) => x.dloss),
+            ),
+          ],
+          [
+            'error',
+            'float32',
+            concat(
+              Float32Array,
+              comp.map((x) => x.error),
+            ),
+          ],
         ]),
         'summary.parquet': parquet([
           ['interval', 'int32', Int32Array.from(summ, (x) => x.interval)],
