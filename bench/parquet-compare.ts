@@ -21,6 +21,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { decodeParquet, encodeParquet } from '../artifacts/parquet.ts';
+import { writeSection } from './sections.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
@@ -328,21 +329,4 @@ function upkeep(names: string[]): string[] {
     );
   }
   return out;
-}
-
-/** Replace (or append) the section between `<!-- name:start -->` and `<!-- name:end -->`. */
-function writeSection(file: string, name: string, body: string): void {
-  let text = '';
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch {
-    text = '# Artifact store benchmarks\n';
-  }
-  const start = `<!-- ${name}:start -->`;
-  const end = `<!-- ${name}:end -->`;
-  const block = `${start}\n${body}${end}`;
-  const i = text.indexOf(start);
-  const j = text.indexOf(end);
-  text = i >= 0 && j > i ? text.slice(0, i) + block + text.slice(j + end.length) : `${text.trimEnd()}\n\n${block}\n`;
-  writeFileSync(file, text);
 }

@@ -6,7 +6,7 @@
  *   node --import tsx bench/store.ts [--mb 100] [--rows 1000000] [--repeat 3]
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +14,7 @@ import { decodeParquet, encodeParquet } from '../artifacts/parquet.ts';
 import { S3Backend } from '../artifacts/s3.ts';
 import { ArtifactStore, LocalBackend } from '../artifacts/store.ts';
 import { freePort, startMinio, stopPid } from '../services/manager.ts';
+import { writeSection } from './sections.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
@@ -125,20 +126,3 @@ const lines = [
 ];
 console.log(`\n${lines.join('\n')}`);
 writeSection(join(here, 'results', 'store.md'), 'store', `## Store throughput (bench/store.ts)\n\n${lines.join('\n')}\n`);
-
-/** Replace (or append) the section between `<!-- name:start -->` and `<!-- name:end -->`. */
-function writeSection(file: string, name: string, body: string): void {
-  let text = '';
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch {
-    text = '# Artifact store benchmarks\n';
-  }
-  const start = `<!-- ${name}:start -->`;
-  const end = `<!-- ${name}:end -->`;
-  const block = `${start}\n${body}${end}`;
-  const i = text.indexOf(start);
-  const j = text.indexOf(end);
-  text = i >= 0 && j > i ? text.slice(0, i) + block + text.slice(j + end.length) : `${text.trimEnd()}\n\n${block}\n`;
-  writeFileSync(file, text);
-}
