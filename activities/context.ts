@@ -1,7 +1,7 @@
 /**
- * What every step needs from its runner, Temporal or not: the store, a way to report progress
- * (and to leave a resume point), the resume point of an earlier attempt, a cancellation signal,
- * and an identity for step leases.
+ * What every step needs from its runner, Temporal or not: the store, a way to report progress, a
+ * cancellation signal, and an identity for step leases. Resume points live in the store
+ * (`scratch/<key>/`), where a retry on any worker finds them.
  *
  * A step runs as: compute its key; if the store has it, return at once (`cached`); otherwise take
  * the step's lease (`locks/<key>` in the store, so that the same step needed twice at the same
@@ -19,10 +19,8 @@ export interface Progress {
 
 export interface StepContext {
   store: ArtifactStore;
-  /** Report progress; `details` are kept by the runner and handed to a retry as `resume`. */
+  /** Report progress (Temporal: the activity heartbeat). */
   heartbeat(details: Progress): void;
-  /** The last details heartbeated by an earlier attempt of this same step, if any. */
-  resume?: Progress;
   signal?: AbortSignal;
   /** Identity of this logical step execution (the same across retries of one activity). */
   owner: string;

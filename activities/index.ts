@@ -1,7 +1,6 @@
 /**
  * The Temporal activities: thin wrappers that give each step (activities/steps.ts) its context —
- * the store, heartbeats with `{phase, done, total}`, the last heartbeat of an earlier attempt as
- * the resume point, cancellation — and turn errors into Temporal failures: bad input is
+ * the store, heartbeats with `{phase, done, total}`, cancellation — and turn errors into Temporal failures: bad input is
  * non-retryable, an input that failed its integrity check is reported with its key so that the
  * workflow recomputes it, anything else is retried with backoff.
  */
@@ -20,7 +19,6 @@ function stepContext(store: ArtifactStore): StepContext {
   return {
     store,
     heartbeat: (details: Progress) => ctx.heartbeat(details),
-    resume: info.heartbeatDetails as Progress | undefined,
     signal: ctx.cancellationSignal,
     worker: `${process.pid}@${hostname()}`,
     owner: `${info.workflowExecution?.workflowId ?? '-'}/${info.workflowExecution?.runId ?? '-'}/${info.activityId}`,
