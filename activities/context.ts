@@ -152,6 +152,8 @@ export async function runStep(
     const { files, meta } = await compute();
     const seconds = (Date.now() - t0) / 1000;
     await ctx.store.put(spec, files, { ...meta, seconds, ...(ctx.worker ? { worker: ctx.worker } : {}) });
+    // A resume point is of no use once the step is stored.
+    await ctx.store.backend.deletePrefix(scratchPath(key, '')).catch(() => undefined);
     return {
       name,
       key,
@@ -165,6 +167,9 @@ export async function runStep(
     if (lease?.owner === ctx.owner) await ctx.store.backend.deleteObject(lockPath).catch(() => undefined);
   }
 }
+
+/** Where a step keeps its resume point while it computes (removed once the step is stored). */
+export const scratchPath = (key: string, name: string) => `scratch/${key}/${name}`;
 
 /** Yield to the event loop (lets heartbeats and cancellation through during long computations). */
 export const yieldNow = () => new Promise<void>((r) => setImmediate(r));

@@ -15,6 +15,7 @@ import {
   decodeSafetensors,
   encodeParquet,
   encodeSafetensors,
+  stepKey,
   type Tensor,
 } from '../artifacts/index.ts';
 import type { RunRecordInput } from '../workflows/dag.ts';
@@ -26,10 +27,10 @@ import { hdbscan } from '../core/hdbscan.ts';
 import { makeTokenLossModel, numParams } from '../core/model.ts';
 import { type Derivatives, directionalDerivatives, type PolcaIntervalResult, polcaInterval } from '../core/polca.ts';
 import { readSkills } from '../core/skills.ts';
-import { type EvalRows, exactMatch, type TrainState, trainSegment } from '../core/train.ts';
+import { type EvalRows, exactMatch, initTrainState, type TrainState, trainSegment } from '../core/train.ts';
 import { clusterCurves, deltaTrajectories, lossTrajectories, scale } from '../core/trajectories.ts';
 import { basisSize, checkpointsPerSegment, type ClusterTarget, intervalCount } from '../workflows/plan.ts';
-import { readInput, runStep, type StepContext, type StepResult, yieldNow } from './context.ts';
+import { readInput, runStep, scratchPath, type StepContext, type StepResult, yieldNow } from './context.ts';
 
 /** Code versions: bump one when that step's output for the same inputs changes. */
 export const STEP_VERSIONS = {
@@ -253,8 +254,7 @@ export async function trainStep(ctx: StepContext, c: Config, s: number, inputs: 
   };
   return runStep(ctx, `train/${s}`, spec, async () => {
     const be = await backend(c);
-    const { stepKey } = await import('../artifacts/keys.ts');
-    const scratch = `scratch/${stepKey(spec)}/partial.safetensors`;
+    const scratch = scratchPath(stepKey(spec), 'partial.safetensors');
     let acc: Partial = {
       state: undefined as unknown as TrainState,
       checkpoints: [],
@@ -272,7 +272,6 @@ export async function trainStep(ctx: StepContext, c: Config, s: number, inputs: 
     } else if (inputs.prev) {
       acc.state = await loadState(ctx, inputs.prev);
     } else {
-      const { initTrainState } = await import('../core/train.ts');
       acc.state = initTrainState(c);
     }
     if (acc.state.step < params.from || acc.state.step > params.until) {
@@ -343,9 +342,6 @@ export async function trainStep(ctx: StepContext, c: Config, s: number, inputs: 
         ...(resumedFrom !== undefined ? { resumedFrom } : {}),
       },
     };
-  }).finally(async () => {
-    const { stepKey } = await import('../artifacts/keys.ts');
-    if (await ctx.store.has(stepKey(spec))) await ctx.store.backend.deletePrefix(`scratch/${stepKey(spec)}/`).catch(() => undefined);
   });
 }
 
