@@ -257,13 +257,21 @@ async function sweepCommand(opts: {
     if (!opts.json) process.stderr.write(`sweep ${workflowId}: ${gridPoints(input.grid).length} points, ${parallel} at once\n`);
     return handle.result();
   });
-  const rows = results.map((p: SweepPointResult) => ({
-    point: p.point,
-    workflowId: p.workflowId,
-    reportPath: reportLocation(p.result.report),
-    metrics: headline(p.result),
-    trained: p.result.steps.filter((s) => s.name.startsWith('train/') && !s.cached).length,
-  }));
+  // The headline numbers of each point are the report's (report/metrics.ts), read from its run record.
+  const { runMetrics } = await import('../report/build.ts');
+  const store = openStore();
+  const rows = await Promise.all(
+    results.map(async (p: SweepPointResult) => {
+      const record = await store.getRun(p.workflowId);
+      return {
+        point: p.point,
+        workflowId: p.workflowId,
+        reportPath: reportLocation(p.result.report),
+        metrics: record ? await runMetrics(store, record) : {},
+        trained: p.result.steps.filter((s) => s.name.startsWith('train/') && !s.cached).length,
+      };
+    }),
+  );
   let sweepReport: string | undefined;
   try {
     const { buildSweepReport } = await import('../report/sweep.ts');
@@ -286,24 +294,6 @@ async function sweepCommand(opts: {
     console.log([...keys.map((k) => JSON.stringify(r.point[k])), ...mkeys.map((k) => fmt(r.metrics[k])), r.workflowId].join('\t'));
   if (sweepReport) console.log(`sweep report: ${sweepReport}`);
   await t.connection.close();
-}
-
-/** Headline numbers of one experiment: accuracy, and homogeneity minus baseline for the paper's three claims. */
-export function headline(r: ExperimentResult): Record<string, number> {
-  const out: Record<string, number> = { accuracy: Number(r.metrics.accuracy) };
-  const lift = (name: string, skill: string) => {
-    const c = (r.metrics.clustering as ClusterMetric[]).find((x) => x.name === name);
-    const s = c?.summary?.find((x) => x.skill === skill);
-    return s ? s.homogeneity - s.baseline : Number.NaN;
-  };
-  out['loss:digit lift'] = lift('cluster/loss', 'digit');
-  out['absdloss:value lift'] = lift('cluster/absdloss', 'value');
-  const polcaCarry = (r.metrics.clustering as ClusterMetric[])
-    .filter((c) => c.name.startsWith('cluster/polca/'))
-    .map((c) => lift(c.name, 'carry'))
-    .filter(Number.isFinite);
-  out['best polca:carry lift'] = polcaCarry.length ? Math.max(...polcaCarry) : Number.NaN;
-  return out;
 }
 
 export function register(program: Command): void {

@@ -198,12 +198,16 @@ describe('polcaExperiment', { concurrency: false }, () => {
     const { writeFileSync } = await import('node:fs');
     const grid = join(sb.home, 'grid.json');
     writeFileSync(grid, JSON.stringify({ base: { preset: 'tiny' }, grid: { seed: [0, 1], 'cluster.minClusterSize': [10, 14] } }));
-    const r = await polcaJson<{ points: { point: Record<string, unknown>; trained: number; workflowId: string }[]; report?: string }>(
+    const r = await polcaJson<{
+      points: { point: Record<string, unknown>; trained: number; workflowId: string; metrics: Record<string, number> }[];
+      report?: string;
+    }>(
       ['sweep', '--grid', grid, '--parallel', '4', '--workers', '2', '--id', `sweep-${Date.now()}`, '--out', join(sb.home, 'sweep-report')],
       { ...sb.env },
     );
     assert.equal(r.points.length, 4);
     assert.ok(r.report && existsSync(r.report), 'the sweep report is written');
+    for (const p of r.points) assert.ok(Number.isFinite(p.metrics['final.accuracy']), `headline metrics of ${p.workflowId}`);
     const trained = r.points.reduce((a, p) => a + p.trained, 0);
     assert.equal(trained, 2 * 3, `training segments computed across the sweep: ${trained} (2 seeds × 3 segments)`);
     const store = localStore(sb);
