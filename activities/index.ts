@@ -1,5 +1,5 @@
 /**
- * The Temporal activities: thin wrappers that give each step (activities/steps.ts) its context —
+ * The Temporal activities: thin wrappers that give each step (activities/steps/) its context —
  * the store, heartbeats with `{phase, done, total}`, cancellation — and turn errors into Temporal failures: bad input is
  * non-retryable, an input that failed its integrity check is reported with its key so that the
  * workflow recomputes it, anything else is retried with backoff.
@@ -11,7 +11,7 @@ import type { ArtifactStore } from '../artifacts/index.ts';
 import { ConfigError } from '../config/index.ts';
 import type { ExperimentActivities, RunRecordInput } from '../workflows/dag.ts';
 import { BadInputError, InputIntegrityError, type Progress, type StepContext } from './context.ts';
-import * as steps from './steps.ts';
+import * as steps from './steps/index.ts';
 
 function stepContext(store: ArtifactStore): StepContext {
   const ctx = Context.current();

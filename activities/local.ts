@@ -7,7 +7,7 @@ import type { ArtifactStore } from '../artifacts/index.ts';
 import type { Config } from '../config/schema.ts';
 import { emptyProgress, type ExperimentActivities, type ExperimentResult, type ProgressState, runExperimentDag } from '../workflows/dag.ts';
 import { InputIntegrityError, type Progress, type StepContext } from './context.ts';
-import * as steps from './steps.ts';
+import * as steps from './steps/index.ts';
 
 export interface LocalRunOptions {
   onProgress?(stages: ProgressState, step: string, details: Progress): void;

@@ -1,0 +1,124 @@
+/** The `cluster` step: HDBSCAN of one trajectory family and its skill reading (core/hdbscan.ts, core/skills.ts). */
+/** HDBSCAN of one trajectory family and its skill reading (core/hdbscan.ts, core/skills.ts). */
+import { decodeParquet, decodeSafetensors } from '../../artifacts/index.ts';
+import type { Config, Family } from '../../config/schema.ts';
+import { TOKENS_PER_EXAMPLE } from '../../core/data.ts';
+import { hdbscan } from '../../core/hdbscan.ts';
+import { readSkills } from '../../core/skills.ts';
+import { clusterCurves, deltaTrajectories, lossTrajectories, scale } from '../../core/trajectories.ts';
+import { type ClusterTarget, intervalCount } from '../../workflows/plan.ts';
+import { readInput, runStep, type StepContext, type StepResult, yieldNow } from '../context.ts';
+import { parquet, STEP_VERSIONS } from './io.ts';
+
+async function familyRows(ctx: StepContext, c: Config, key: string, family: Family, vector: number): Promise<Float64Array[]> {
+  const n = c.data.evalSize * TOKENS_PER_EXAMPLE;
+  const T = intervalCount(c);
+  if (family === 'polca') {
+    const { tensors } = decodeSafetensors(await readInput(ctx, key, 'polca.safetensors'));
+    const t = tensors[`vector_${String(vector).padStart(4, '0')}`];
+    if (!t) throw new Error(`cluster: basis vector ${vector} has no POLCA trajectory`);
+    return Array.from({ length: n }, (_, x) => Float64Array.from((t.data as Float32Array).subarray(x * T, (x + 1) * T)));
+  }
+  const tab = await decodeParquet(await readInput(ctx, key, 'loss.parquet'), ['loss']);
+  const l = tab.loss as Float32Array;
+  const perCheckpoint = Array.from({ length: T + 1 }, (_, t) => Float64Array.from({ length: n }, (_, x) => l[x * (T + 1) + t]));
+  const loss = lossTrajectories(perCheckpoint);
+  if (family === 'loss') return loss;
+  return deltaTrajectories(loss, family === 'absdloss');
+}
+
+/** HDBSCAN of one trajectory family (or one basis vector's POLCA trajectories) and its skill reading. */
+export async function clusterStep(
+  ctx: StepContext,
+  c: Config,
+  target: ClusterTarget,
+  inputs: { data: string; trajectories: string },
+): Promise<StepResult> {
+  const { families: _families, ...clusterParams } = c.cluster;
+  const spec = {
+    step: 'cluster',
+    version: STEP_VERSIONS.cluster,
+    params: {
+      seed: c.seed,
+      cluster: clusterParams,
+      family: target.family,
+      vector: target.vector,
+    },
+    inputs: { data: inputs.data, trajectories: inputs.trajectories },
+  };
+  return runStep(ctx, target.name, spec, async () => {
+    const raw = await familyRows(ctx, c, inputs.trajectories, target.family, target.vector);
+    const rows = scale(raw, c.cluster.scaling);
+    ctx.heartbeat({ phase: 'hdbscan', done: 0, total: 1 });
+    await yieldNow();
+    const res = hdbscan(rows, {
+      minClusterSize: c.cluster.minClusterSize,
+      minSamples: c.cluster.minSamples,
+      selection: c.cluster.selection,
+      allowSingleCluster: c.cluster.allowSingleCluster,
+      clusterSelectionEpsilon: c.cluster.clusterSelectionEpsilon,
+    });
+    const tok = await decodeParquet(await readInput(ctx, inputs.data, 'tokens.parquet'), ['digit', 'carry', 'value']);
+    const skills = {
+      digit: tok.digit as Int32Array,
+      carry: Int32Array.from(tok.carry as boolean[], (b) => (b ? 1 : 0)),
+      value: tok.value as Int32Array,
+    };
+    const { perCluster, summary } = readSkills(res.labels, skills, c.cluster.shuffles, c.seed);
+    const curves = clusterCurves(raw, res.labels);
+    const n = rows.length;
+    const fam = (k: number) => new Array<string>(k).fill(target.family);
+    const vec = (k: number) => new Int32Array(k).fill(target.vector);
+    const files = {
+      'labels.parquet': parquet([
+        ['family', 'utf8', fam(n)],
+        ['vector', 'int32', vec(n)],
+        ['token', 'int32', Int32Array.from({ length: n }, (_, i) => i)],
+        ['label', 'int32', res.labels],
+        ['probability', 'float32', Float32Array.from(res.probabilities)],
+      ]),
+      'skills.parquet': parquet([
+        ['family', 'utf8', fam(perCluster.length)],
+        ['vector', 'int32', vec(perCluster.length)],
+        ['cluster', 'int32', Int32Array.from(perCluster.map((p) => p.cluster))],
+        ['size', 'int32', Int32Array.from(perCluster.map((p) => p.size))],
+        ['skill', 'utf8', perCluster.map((p) => p.skill)],
+        ['dominant', 'int32', Int32Array.from(perCluster.map((p) => p.dominant))],
+        ['share', 'float64', Float64Array.from(perCluster.map((p) => p.share))],
+      ]),
+      'summary.parquet': parquet([
+        ['family', 'utf8', fam(summary.length)],
+        ['vector', 'int32', vec(summary.length)],
+        ['skill', 'utf8', summary.map((s) => s.skill)],
+        ['homogeneity', 'float64', Float64Array.from(summary.map((s) => s.homogeneity))],
+        ['baseline', 'float64', Float64Array.from(summary.map((s) => s.baseline))],
+        ['ami', 'float64', Float64Array.from(summary.map((s) => s.ami))],
+        ['clusters', 'int32', Int32Array.from(summary.map((s) => s.clusters))],
+        ['outliers', 'int32', Int32Array.from(summary.map((s) => s.outliers))],
+      ]),
+      'curves.parquet': parquet([
+        ['family', 'utf8', fam(curves.length)],
+        ['vector', 'int32', vec(curves.length)],
+        ['cluster', 'int32', Int32Array.from(curves.map((p) => p.cluster))],
+        ['checkpoint', 'int32', Int32Array.from(curves.map((p) => p.checkpoint))],
+        ['mean', 'float64', Float64Array.from(curves.map((p) => p.mean))],
+        ['std', 'float64', Float64Array.from(curves.map((p) => p.std))],
+      ]),
+    };
+    return {
+      files,
+      meta: {
+        family: target.family,
+        vector: target.vector,
+        clusters: res.nClusters,
+        summary: summary.map((s) => ({
+          skill: s.skill,
+          homogeneity: s.homogeneity,
+          baseline: s.baseline,
+          ami: s.ami,
+          outliers: s.outliers,
+        })),
+      },
+    };
+  });
+}

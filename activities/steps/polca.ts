@@ -1,0 +1,195 @@
+/** The `polca` step: POLCA for one chunk of checkpoint intervals (core/polca.ts). */
+import type { Config, PolcaVariant } from '../../config/schema.ts';
+import { makeData } from '../../core/data.ts';
+import { makeTokenLossModel } from '../../core/model.ts';
+import { type Derivatives, directionalDerivatives, type PolcaIntervalResult, polcaInterval } from '../../core/polca.ts';
+import { checkpointsPerSegment } from '../../workflows/plan.ts';
+import { runStep, type StepContext, type StepResult, yieldNow } from '../context.ts';
+import { backend, concat, loadBasis, loadCheckpoints, loadState, parquet, STEP_VERSIONS } from './io.ts';
+
+const VARIANTS_FROM_DERIVATIVES = ['paper', 'exact-curvature'] as const;
+
+/**
+ * POLCA for the intervals starting in [s·E, (s+1)·E) with the final basis. Derivatives at each
+ * checkpoint are computed once and shared by the two intervals that meet there; the `paper` and
+ * `exact-curvature` completeness errors come from the same derivatives and are always recorded.
+ */
+export async function polcaStep(
+  ctx: StepContext,
+  c: Config,
+  s: number,
+  inputs: { data: string; basis: string; train: string; prevTrain?: string },
+): Promise<StepResult> {
+  const ce = c.train.checkpointEvery;
+  const first = (s * c.basis.every) / ce;
+  const count = checkpointsPerSegment(c);
+  const spec = {
+    step: 'polca',
+    version: STEP_VERSIONS.polca,
+    params: {
+      seed: c.seed,
+      data: c.data,
+      model: c.model,
+      polca: c.polca,
+      checkpointEvery: ce,
+      intervals: [first, first + count],
+    },
+    inputs: {
+      data: inputs.data,
+      basis: inputs.basis,
+      train: inputs.train,
+      ...(inputs.prevTrain ? { prevTrain: inputs.prevTrain } : {}),
+    },
+  };
+  return runStep(ctx, `polca/${s}`, spec, async () => {
+    await backend(c);
+    const cps = await loadCheckpoints(ctx, inputs.train);
+    if (inputs.prevTrain) cps.set(s * c.basis.every, (await loadState(ctx, inputs.prevTrain)).params);
+    const basis = await loadBasis(ctx, inputs.basis);
+    const { evalExamples, hessianExamples } = makeData(c);
+    const model = makeTokenLossModel(c.model, evalExamples, hessianExamples.slice(0, 1));
+    /** Every variant's result per interval (completeness, summary), and the configured variant's (rows). */
+    const computed: { variant: string; r: PolcaIntervalResult }[] = [];
+    const chosen: PolcaIntervalResult[] = [];
+    try {
+      const derivs = new Map<number, Derivatives>();
+      const at = (it: number) => {
+        let dv = derivs.get(it);
+        if (!dv) {
+          const theta = cps.get(it);
+          if (!theta) throw new Error(`polca/${s}: checkpoint ${it} is not among the inputs`);
+          dv = directionalDerivatives(model, theta, basis, c.polca.h, c.polca.stencil);
+          derivs.set(it, dv);
+        }
+        return dv;
+      };
+      const variants: PolcaVariant[] = c.polca.variant === 'path' ? [...VARIANTS_FROM_DERIVATIVES, 'path'] : [...VARIANTS_FROM_DERIVATIVES];
+      for (let i = 0; i < count; i++) {
+        const interval = first + i;
+        const itT = interval * ce;
+        const itT1 = itT + ce;
+        const thetaT = cps.get(itT);
+        const thetaT1 = cps.get(itT1);
+        if (!thetaT || !thetaT1) throw new Error(`polca/${s}: checkpoints ${itT} and ${itT1} are needed`);
+        const atT = at(itT);
+        const atT1 = at(itT1);
+        derivs.delete(itT - ce);
+        for (const variant of variants) {
+          const r = polcaInterval({ model, interval, thetaT, thetaT1, basis, polca: { ...c.polca, variant }, atT, atT1 });
+          computed.push({ variant, r });
+          if (variant === c.polca.variant) chosen.push(r);
+        }
+        ctx.heartbeat({ phase: 'polca', done: i + 1, total: count, interval });
+        await yieldNow();
+      }
+    } finally {
+      model.dispose();
+    }
+    const rows = chosen.map((r) => r.rows);
+    const comp = computed.map(({ r }) => r.completeness);
+    const summ = computed.map(({ r }) => r.summary);
+    return {
+      files: {
+        'polca.parquet': parquet([
+          [
+            'interval',
+            'int32',
+            concat(
+              Int32Array,
+              rows.map((x) => x.interval),
+            ),
+          ],
+          [
+            'token',
+            'int32',
+            concat(
+              Int32Array,
+              rows.map((x) => x.token),
+            ),
+          ],
+          [
+            'vector',
+            'int32',
+            concat(
+              Int32Array,
+              rows.map((x) => x.vector),
+            ),
+          ],
+          [
+            'first',
+            'float32',
+            concat(
+              Float32Array,
+              rows.map((x) => x.first),
+            ),
+          ],
+          [
+            'second',
+            'float32',
+            concat(
+              Float32Array,
+              rows.map((x) => x.second),
+            ),
+          ],
+          [
+            'polca',
+            'float32',
+            concat(
+              Float32Array,
+              rows.map((x) => x.polca),
+            ),
+          ],
+        ]),
+        'completeness.parquet': parquet([
+          ['variant', 'utf8', computed.flatMap(({ variant, r }) => new Array<string>(r.completeness.token.length).fill(variant))],
+          [
+            'interval',
+            'int32',
+            concat(
+              Int32Array,
+              comp.map((x) => x.interval),
+            ),
+          ],
+          [
+            'token',
+            'int32',
+            concat(
+              Int32Array,
+              comp.map((x) => x.token),
+            ),
+          ],
+          [
+            'dloss',
+            'float32',
+            concat(
+              Float32Array,
+              comp.map((x) => x.dloss),
+            ),
+          ],
+          [
+            'error',
+            'float32',
+            concat(
+              Float32Array,
+              comp.map((x) => x.error),
+            ),
+          ],
+        ]),
+        'summary.parquet': parquet([
+          ['interval', 'int32', Int32Array.from(summ, (x) => x.interval)],
+          ['variant', 'utf8', summ.map((x) => x.variant)],
+          ['fallbacks', 'int32', Int32Array.from(summ, (x) => x.fallbacks)],
+          ['panels', 'int32', Int32Array.from(summ, (x) => x.panels)],
+          ['out_of_span', 'float64', Float64Array.from(summ, (x) => x.outOfSpan)],
+          ['max_abs_error', 'float64', Float64Array.from(summ, (x) => x.maxAbsError)],
+          ['within_tol', 'float64', Float64Array.from(summ, (x) => x.withinTol)],
+        ]),
+      },
+      meta: {
+        intervals: count,
+        fallbacks: chosen.reduce((a, r) => a + r.summary.fallbacks, 0),
+        maxAbsError: Math.max(...chosen.map((r) => r.summary.maxAbsError)),
+      },
+    };
+  });
+}

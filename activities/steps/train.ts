@@ -1,0 +1,231 @@
+/** The `train` step: one training segment (core/train.ts), with a resume point at every checkpoint. */
+/** One training segment (core/train.ts) with a resume point at every checkpoint. */
+import { decodeSafetensors, encodeSafetensors, stepKey, type Tensor } from '../../artifacts/index.ts';
+import type { Config } from '../../config/schema.ts';
+import { numParams } from '../../core/model.ts';
+import { type EvalRows, exactMatch, initTrainState, type TrainState, trainSegment } from '../../core/train.ts';
+import { runStep, scratchPath, type StepContext, type StepResult, yieldNow } from '../context.ts';
+import { backend, f32, iterName, loadState, parquet, STEP_VERSIONS } from './io.ts';
+
+function trainParams(c: Config, s: number) {
+  return {
+    seed: c.seed,
+    data: c.data,
+    model: c.model,
+    train: c.train,
+    segment: s,
+    from: s * c.basis.every,
+    until: (s + 1) * c.basis.every,
+  };
+}
+
+function encodeState(state: TrainState, extra: Record<string, string> = {}): Uint8Array {
+  const d = state.params.length;
+  return encodeSafetensors(
+    {
+      params: f32(state.params, [d]),
+      adam_m: f32(state.m, [d]),
+      adam_v: f32(state.v, [d]),
+    },
+    // The data position of iteration k is k itself (core/data.ts trainBatch is a pure function
+    // of seed and step) and no other RNG state is carried between iterations.
+    { step: String(state.step), data_position: String(state.step), ...extra },
+  );
+}
+
+interface Partial {
+  state: TrainState;
+  checkpoints: { iteration: number; params: Float32Array }[];
+  evalRows: EvalRows[];
+  trainLoss: { iteration: number[]; loss: number[]; lr: number[] };
+}
+
+function encodePartial(p: Partial): Uint8Array {
+  const d = p.state.params.length;
+  const tensors: Record<string, Tensor> = {
+    params: f32(p.state.params, [d]),
+    adam_m: f32(p.state.m, [d]),
+    adam_v: f32(p.state.v, [d]),
+    train_iteration: {
+      dtype: 'I32',
+      shape: [p.trainLoss.iteration.length],
+      data: Int32Array.from(p.trainLoss.iteration),
+    },
+    train_loss: {
+      dtype: 'F64',
+      shape: [p.trainLoss.loss.length],
+      data: Float64Array.from(p.trainLoss.loss),
+    },
+    train_lr: {
+      dtype: 'F64',
+      shape: [p.trainLoss.lr.length],
+      data: Float64Array.from(p.trainLoss.lr),
+    },
+  };
+  for (const cp of p.checkpoints) tensors[iterName(cp.iteration)] = f32(cp.params, [d]);
+  for (const r of p.evalRows) {
+    tensors[`eval_loss_${r.iteration}`] = f32(r.loss, [r.loss.length]);
+    tensors[`eval_correct_${r.iteration}`] = {
+      dtype: 'I32',
+      shape: [r.correct.length],
+      data: Int32Array.from(r.correct),
+    };
+  }
+  return encodeSafetensors(tensors, { step: String(p.state.step) });
+}
+
+/** A resume point that cannot be read is ignored: the segment then starts from its inputs. */
+function tryDecodePartial(bytes: Uint8Array): Partial | undefined {
+  try {
+    return decodePartial(bytes);
+  } catch {
+    return undefined;
+  }
+}
+
+function decodePartial(bytes: Uint8Array): Partial {
+  const { tensors, metadata } = decodeSafetensors(bytes);
+  const checkpoints: Partial['checkpoints'] = [];
+  const evalRows: EvalRows[] = [];
+  for (const [name, t] of Object.entries(tensors)) {
+    if (name.startsWith('iter_'))
+      checkpoints.push({
+        iteration: Number(name.slice(5)),
+        params: t.data as Float32Array,
+      });
+    if (name.startsWith('eval_loss_')) {
+      const it = Number(name.slice('eval_loss_'.length));
+      evalRows.push({
+        iteration: it,
+        loss: t.data as Float32Array,
+        correct: Uint8Array.from(tensors[`eval_correct_${it}`].data),
+      });
+    }
+  }
+  checkpoints.sort((a, b) => a.iteration - b.iteration);
+  evalRows.sort((a, b) => a.iteration - b.iteration);
+  return {
+    state: {
+      step: Number(metadata.step),
+      params: tensors.params.data as Float32Array,
+      m: tensors.adam_m.data as Float32Array,
+      v: tensors.adam_v.data as Float32Array,
+    },
+    checkpoints,
+    evalRows,
+    trainLoss: {
+      iteration: [...(tensors.train_iteration.data as Int32Array)],
+      loss: [...(tensors.train_loss.data as Float64Array)],
+      lr: [...(tensors.train_lr.data as Float64Array)],
+    },
+  };
+}
+
+/**
+ * One training segment. Progress is made durable at every checkpoint: the state so far goes to
+ * `scratch/<key>/partial.safetensors` (then the heartbeat names its iteration), so a retry on any
+ * worker continues from there and ends with the same bytes as an uninterrupted run.
+ */
+export async function trainStep(ctx: StepContext, c: Config, s: number, inputs: { data: string; prev?: string }): Promise<StepResult> {
+  const params = trainParams(c, s);
+  const spec = {
+    step: 'train',
+    version: STEP_VERSIONS.train,
+    params,
+    inputs: {
+      data: inputs.data,
+      ...(inputs.prev ? { prev: inputs.prev } : {}),
+    },
+  };
+  return runStep(ctx, `train/${s}`, spec, async () => {
+    const be = await backend(c);
+    const scratch = scratchPath(stepKey(spec), 'partial.safetensors');
+    let acc: Partial = {
+      state: undefined as unknown as TrainState,
+      checkpoints: [],
+      evalRows: [],
+      trainLoss: { iteration: [], loss: [], lr: [] },
+    };
+    let resumedFrom: number | undefined;
+    // The state at the last checkpoint of an earlier attempt, on whichever worker it ran: written
+    // before each heartbeat, so it is at least as recent as the last heartbeated iteration.
+    const raw = await ctx.store.backend.getObject(scratch);
+    const partial = raw ? tryDecodePartial(raw) : undefined;
+    if (partial) {
+      acc = partial;
+      resumedFrom = acc.state.step;
+    } else if (inputs.prev) {
+      acc.state = await loadState(ctx, inputs.prev);
+    } else {
+      acc.state = initTrainState(c);
+    }
+    if (acc.state.step < params.from || acc.state.step > params.until) {
+      throw new Error(`train/${s}: start state is at iteration ${acc.state.step}, outside the segment (${params.from}, ${params.until}]`);
+    }
+    const total = params.until - params.from;
+    const r = await trainSegment(c, acc.state, params.until, {
+      onIteration(iteration, loss, lr) {
+        acc.trainLoss.iteration.push(iteration);
+        acc.trainLoss.loss.push(loss);
+        acc.trainLoss.lr.push(lr);
+      },
+      async onCheckpoint(state, cp, rows) {
+        if (acc.checkpoints.some((x) => x.iteration === cp.iteration))
+          throw new Error(`train/${s}: checkpoint ${cp.iteration} emitted twice`);
+        acc.checkpoints.push(cp);
+        acc.evalRows.push(rows);
+        acc.state = state;
+        // The segment's start needs no resume point (a retry starts from the same inputs).
+        if (state.step > params.from && state.step < params.until) await ctx.store.backend.putObject(scratch, encodePartial(acc));
+        ctx.heartbeat({
+          phase: 'train',
+          done: state.step - params.from,
+          total,
+          iteration: state.step,
+        });
+        await yieldNow();
+      },
+    });
+    const d = numParams(c.model);
+    const cps: Record<string, Tensor> = {};
+    for (const cp of acc.checkpoints) cps[iterName(cp.iteration)] = f32(cp.params, [d]);
+    const evalIter: number[] = [];
+    const evalToken: number[] = [];
+    const evalLoss: number[] = [];
+    const evalCorrect: boolean[] = [];
+    for (const row of acc.evalRows) {
+      for (let x = 0; x < row.loss.length; x++) {
+        evalIter.push(row.iteration);
+        evalToken.push(x);
+        evalLoss.push(row.loss[x]);
+        evalCorrect.push(row.correct[x] === 1);
+      }
+    }
+    const last = acc.evalRows[acc.evalRows.length - 1];
+    const accuracy = last ? exactMatch(last.correct) : Number.NaN;
+    const files = {
+      'checkpoints.safetensors': encodeSafetensors(cps, { backend: be }),
+      'state.safetensors': encodeState(r.state, { backend: be }),
+      'train_loss.parquet': parquet([
+        ['iteration', 'int32', Int32Array.from(acc.trainLoss.iteration)],
+        ['loss', 'float32', Float32Array.from(acc.trainLoss.loss)],
+        ['lr', 'float32', Float32Array.from(acc.trainLoss.lr)],
+      ]),
+      'eval.parquet': parquet([
+        ['iteration', 'int32', Int32Array.from(evalIter)],
+        ['token', 'int32', Int32Array.from(evalToken)],
+        ['loss', 'float32', Float32Array.from(evalLoss)],
+        ['correct', 'boolean', evalCorrect],
+      ]),
+    };
+    return {
+      files,
+      meta: {
+        backend: be,
+        accuracy,
+        evalLoss: last ? last.loss.reduce((a, b) => a + b, 0) / last.loss.length : Number.NaN,
+        ...(resumedFrom !== undefined ? { resumedFrom } : {}),
+      },
+    };
+  });
+}
