@@ -1,29 +1,21 @@
 /**
- * The Temporal activities: thin wrappers that give each step (activities/steps/) its context —
- * the store, heartbeats with `{phase, done, total}`, cancellation — and turn errors into Temporal failures: bad input is
+ * The Temporal activities: thin wrappers that run each step (activities/steps/) in the worker's
+ * compute pool (compute/pool.ts), never on this thread, which belongs to Temporal. The activity
+ * heartbeats `{phase, done, total}` from the compute side's progress, forwards cancellation to the
+ * pool (which terminates the step's thread), and turns errors into Temporal failures: bad input is
  * non-retryable, an input that failed its integrity check is reported with its key so that the
  * workflow recomputes it, anything else is retried with backoff.
  */
 import { hostname } from 'node:os';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import type { ArtifactStore } from '../artifacts/index.ts';
+import { openStore } from '../artifacts/index.ts';
+import type { ComputePool } from '../compute/pool.ts';
+import type { StepName } from '../compute/task.ts';
 import { ConfigError } from '../config/index.ts';
-import type { ExperimentActivities, RunRecordInput } from '../workflows/dag.ts';
-import { BadInputError, InputIntegrityError, type Progress, type StepContext } from './context.ts';
+import type { ExperimentActivities, RunRecordInput, StepResult } from '../workflows/dag.ts';
+import { BadInputError, InputIntegrityError } from './context.ts';
 import * as steps from './steps/index.ts';
-
-function stepContext(store: ArtifactStore): StepContext {
-  const ctx = Context.current();
-  const info = ctx.info;
-  return {
-    store,
-    heartbeat: (details: Progress) => ctx.heartbeat(details),
-    signal: ctx.cancellationSignal,
-    worker: `${process.pid}@${hostname()}`,
-    owner: `${info.workflowExecution?.workflowId ?? '-'}/${info.workflowExecution?.runId ?? '-'}/${info.activityId}`,
-  };
-}
 
 function translate(e: unknown): never {
   if (e instanceof ApplicationFailure) throw e;
@@ -36,19 +28,34 @@ async function guarded<T>(f: () => Promise<T>): Promise<T> {
   try {
     return await f();
   } catch (e) {
+    const ctx = Context.current();
+    // Cancelled (by the workflow, or by the server after a timeout): report it as such.
+    if (ctx.cancellationSignal.aborted) await ctx.cancelled;
     translate(e);
   }
 }
 
-export function createActivities(store: ArtifactStore): ExperimentActivities {
+export function createActivities(pool: ComputePool): ExperimentActivities {
+  const worker = `${process.pid}@${hostname()}`;
+  const run = (step: StepName, args: unknown[]): Promise<StepResult> =>
+    guarded(() => {
+      const ctx = Context.current();
+      const info = ctx.info;
+      return pool.run(step, args, {
+        owner: `${info.workflowExecution?.workflowId ?? '-'}/${info.workflowExecution?.runId ?? '-'}/${info.activityId}`,
+        worker,
+        onProgress: (p) => ctx.heartbeat(p),
+        signal: ctx.cancellationSignal,
+      });
+    });
   return {
-    data: (c) => guarded(() => steps.dataStep(stepContext(store), c)),
-    train: (c, s, inputs) => guarded(() => steps.trainStep(stepContext(store), c, s, inputs)),
-    basis: (c, s, inputs) => guarded(() => steps.basisStep(stepContext(store), c, s, inputs)),
-    polca: (c, s, inputs) => guarded(() => steps.polcaStep(stepContext(store), c, s, inputs)),
-    trajectories: (c, inputs) => guarded(() => steps.trajectoriesStep(stepContext(store), c, inputs)),
-    cluster: (c, target, inputs) => guarded(() => steps.clusterStep(stepContext(store), c, target, inputs)),
-    report: (c, runName, stepKeys) => guarded(() => steps.reportStep(stepContext(store), c, runName, stepKeys)),
-    saveRun: (record: RunRecordInput) => guarded(() => steps.saveRun(store, record)),
+    data: (c) => run('data', [c]),
+    train: (c, s, inputs) => run('train', [c, s, inputs]),
+    basis: (c, s, inputs) => run('basis', [c, s, inputs]),
+    polca: (c, s, inputs) => run('polca', [c, s, inputs]),
+    trajectories: (c, inputs) => run('trajectories', [c, inputs]),
+    cluster: (c, target, inputs) => run('cluster', [c, target, inputs]),
+    report: (c, runName, stepKeys) => run('report', [c, runName, stepKeys]),
+    saveRun: (record: RunRecordInput) => guarded(() => steps.saveRun(openStore(pool.store), record)),
   };
 }

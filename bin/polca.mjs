@@ -7,6 +7,8 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { ensureNodeModules } = await import(join(root, 'scripts', 'setup.mjs'));
 ensureNodeModules();
+const { ensureNativeBackend } = await import(join(root, 'scripts', 'native.mjs'));
+ensureNativeBackend();
 const { register } = await import('tsx/esm/api');
 register();
 const { main } = await import(join(root, 'cli', 'index.ts'));

@@ -139,8 +139,9 @@ export async function checkStore(env = process.env): Promise<Check> {
 export async function checkBackend(env = process.env): Promise<Check> {
   const name = 'TF.js backend';
   try {
-    const { initBackend } = await import('../core/backend.ts');
+    const { backendInfo, initBackend } = await import('../core/backend.ts');
     const backend = await initBackend();
+    const version = backendInfo().version;
     const tf = await import('@tensorflow/tfjs');
     const n = 512;
     const a = tf.randomUniform([n, n], -1, 1, 'float32', 1);
@@ -162,8 +163,8 @@ export async function checkBackend(env = process.env): Promise<Check> {
     return {
       name,
       ok: true,
-      detail: `${backend}${why}; 512×512 matmul ${gflops.toFixed(1)} GFLOP/s (${reps} runs)`,
-      data: { backend, gflops, reps, seconds },
+      detail: `${backend}${version ? ` (libtensorflow ${version})` : ''}${why}; 512×512 matmul ${gflops.toFixed(1)} GFLOP/s (${reps} runs)`,
+      data: { backend, ...(version ? { libtensorflow: version } : {}), gflops, reps, seconds },
     };
   } catch (e) {
     return {

@@ -306,7 +306,10 @@ export function register(program: Command): void {
     .option('--set <path=value>', 'override one config field, e.g. --set train.lr=0.001 (repeatable)', collect, [])
     .option('--detach', 'start the workflow and return at once')
     .option('--json', 'print one JSON object: workflowId, runId, store, steps, report, metrics')
-    .option('--workers <n>', 'workers to start for this run (default: one per core when no worker serves the queue; 0 = none)')
+    .option(
+      '--workers <n>',
+      'worker processes to start for this run (default: one, whose compute threads use every core, when no worker serves the queue; 0 = none)',
+    )
     .option('--id <workflowId>', 'workflow id (default: derived from the config)')
     .action(async (opts: RunOptions) => {
       if (!opts.preset && !opts.config) opts.preset = 'small';
@@ -315,7 +318,10 @@ export function register(program: Command): void {
   program
     .command('worker')
     .description('Serve the task queue (POLCA_TASK_QUEUE, default `polca`) until SIGTERM/SIGINT')
-    .option('--concurrency <n>', 'activities at once (default POLCA_WORKER_CONCURRENCY or 1: one per core with the wasm backend)')
+    .option(
+      '--concurrency <n>',
+      'activities at once, one compute thread each (default POLCA_WORKER_CONCURRENCY, else 1 on the native TensorFlow backend and one per core on wasm)',
+    )
     .action(workerCommand);
   program
     .command('status')
@@ -328,7 +334,7 @@ export function register(program: Command): void {
     .description('A parent workflow with one child experiment per grid point; shared steps are computed once')
     .requiredOption('--grid <file>', 'JSON: {"base": {...config}, "grid": {"seed": [0, 1], "cluster.minClusterSize": [10, 20]}}')
     .option('--parallel <n>', 'child experiments at once (default 2)')
-    .option('--workers <n>', 'workers to start (default: one per core when none serves the queue)')
+    .option('--workers <n>', 'worker processes to start (default: one, whose compute threads use every core, when none serves the queue)')
     .option('--json', 'print JSON')
     .option('--id <workflowId>', 'workflow id (default: derived from the grid)')
     .option('--out <dir>', 'where the sweep report goes (default ./polca-sweep-<workflowId>)')

@@ -4,7 +4,7 @@
  * progress from the workflow's `progress` query.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { cpus, hostname } from 'node:os';
+import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
@@ -101,9 +101,10 @@ export interface RunWorkers {
 
 /**
  * Workers for a run when none serves the queue: one in this process, and `n − 1` child
- * processes (`polca worker`), so that a fan-out uses every core.
+ * processes (`polca worker`). One is the default: its compute pool already uses every core (one
+ * slot per core on wasm; one slot whose TensorFlow ops use every core on the native backend).
  */
-export async function startRunWorkers(t: TemporalTarget, n = Math.max(1, Math.min(cpus().length, 4))): Promise<RunWorkers> {
+export async function startRunWorkers(t: TemporalTarget, n = 1): Promise<RunWorkers> {
   const { createWorker } = await import('../worker/index.ts');
   const worker = await createWorker({ address: t.address, namespace: t.namespace, taskQueue: t.taskQueue });
   const running = worker.run();

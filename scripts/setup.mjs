@@ -1,5 +1,6 @@
-// Installs what the project needs, idempotently: npm packages, the Go-built services (Temporal
-// dev server, MinIO) into the versioned cache, and Debian's chromium for the report test.
+// Installs what the project needs, idempotently: npm packages, the native TensorFlow backend
+// (scripts/native.mjs), the Go-built services (Temporal dev server, MinIO) into the versioned
+// cache, and Debian's chromium for the report test.
 import { execSync, spawnSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -12,7 +13,10 @@ export function ensureNodeModules() {
   const lock = join(root, 'package-lock.json');
   if (existsSync(nm) && statSync(nm).mtimeMs >= statSync(lock).mtimeMs) return;
   console.error('installing npm packages (npm ci)…');
-  const r = spawnSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
+  // No package's install script runs: none is needed (esbuild, protobufjs, core-js and @swc/core work
+  // without theirs), and @tensorflow/tfjs-node's would download libtensorflow and a prebuilt addon
+  // from hosts that may be unreachable; scripts/native.mjs installs both from PyPI instead.
+  const r = spawnSync('npm', ['ci', '--ignore-scripts', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
   if (r.status !== 0) throw new Error('npm ci failed');
 }
 
@@ -45,6 +49,8 @@ export async function ensureServices() {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   ensureNodeModules();
+  const { ensureNativeBackend } = await import('./native.mjs');
+  ensureNativeBackend();
   ensureChromium();
   const bins = await ensureServices();
   console.log(`temporal: ${bins.temporal}\nminio: ${bins.minio}`);

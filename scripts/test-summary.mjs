@@ -27,3 +27,10 @@ export function parseSpecSummary(text) {
 export function summaryLine(s) {
   return `${s.pass} passed, ${s.fail + s.cancelled} failed`;
 }
+
+/** Two runs' counts added up. */
+export function addSummaries(a, b) {
+  const out = { ...a };
+  for (const k of Object.keys(b)) out[k] = (a[k] ?? 0) + b[k];
+  return out;
+}

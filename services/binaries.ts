@@ -12,7 +12,7 @@
  * every 20 s to stderr.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
 
@@ -154,12 +154,54 @@ export async function buildBinary(b: ServiceBinary, env = process.env, progressM
   return path;
 }
 
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * Build under a lock (`<entry>.lock`, created exclusively, holding the builder's PID): two
+ * commands started at once on a fresh machine (a run and a test suite) build once, the second
+ * waits for the first; a lock left by a dead process is taken over.
+ */
+async function buildOnce(b: ServiceBinary, env: NodeJS.ProcessEnv): Promise<string> {
+  const lock = `${join(cacheDir(env), `${b.name}-${b.version}`)}.lock`;
+  mkdirSync(cacheDir(env), { recursive: true });
+  let said = false;
+  for (;;) {
+    const found = findBinary(b, env);
+    if (found) return found;
+    try {
+      writeFileSync(lock, String(process.pid), { flag: 'wx' });
+      break;
+    } catch {
+      const holder = Number(readFileSync(lock, 'utf8').trim());
+      if (!Number.isInteger(holder) || holder <= 0 || !alive(holder)) {
+        rmSync(lock, { force: true });
+        continue;
+      }
+      if (!said) process.stderr.write(`waiting for process ${holder}, which is building ${b.name} ${b.version}…\n`);
+      said = true;
+      await new Promise((r) => setTimeout(r, 2000));
+    }
+  }
+  try {
+    return findBinary(b, env) ?? (await buildBinary(b, env));
+  } finally {
+    rmSync(lock, { force: true });
+  }
+}
+
 /** Find or build several binaries; the missing ones are built in parallel. */
 export async function ensureBinaries(list: ServiceBinary[] = Object.values(BINARIES), env = process.env): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   await Promise.all(
     list.map(async (b) => {
-      out[b.name] = findBinary(b, env) ?? (await buildBinary(b, env));
+      out[b.name] = findBinary(b, env) ?? (await buildOnce(b, env));
     }),
   );
   return out;

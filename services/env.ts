@@ -2,6 +2,7 @@
  * Environment names read by polca. Temporal's own variables (TEMPORAL_ADDRESS,
  * TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*) are honoured as Temporal defines them.
  */
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 
 export const ENV = {
@@ -25,17 +26,23 @@ export const ENV = {
 export const DEFAULT_TASK_QUEUE = 'polca';
 export const DEFAULT_NAMESPACE = 'default';
 export const DEFAULT_BUCKET = 'polca';
-/** Activities one worker runs at once: a training or POLCA step keeps one core busy (wasm backend). */
-export const DEFAULT_WORKER_CONCURRENCY = 1;
+/**
+ * Activities one worker runs at once when POLCA_WORKER_CONCURRENCY is not set: with the native
+ * TensorFlow backend one step already uses every core (intra-op threads), so one slot; with wasm
+ * or cpu a step uses one core, so one slot per core. (BENCHMARKS.md has the measurement.)
+ */
+export function defaultWorkerConcurrency(backend: string, cores = availableParallelism()): number {
+  return backend === 'tensorflow' ? 1 : Math.max(1, cores);
+}
 
 export const polcaHome = (env = process.env) => env.POLCA_HOME ?? join(process.cwd(), '.polca');
 export const taskQueue = (env = process.env) => env.POLCA_TASK_QUEUE ?? DEFAULT_TASK_QUEUE;
 export const namespace = (env = process.env) => env.TEMPORAL_NAMESPACE ?? DEFAULT_NAMESPACE;
 
-/** POLCA_WORKER_CONCURRENCY as a positive integer (default 1); an error names the variable. */
-export function workerConcurrency(env = process.env): number {
+/** POLCA_WORKER_CONCURRENCY as a positive integer (undefined when unset); an error names the variable. */
+export function workerConcurrency(env = process.env): number | undefined {
   const raw = env.POLCA_WORKER_CONCURRENCY;
-  if (raw === undefined || raw.trim() === '') return DEFAULT_WORKER_CONCURRENCY;
+  if (raw === undefined || raw.trim() === '') return undefined;
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 1) {
     throw new Error(`POLCA_WORKER_CONCURRENCY: ${JSON.stringify(raw)} is not a positive integer`);

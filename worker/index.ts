@@ -1,17 +1,21 @@
 /**
  * A polca worker: polls the task queue (default `polca`) for the experiment workflows and their
- * activities. Activities run on this process's TF.js backend (one core with wasm), so the
- * default is one activity at a time per worker: run one worker per core, on one machine or many.
+ * activities. Every step runs in the worker's compute pool (compute/pool.ts), one thread per
+ * activity slot, so this thread stays free for workflow tasks, heartbeats and cancellation.
+ * Slots default by backend (services/env.ts `defaultWorkerConcurrency`): the native TensorFlow
+ * backend spreads one step over every core, wasm uses one core per step.
  */
 import { createHash } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DefaultLogger, makeTelemetryFilterString, NativeConnection, Runtime, Worker } from '@temporalio/worker';
-import { type ArtifactStore, openStore } from '../artifacts/index.ts';
-import { initBackend } from '../core/backend.ts';
-import { namespace, polcaHome, taskQueue, workerConcurrency } from '../services/env.ts';
 import { createActivities } from '../activities/index.ts';
+import { type StoreOptions, storeOptionsFromEnv } from '../artifacts/index.ts';
+import { ComputePool } from '../compute/pool.ts';
+import type { BackendPref } from '../core/backend.ts';
+import { defaultWorkerConcurrency, namespace, polcaHome, taskQueue, workerConcurrency } from '../services/env.ts';
 import { connectionOptions } from './connection.ts';
 
 export { connectionOptions };
@@ -20,8 +24,8 @@ export interface WorkerOptions {
   address?: string;
   namespace?: string;
   taskQueue?: string;
-  store?: ArtifactStore;
-  /** Activities at once (POLCA_WORKER_CONCURRENCY, default 1). */
+  store?: StoreOptions;
+  /** Activities at once (POLCA_WORKER_CONCURRENCY; default by backend). */
   concurrency?: number;
   identity?: string;
 }
@@ -40,19 +44,29 @@ export async function createWorker(opts: WorkerOptions = {}): Promise<Worker> {
     });
     runtimeInstalled = true;
   }
-  await initBackend((process.env.POLCA_BACKEND as never) ?? 'auto');
+  const store = opts.store ?? storeOptionsFromEnv();
+  const explicit = opts.concurrency ?? workerConcurrency();
+  const pool = new ComputePool(store, explicit ?? availableParallelism());
+  const backend = await pool.backend((process.env.POLCA_BACKEND as BackendPref | undefined) ?? 'auto');
+  const concurrency = explicit ?? defaultWorkerConcurrency(backend.name);
+  process.stderr.write(
+    `compute: backend ${backend.name}${backend.version ? ` (libtensorflow ${backend.version})` : ''}, ${concurrency} activity slot(s), one thread each\n`,
+  );
   const connection = await NativeConnection.connect(connectionOptions(opts.address));
-  const concurrency = opts.concurrency ?? workerConcurrency();
-  return Worker.create({
+  const worker = await Worker.create({
     ...(await workflowBundle()),
     connection,
     namespace: opts.namespace ?? namespace(),
     taskQueue: opts.taskQueue ?? taskQueue(),
-    activities: createActivities(opts.store ?? openStore()),
+    activities: createActivities(pool),
     maxConcurrentActivityTaskExecutions: concurrency,
     ...(opts.identity ? { identity: opts.identity } : {}),
     shutdownGraceTime: '20s',
   });
+  // The threads go with the worker: once it has shut down, nothing may keep computing.
+  const run = worker.run.bind(worker);
+  worker.run = () => run().finally(() => pool.close());
+  return worker;
 }
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');

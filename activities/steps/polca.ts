@@ -1,10 +1,12 @@
 /** The `polca` step: POLCA for one chunk of checkpoint intervals (core/polca.ts). */
+import { stepKey } from '../../artifacts/index.ts';
 import type { Config, PolcaVariant } from '../../config/schema.ts';
 import { makeData } from '../../core/data.ts';
 import { makeTokenLossModel } from '../../core/model.ts';
 import { type Derivatives, directionalDerivatives, type PolcaIntervalResult, polcaInterval } from '../../core/polca.ts';
 import { checkpointsPerSegment } from '../../workflows/plan.ts';
 import { runStep, type StepContext, type StepResult, yieldNow } from '../context.ts';
+import { loadIntervalResults, saveIntervalResults } from './interval-results.ts';
 import { backend, concat, loadBasis, loadCheckpoints, loadState, parquet, STEP_VERSIONS } from './io.ts';
 
 const VARIANTS_FROM_DERIVATIVES = ['paper', 'exact-curvature'] as const;
@@ -64,18 +66,27 @@ export async function polcaStep(
         return dv;
       };
       const variants: PolcaVariant[] = c.polca.variant === 'path' ? [...VARIANTS_FROM_DERIVATIVES, 'path'] : [...VARIANTS_FROM_DERIVATIVES];
+      const key = stepKey(spec);
       for (let i = 0; i < count; i++) {
         const interval = first + i;
-        const itT = interval * ce;
-        const itT1 = itT + ce;
-        const thetaT = cps.get(itT);
-        const thetaT1 = cps.get(itT1);
-        if (!thetaT || !thetaT1) throw new Error(`polca/${s}: checkpoints ${itT} and ${itT1} are needed`);
-        const atT = at(itT);
-        const atT1 = at(itT1);
-        derivs.delete(itT - ce);
-        for (const variant of variants) {
-          const r = polcaInterval({ model, interval, thetaT, thetaT1, basis, polca: { ...c.polca, variant }, atT, atT1 });
+        // A retry continues where an earlier attempt stopped: finished intervals are in scratch/.
+        let results = await loadIntervalResults(ctx, key, interval);
+        if (!results) {
+          const itT = interval * ce;
+          const itT1 = itT + ce;
+          const thetaT = cps.get(itT);
+          const thetaT1 = cps.get(itT1);
+          if (!thetaT || !thetaT1) throw new Error(`polca/${s}: checkpoints ${itT} and ${itT1} are needed`);
+          const atT = at(itT);
+          const atT1 = at(itT1);
+          derivs.delete(itT - ce);
+          results = variants.map((variant) => ({
+            variant,
+            r: polcaInterval({ model, interval, thetaT, thetaT1, basis, polca: { ...c.polca, variant }, atT, atT1 }),
+          }));
+          await saveIntervalResults(ctx, key, interval, results);
+        }
+        for (const { variant, r } of results) {
           computed.push({ variant, r });
           if (variant === c.polca.variant) chosen.push(r);
         }

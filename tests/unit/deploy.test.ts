@@ -20,7 +20,7 @@ import {
   DEFAULT_BUCKET,
   DEFAULT_NAMESPACE,
   DEFAULT_TASK_QUEUE,
-  DEFAULT_WORKER_CONCURRENCY,
+  defaultWorkerConcurrency,
   ENV,
   namespace,
   taskQueue,
@@ -211,7 +211,7 @@ describe('docker/compose.yaml: the worker service', () => {
     assert.equal(store.prefix, '');
     assert.equal(taskQueue(e as NodeJS.ProcessEnv), DEFAULT_TASK_QUEUE);
     assert.equal(namespace(e as NodeJS.ProcessEnv), DEFAULT_NAMESPACE);
-    assert.equal(workerConcurrency(e as NodeJS.ProcessEnv), DEFAULT_WORKER_CONCURRENCY);
+    assert.equal(workerConcurrency(e as NodeJS.ProcessEnv), undefined);
     // the endpoint and the Temporal address name compose services on the ports they listen on
     const endpoint = new URL(store.endpoint as string);
     assert.ok(compose.services[endpoint.hostname], `no service ${endpoint.hostname}`);
@@ -231,9 +231,12 @@ describe('docker/compose.yaml: the worker service', () => {
     assert.equal(aws.endpoint, undefined);
   });
 
-  test('POLCA_WORKER_CONCURRENCY: a positive integer, default when unset or empty', () => {
-    assert.equal(workerConcurrency({}), DEFAULT_WORKER_CONCURRENCY);
-    assert.equal(workerConcurrency({ POLCA_WORKER_CONCURRENCY: '' }), DEFAULT_WORKER_CONCURRENCY);
+  test('POLCA_WORKER_CONCURRENCY: a positive integer, the backend default when unset or empty', () => {
+    assert.equal(workerConcurrency({}), undefined);
+    assert.equal(workerConcurrency({ POLCA_WORKER_CONCURRENCY: '' }), undefined);
+    assert.equal(defaultWorkerConcurrency('tensorflow', 2), 1);
+    assert.equal(defaultWorkerConcurrency('wasm', 2), 2);
+    assert.equal(defaultWorkerConcurrency('cpu', 1), 1);
     assert.equal(workerConcurrency({ POLCA_WORKER_CONCURRENCY: '4' }), 4);
     for (const bad of ['0', '-1', '1.5', 'four']) {
       assert.throws(() => workerConcurrency({ POLCA_WORKER_CONCURRENCY: bad }), /^Error: POLCA_WORKER_CONCURRENCY: /);

@@ -1,0 +1,117 @@
+/**
+ * The compute pool: every step of a Temporal worker runs in a worker thread (piscina), never on
+ * the event loop that delivers workflow tasks, heartbeats and cancellation. The activity's own
+ * thread heartbeats on a timer with the latest progress the compute side posted, so a step that
+ * spends minutes inside one Lanczos iteration still heartbeats; cancelling the activity (or the
+ * server timing it out, which the next heartbeat reports as a cancellation) aborts the task, and
+ * piscina terminates the thread running it: an abandoned attempt keeps no core.
+ *
+ * One thread per activity slot (maxThreads = the worker's concurrency). A thread keeps its TF.js
+ * backend and store clients between tasks; a terminated one is replaced on the next task.
+ */
+import { MessageChannel } from 'node:worker_threads';
+import { Piscina } from 'piscina';
+import { BadInputError, InputIntegrityError, type Progress } from '../activities/context.ts';
+import type { StoreOptions } from '../artifacts/index.ts';
+import { ConfigError } from '../config/index.ts';
+import type { BackendPref } from '../core/backend.ts';
+import type { StepResult } from '../workflows/dag.ts';
+import type { ComputeReply, ComputeTask, SerializedError, StepName } from './task.ts';
+
+const THREAD = new URL('./thread.mjs', import.meta.url);
+
+export interface RunOptions {
+  owner: string;
+  worker?: string;
+  leaseSeconds?: number;
+  /** Called on the activity's thread for every progress message, and again every `beatMs`. */
+  onProgress(p: Progress): void;
+  signal?: AbortSignal;
+}
+
+/** Rebuild the error classes whose type decides retries (plain Error otherwise). */
+function rebuild(e: SerializedError): Error {
+  let err: Error;
+  if (e.name === 'InputIntegrityError' && e.key) err = new InputIntegrityError(e.message, e.key);
+  else if (e.name === 'BadInputError') err = new BadInputError(e.message);
+  else if (e.name === 'ConfigError') err = new ConfigError(e.message);
+  else {
+    err = new Error(e.message);
+    err.name = e.name;
+  }
+  if (e.stack) err.stack = e.stack;
+  return err;
+}
+
+export class ComputePool {
+  private readonly pool: Piscina;
+
+  constructor(
+    readonly store: StoreOptions,
+    readonly threads: number,
+    private readonly beatMs = 1000,
+  ) {
+    // Threads share the process environment, which only this thread can change: TensorFlow's C++
+    // start-up chatter stays off stderr unless asked for.
+    process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
+    this.pool = new Piscina({
+      filename: THREAD.href,
+      minThreads: 0,
+      maxThreads: threads,
+      concurrentTasksPerWorker: 1,
+      idleTimeout: 10 * 60_000,
+      // Steps may spawn helper threads of their own (HDBSCAN distances); nothing is queued beyond the slots.
+      maxQueue: 'auto',
+    });
+  }
+
+  /** The TF.js backend the threads use (initialises it in one thread). */
+  async backend(pref?: BackendPref): Promise<{ name: string; version?: string }> {
+    const reply = (await this.pool.run({
+      step: 'backend',
+      args: [pref],
+      store: this.store,
+      owner: 'backend',
+    } satisfies ComputeTask)) as ComputeReply;
+    if (!reply.ok) throw rebuild(reply.error);
+    if (!('backend' in reply)) throw new Error('compute: unexpected reply to a backend query');
+    return reply.backend;
+  }
+
+  async run(step: StepName, args: unknown[], opts: RunOptions): Promise<StepResult> {
+    const { port1, port2 } = new MessageChannel();
+    let last: Progress | undefined;
+    port1.on('message', (p: Progress) => {
+      last = p;
+      opts.onProgress(p);
+    });
+    const beat = setInterval(() => opts.onProgress(last ?? { phase: step, done: 0, total: 1 }), this.beatMs);
+    try {
+      const task: ComputeTask = {
+        step,
+        args,
+        store: this.store,
+        owner: opts.owner,
+        worker: opts.worker,
+        leaseSeconds: opts.leaseSeconds,
+        port: port2,
+      };
+      const reply = (await this.pool.run(task, { transferList: [port2], signal: opts.signal })) as ComputeReply;
+      if (!reply.ok) throw rebuild(reply.error);
+      if (!('result' in reply)) throw new Error('compute: unexpected reply to a step');
+      return reply.result;
+    } finally {
+      clearInterval(beat);
+      port1.close();
+    }
+  }
+
+  /** Threads running or idle (for tests). */
+  get size(): number {
+    return this.pool.threads.length;
+  }
+
+  async close(): Promise<void> {
+    await this.pool.close({ force: true });
+  }
+}

@@ -1,0 +1,81 @@
+/**
+ * The compute-thread side of a step: runs one step function (activities/steps/) with a context
+ * whose store is opened in this thread and whose heartbeat posts progress to the activity's thread.
+ * Errors cross the thread boundary as plain data (name, message, key), so that the activity can
+ * rebuild the error classes that decide retry behaviour.
+ */
+import type { MessagePort } from 'node:worker_threads';
+import { type ArtifactStore, openStore, type StoreOptions } from '../artifacts/index.ts';
+import type { Progress, StepContext } from '../activities/context.ts';
+import * as steps from '../activities/steps/index.ts';
+import { type BackendPref, backendInfo, initBackend } from '../core/backend.ts';
+import type { StepResult } from '../workflows/dag.ts';
+
+export type StepName = 'data' | 'train' | 'basis' | 'polca' | 'trajectories' | 'cluster' | 'report';
+
+export interface ComputeTask {
+  step: StepName | 'backend';
+  args: unknown[];
+  store: StoreOptions;
+  owner: string;
+  worker?: string;
+  leaseSeconds?: number;
+  /** Progress messages go here. */
+  port?: MessagePort;
+}
+
+export interface SerializedError {
+  name: string;
+  message: string;
+  key?: string;
+  stack?: string;
+}
+
+export type ComputeReply =
+  | { ok: true; result: StepResult }
+  | { ok: true; backend: { name: string; version?: string } }
+  | { ok: false; error: SerializedError };
+
+const stores = new Map<string, ArtifactStore>();
+function storeFor(opts: StoreOptions): ArtifactStore {
+  const id = JSON.stringify(opts);
+  let s = stores.get(id);
+  if (!s) stores.set(id, (s = openStore(opts)));
+  return s;
+}
+
+type AnyStep = (ctx: StepContext, ...args: never[]) => Promise<StepResult>;
+const STEPS: Record<StepName, AnyStep> = {
+  data: steps.dataStep as AnyStep,
+  train: steps.trainStep as AnyStep,
+  basis: steps.basisStep as AnyStep,
+  polca: steps.polcaStep as AnyStep,
+  trajectories: steps.trajectoriesStep as AnyStep,
+  cluster: steps.clusterStep as AnyStep,
+  report: steps.reportStep as AnyStep,
+};
+
+export async function runTask(task: ComputeTask): Promise<ComputeReply> {
+  try {
+    if (task.step === 'backend') {
+      const name = await initBackend(task.args[0] as BackendPref | undefined);
+      return { ok: true, backend: { name, version: backendInfo().version } };
+    }
+    const fn = STEPS[task.step];
+    if (!fn) throw new Error(`compute: unknown step ${JSON.stringify(task.step)}`);
+    const ctx: StepContext = {
+      store: storeFor(task.store),
+      heartbeat: (details: Progress) => task.port?.postMessage(details),
+      owner: task.owner,
+      worker: task.worker,
+      leaseSeconds: task.leaseSeconds,
+    };
+    const result = await fn(ctx, ...(task.args as never[]));
+    return { ok: true, result };
+  } catch (e) {
+    const err = e instanceof Error ? e : new Error(String(e));
+    return { ok: false, error: { name: err.name, message: err.message, key: (err as { key?: string }).key, stack: err.stack } };
+  } finally {
+    task.port?.close();
+  }
+}
