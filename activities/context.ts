@@ -28,6 +28,11 @@ export interface StepContext {
   worker?: string;
   /** Seconds a lease lives without renewal. */
   leaseSeconds?: number;
+  /**
+   * Store a resume point without waiting (callable from synchronous numerics): the bytes are
+   * written in the background, in call order. Absent where nothing persists mid-step.
+   */
+  persist?(path: string, bytes: Uint8Array): void;
 }
 
 export type { StepResult };

@@ -11,12 +11,12 @@
  */
 import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
-import { BadInputError, InputIntegrityError, type Progress } from '../activities/context.ts';
-import type { StoreOptions } from '../artifacts/index.ts';
+import { BadInputError, InputIntegrityError, type Progress, scratchPath } from '../activities/context.ts';
+import { type ArtifactStore, openStore, type StoreOptions } from '../artifacts/index.ts';
 import { ConfigError } from '../config/index.ts';
 import type { BackendPref } from '../core/backend.ts';
 import type { StepResult } from '../workflows/dag.ts';
-import type { ComputeReply, ComputeTask, SerializedError, StepName } from './task.ts';
+import type { ComputeMessage, ComputeReply, ComputeTask, SerializedError, StepName } from './task.ts';
 
 const THREAD = new URL('./thread.mjs', import.meta.url);
 
@@ -78,12 +78,25 @@ export class ComputePool {
     return reply.backend;
   }
 
+  private storeHandle?: ArtifactStore;
+  private get artifactStore(): ArtifactStore {
+    this.storeHandle ??= openStore(this.store);
+    return this.storeHandle;
+  }
+
   async run(step: StepName, args: unknown[], opts: RunOptions): Promise<StepResult> {
     const { port1, port2 } = new MessageChannel();
     let last: Progress | undefined;
-    port1.on('message', (p: Progress) => {
-      last = p;
-      opts.onProgress(p);
+    // Resume points the compute side hands over, written in order; a failed write only loses a resume point.
+    let writes: Promise<unknown> = Promise.resolve();
+    port1.on('message', (m: ComputeMessage) => {
+      if ('persist' in m) {
+        const { path, bytes } = m.persist;
+        writes = writes.then(() => this.artifactStore.backend.putObject(path, bytes)).catch(() => undefined);
+        return;
+      }
+      last = m.progress;
+      opts.onProgress(m.progress);
     });
     const beat = setInterval(() => opts.onProgress(last ?? { phase: step, done: 0, total: 1 }), this.beatMs);
     try {
@@ -96,9 +109,11 @@ export class ComputePool {
         leaseSeconds: opts.leaseSeconds,
         port: port2,
       };
-      const reply = (await this.pool.run(task, { transferList: [port2], signal: opts.signal })) as ComputeReply;
+      const reply = (await this.pool.run(task, { transferList: [port2], signal: opts.signal }).finally(() => writes)) as ComputeReply;
       if (!reply.ok) throw rebuild(reply.error);
       if (!('result' in reply)) throw new Error('compute: unexpected reply to a step');
+      // A stored step needs no resume point: remove any that was written after the step removed its own.
+      if (!reply.result.cached) await this.artifactStore.backend.deletePrefix(scratchPath(reply.result.key, '')).catch(() => undefined);
       return reply.result;
     } finally {
       clearInterval(beat);

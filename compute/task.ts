@@ -24,6 +24,9 @@ export interface ComputeTask {
   port?: MessagePort;
 }
 
+/** What the compute side posts while a step runs. */
+export type ComputeMessage = { progress: Progress } | { persist: { path: string; bytes: Uint8Array } };
+
 export interface SerializedError {
   name: string;
   message: string;
@@ -65,7 +68,14 @@ export async function runTask(task: ComputeTask): Promise<ComputeReply> {
     if (!fn) throw new Error(`compute: unknown step ${JSON.stringify(task.step)}`);
     const ctx: StepContext = {
       store: storeFor(task.store),
-      heartbeat: (details: Progress) => task.port?.postMessage(details),
+      heartbeat: (details: Progress) => task.port?.postMessage({ progress: details } satisfies ComputeMessage),
+      // Written by the activity's thread, so that synchronous numerics can hand them over.
+      persist: task.port
+        ? (path: string, bytes: Uint8Array) => {
+            const copy = bytes.slice();
+            task.port?.postMessage({ persist: { path, bytes: copy } } satisfies ComputeMessage, [copy.buffer]);
+          }
+        : undefined,
       owner: task.owner,
       worker: task.worker,
       leaseSeconds: task.leaseSeconds,

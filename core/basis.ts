@@ -17,15 +17,36 @@ export interface BasisExtension {
   iterations: number;
 }
 
+/**
+ * Where the Hessian-vector products of an extension may be kept and found again: Lanczos is
+ * deterministic given its products, so a retry that replays the products of an interrupted
+ * attempt walks the same Krylov path and computes only the products that attempt did not reach.
+ * `get` must return a product only for the same `v` (the caller checks it).
+ */
+export interface ProductStore {
+  get(call: number, v: Float64Array): Float64Array | undefined;
+  put(call: number, v: Float64Array, hv: Float64Array): void;
+}
+
 export function extendBasis(
   model: Pick<TokenLossModel, 'hessianLossGrad'>,
   theta: Float32Array,
   B: ArrayLike<number>[],
   basis: Config['basis'],
   seed: number,
+  products?: ProductStore,
 ): BasisExtension {
   const d = theta.length;
-  const r = lanczosTop((v) => hvp(model, theta, v, basis.hvpEps), d, {
+  let calls = 0;
+  const matvec = (v: Float64Array) => {
+    const call = calls++;
+    const kept = products?.get(call, v);
+    if (kept) return kept;
+    const hv = hvp(model, theta, v, basis.hvpEps);
+    products?.put(call, v, hv);
+    return hv;
+  };
+  const r = lanczosTop(matvec, d, {
     k: basis.k,
     maxIter: basis.maxIter,
     tol: basis.tol,

@@ -72,20 +72,19 @@ export async function polcaExperiment(input: ExperimentInput): Promise<Experimen
   let status: ProgressView['status'] = 'running';
   setHandler(progressQuery, () => ({ runName, stages: progress, status }));
 
-  // Heartbeat timeouts by kind of step: training heartbeats at every checkpoint, POLCA at every
-  // interval; a Lanczos extension is one long computation.
-  const hb = config.runtime.heartbeatSeconds;
-  const quick = activities(`${Math.max(hb, 120)}s`, '1h');
-  const train = activities(`${hb}s`, '24h');
-  const basis = activities(`${Math.max(hb, 600)}s`, '24h');
-  const polca = activities(`${hb}s`, '24h');
+  // One heartbeat timeout for every step: each runs in the worker's compute pool while the
+  // activity's own thread heartbeats every second, so even one long Lanczos iteration heartbeats,
+  // and a dead worker is noticed within heartbeatSeconds.
+  const hb = `${config.runtime.heartbeatSeconds}s`;
+  const quick = activities(hb, '1h');
+  const long = activities(hb, '24h');
   const acts: ExperimentActivities = {
     data: quick.data,
-    train: train.train,
-    basis: basis.basis,
-    polca: polca.polca,
+    train: long.train,
+    basis: long.basis,
+    polca: long.polca,
     trajectories: quick.trajectories,
-    cluster: polca.cluster,
+    cluster: long.cluster,
     report: quick.report,
     saveRun: (record) => quick.saveRun({ ...record, workflowId: runName }),
   };

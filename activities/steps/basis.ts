@@ -1,11 +1,11 @@
 /** The `basis` step: Algorithm 1, one extension of the POLCA basis (core/basis.ts). */
-/** Algorithm 1, one extension of the POLCA basis (core/basis.ts). */
-import { decodeParquet, encodeSafetensors } from '../../artifacts/index.ts';
+import { decodeParquet, encodeSafetensors, stepKey } from '../../artifacts/index.ts';
 import type { Config } from '../../config/schema.ts';
 import { extendBasis, orthonormalityError } from '../../core/basis.ts';
 import { makeData } from '../../core/data.ts';
 import { makeTokenLossModel } from '../../core/model.ts';
 import { readInput, runStep, type StepContext, type StepResult, yieldNow } from '../context.ts';
+import { loadProducts } from './basis-products.ts';
 import { backend, f32, loadBasis, loadState, parquet, STEP_VERSIONS } from './io.ts';
 
 /** Algorithm 1, one extension: the top-k eigenvectors of P·H_S·P at the end of segment s. */
@@ -42,11 +42,13 @@ export async function basisStep(
     if (inputs.prev) prevRows = await decodeParquet(await readInput(ctx, inputs.prev, 'basis.parquet'));
     const { evalExamples, hessianExamples } = makeData(c);
     const model = makeTokenLossModel(c.model, evalExamples.slice(0, 1), hessianExamples);
-    ctx.heartbeat({ phase: 'lanczos', done: 0, total: c.basis.maxIter });
+    // The products of an interrupted attempt (resume points), and a place for this attempt's.
+    const products = await loadProducts(ctx, stepKey(spec), c.basis.maxIter + c.basis.k);
+    ctx.heartbeat({ phase: 'lanczos', done: 0, total: c.basis.maxIter + c.basis.k });
     await yieldNow();
     let ext: ReturnType<typeof extendBasis>;
     try {
-      ext = extendBasis(model, state.params, B, c.basis, c.seed);
+      ext = extendBasis(model, state.params, B, c.basis, c.seed, products);
     } finally {
       model.dispose();
     }
@@ -104,6 +106,7 @@ export async function basisStep(
         iterations: ext.iterations,
         orthonormalityError: ortho,
         vectors: rows.length,
+        ...(products.replayed ? { replayedProducts: products.replayed } : {}),
       },
     };
   });

@@ -1,5 +1,4 @@
 /** The `cluster` step: HDBSCAN of one trajectory family and its skill reading (core/hdbscan.ts, core/skills.ts). */
-/** HDBSCAN of one trajectory family and its skill reading (core/hdbscan.ts, core/skills.ts). */
 import { decodeParquet, decodeSafetensors } from '../../artifacts/index.ts';
 import type { Config, Family } from '../../config/schema.ts';
 import { TOKENS_PER_EXAMPLE } from '../../core/data.ts';

@@ -1,5 +1,4 @@
 /** The `report` step (report/build.ts) and the run record. */
-/** The run's report and its run record. */
 import type { ArtifactStore } from '../../artifacts/index.ts';
 import type { RunRecordInput } from '../../workflows/dag.ts';
 import type { Config } from '../../config/schema.ts';

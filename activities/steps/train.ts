@@ -1,5 +1,4 @@
 /** The `train` step: one training segment (core/train.ts), with a resume point at every checkpoint. */
-/** One training segment (core/train.ts) with a resume point at every checkpoint. */
 import { decodeSafetensors, encodeSafetensors, stepKey, type Tensor } from '../../artifacts/index.ts';
 import type { Config } from '../../config/schema.ts';
 import { numParams } from '../../core/model.ts';

@@ -1,5 +1,4 @@
 /** The `trajectories` step: per-token loss and POLCA trajectories over all checkpoints (core/trajectories.ts). */
-/** Per-token trajectories over all checkpoints (core/trajectories.ts). */
 import { decodeParquet, encodeSafetensors, type Tensor } from '../../artifacts/index.ts';
 import type { Config } from '../../config/schema.ts';
 import { TOKENS_PER_EXAMPLE } from '../../core/data.ts';
