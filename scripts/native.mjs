@@ -17,8 +17,11 @@
 // per key (delete the cache folder's `failed-*.txt`, or set POLCA_NATIVE_RETRY=1, to try again).
 //
 // GPU: TFJS_PKG=@tensorflow/tfjs-node-gpu with TF_WHEEL=tensorflow builds the CUDA variant the same
-// way (the `tensorflow` wheel carries the CUDA kernels; the nvidia-*-cu12 wheels it pins provide
-// CUDA and cuDNN): docker/ and docs/deployment.md.
+// way: the `tensorflow` wheel carries the CUDA kernels, and the nvidia-*-cu12 wheels that its
+// `and-cuda` extra pins (read from the wheel's METADATA) are installed beside the libraries, their
+// shared objects linked into the library folder, which libtensorflow's RUNPATH ($ORIGIN/) searches
+// when it loads CUDA. Only the host's NVIDIA driver (libcuda.so.1) must come from outside.
+// scripts/gpu-check.sh checks that path end to end on a machine with a GPU; docker/ uses it.
 import { execFileSync, spawnSync } from 'node:child_process';
 import {
   copyFileSync,
@@ -154,6 +157,40 @@ if libs - found:
   rmSync(tmp, { recursive: true, force: true });
 }
 
+/** For the CUDA build: the nvidia-*-cu12 wheels the TensorFlow wheel pins, linked beside its libraries. */
+function fetchCudaLibraries(libDir) {
+  if (!NATIVE.pkg.endsWith('-gpu')) return;
+  const marker = join(libDir, 'lib', '.cuda-linked');
+  if (existsSync(marker)) return;
+  const prefix = `${NATIVE.wheel.replaceAll('-', '_')}-${NATIVE.tfVersion}-`;
+  const wheel = readdirSync(libDir).find((f) => f.startsWith(prefix) && f.endsWith('.whl'));
+  const pins = execFileSync(
+    'python3',
+    ['-c', `import sys, zipfile, re
+z = zipfile.ZipFile(sys.argv[1])
+meta = next(n for n in z.namelist() if n.endswith('.dist-info/METADATA'))
+for line in z.read(meta).decode().splitlines():
+    m = re.match(r'Requires-Dist: (nvidia-[^;]+);.*extra == "and-cuda"', line)
+    if m: print(m.group(1).replace(' ', ''))`, join(libDir, wheel)],
+    { encoding: 'utf8' },
+  ).trim().split('\n').filter(Boolean);
+  if (pins.length === 0) throw new Error(`${wheel} pins no nvidia-* wheels under its and-cuda extra`);
+  log(`native backend: installing ${pins.length} CUDA wheels (${pins.join(', ')}) from PyPI, once…`);
+  const target = join(libDir, 'site');
+  const r = spawnSync('python3', ['-m', 'pip', 'install', '--quiet', '--no-deps', '--only-binary=:all:', '--target', target, ...pins], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    encoding: 'utf8',
+  });
+  if (r.status !== 0) throw new Error(`pip install of the CUDA wheels failed: ${(r.stderr ?? '').trim().split('\n').pop()}`);
+  const nvidia = join(target, 'nvidia');
+  for (const pkg of readdirSync(nvidia)) {
+    const lib = join(nvidia, pkg, 'lib');
+    if (!existsSync(lib)) continue;
+    for (const f of readdirSync(lib)) if (/\.so(\.|$)/.test(f) && !existsSync(join(libDir, 'lib', f))) symlinkSync(join(lib, f), join(libDir, 'lib', f));
+  }
+  writeFileSync(marker, `${pins.join('\n')}\n`);
+}
+
 /** Point the package's deps/ at the cached libraries. */
 function linkDeps(libDir) {
   const deps = join(pkgDir(), 'deps');
@@ -229,6 +266,7 @@ export function ensureNativeBackend() {
       throw new Error(`only linux x86_64 has a libtensorflow wheel covered here, this is ${process.platform} ${process.arch}`);
     if (!has('python3', ['-m', 'pip', '--version'])) throw new Error('no python3 with pip to fetch the libtensorflow wheel');
     fetchLibtensorflow(p.libDir);
+    fetchCudaLibraries(p.libDir);
     linkDeps(p.libDir);
     if (existsSync(p.addon)) {
       mkdirSync(dirname(p.target), { recursive: true });

@@ -33,13 +33,15 @@ function encodeState(state: TrainState, extra: Record<string, string> = {}): Uin
 }
 
 interface Partial {
+  /** The TF.js backend that computed it (resume points only). */
+  backend?: string;
   state: TrainState;
   checkpoints: { iteration: number; params: Float32Array }[];
   evalRows: EvalRows[];
   trainLoss: { iteration: number[]; loss: number[]; lr: number[] };
 }
 
-function encodePartial(p: Partial): Uint8Array {
+function encodePartial(p: Partial, backend: string): Uint8Array {
   const d = p.state.params.length;
   const tensors: Record<string, Tensor> = {
     params: f32(p.state.params, [d]),
@@ -70,7 +72,7 @@ function encodePartial(p: Partial): Uint8Array {
       data: Int32Array.from(r.correct),
     };
   }
-  return encodeSafetensors(tensors, { step: String(p.state.step) });
+  return encodeSafetensors(tensors, { step: String(p.state.step), backend });
 }
 
 /** A resume point that cannot be read is ignored: the segment then starts from its inputs. */
@@ -104,6 +106,7 @@ function decodePartial(bytes: Uint8Array): Partial {
   checkpoints.sort((a, b) => a.iteration - b.iteration);
   evalRows.sort((a, b) => a.iteration - b.iteration);
   return {
+    backend: metadata.backend,
     state: {
       step: Number(metadata.step),
       params: tensors.params.data as Float32Array,
@@ -150,7 +153,8 @@ export async function trainStep(ctx: StepContext, c: Config, s: number, inputs: 
     // before each heartbeat, so it is at least as recent as the last heartbeated iteration.
     const raw = await ctx.store.backend.getObject(scratch);
     const partial = raw ? tryDecodePartial(raw) : undefined;
-    if (partial) {
+    // Resume is bit-identical per backend: a resume point made on another backend is not used.
+    if (partial && partial.backend === be) {
       acc = partial;
       resumedFrom = acc.state.step;
     } else if (inputs.prev) {
@@ -175,7 +179,7 @@ export async function trainStep(ctx: StepContext, c: Config, s: number, inputs: 
         acc.evalRows.push(rows);
         acc.state = state;
         // The segment's start needs no resume point (a retry starts from the same inputs).
-        if (state.step > params.from && state.step < params.until) await ctx.store.backend.putObject(scratch, encodePartial(acc));
+        if (state.step > params.from && state.step < params.until) await ctx.store.backend.putObject(scratch, encodePartial(acc, be));
         ctx.heartbeat({
           phase: 'train',
           done: state.step - params.from,

@@ -474,8 +474,14 @@ describe('docker/Dockerfile', () => {
     const stages = new Set(instructions.filter((i) => i.op === 'FROM').map((i) => i.stage));
     for (const b of ['wasm', 'tfjs-node', 'tfjs-node-gpu']) assert.ok(stages.has(`base-${b}`), `no stage base-${b}`);
     assert.match(dockerfile, /^FROM base-\$\{TFJS_BACKEND\} AS base$/m);
-    assert.match(dockerfile, /FROM \$\{CUDA_IMAGE\} AS base-tfjs-node-gpu/);
-    assert.match(dockerfile, /^ARG CUDA_IMAGE=nvidia\/cuda:11\.\d+\.\d+-cudnn8-runtime-/m);
+    // every base stage fixes the backend, so a container never installs one at start-up
+    for (const b of ['wasm', 'tfjs-node', 'tfjs-node-gpu']) {
+      const env = instructions.filter((i) => i.stage === `base-${b}` && i.op === 'ENV').map((i) => i.args);
+      assert.deepEqual(env, [`POLCA_BACKEND=${b === 'wasm' ? 'wasm' : 'tensorflow'}`], `base-${b}`);
+    }
+    // the native variants are built by the same script as `npm test` and `polca run` use
+    assert.match(dockerfile, /tfjs-node\) node scripts\/native\.mjs/);
+    assert.match(dockerfile, /TFJS_PKG=@tensorflow\/tfjs-node-gpu TF_WHEEL=tensorflow node scripts\/native\.mjs/);
     assert.equal(gpu.services.worker.build?.args?.TFJS_BACKEND, 'tfjs-node-gpu');
   });
 
