@@ -166,14 +166,21 @@ function fetchCudaLibraries(libDir) {
   const wheel = readdirSync(libDir).find((f) => f.startsWith(prefix) && f.endsWith('.whl'));
   const pins = execFileSync(
     'python3',
-    ['-c', `import sys, zipfile, re
+    [
+      '-c',
+      `import sys, zipfile, re
 z = zipfile.ZipFile(sys.argv[1])
 meta = next(n for n in z.namelist() if n.endswith('.dist-info/METADATA'))
 for line in z.read(meta).decode().splitlines():
     m = re.match(r'Requires-Dist: (nvidia-[^;]+);.*extra == "and-cuda"', line)
-    if m: print(m.group(1).replace(' ', ''))`, join(libDir, wheel)],
+    if m: print(m.group(1).replace(' ', ''))`,
+      join(libDir, wheel),
+    ],
     { encoding: 'utf8' },
-  ).trim().split('\n').filter(Boolean);
+  )
+    .trim()
+    .split('\n')
+    .filter(Boolean);
   if (pins.length === 0) throw new Error(`${wheel} pins no nvidia-* wheels under its and-cuda extra`);
   log(`native backend: installing ${pins.length} CUDA wheels (${pins.join(', ')}) from PyPI, once…`);
   const target = join(libDir, 'site');
@@ -186,7 +193,8 @@ for line in z.read(meta).decode().splitlines():
   for (const pkg of readdirSync(nvidia)) {
     const lib = join(nvidia, pkg, 'lib');
     if (!existsSync(lib)) continue;
-    for (const f of readdirSync(lib)) if (/\.so(\.|$)/.test(f) && !existsSync(join(libDir, 'lib', f))) symlinkSync(join(lib, f), join(libDir, 'lib', f));
+    for (const f of readdirSync(lib))
+      if (/\.so(\.|$)/.test(f) && !existsSync(join(libDir, 'lib', f))) symlinkSync(join(lib, f), join(libDir, 'lib', f));
   }
   writeFileSync(marker, `${pins.join('\n')}\n`);
 }
