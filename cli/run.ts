@@ -126,17 +126,20 @@ async function runCommand(opts: RunOptions): Promise<void> {
         workflowId,
         runId: result.runId,
         store: openStore().location,
-        steps: r.steps.map((s) => ({ name: s.name, key: s.key, cached: s.cached, seconds: s.seconds })),
+        steps: r.steps.map((s) => ({ name: s.name, key: s.key, cached: s.cached, recomputed: s.recomputed === true, seconds: s.seconds })),
         report,
         metrics: r.metrics,
         seconds: (Date.now() - t0) / 1000,
       }),
     );
   } else {
-    const computed = r.steps.filter((s) => !s.cached).length;
+    const computed = r.steps.filter((s) => !s.cached && !s.recomputed).length;
+    const recomputed = r.steps.filter((s) => s.recomputed);
+    const cached = r.steps.filter((s) => s.cached).length;
     console.log(
-      `\n${workflowId}: ${r.steps.length} steps (${computed} computed, ${r.steps.length - computed} cached) in ${fmt((Date.now() - t0) / 1000, 1)} s`,
+      `\n${workflowId}: ${r.steps.length} steps (${computed} computed, ${recomputed.length} recomputed, ${cached} cached) in ${fmt((Date.now() - t0) / 1000, 1)} s`,
     );
+    if (recomputed.length) console.log(`recomputed (their stored artifacts were damaged): ${recomputed.map((s) => s.name).join(', ')}`);
     for (const l of summaryLines(r)) console.log(l);
     console.log(`report: ${report}`);
     const ui = uiLink(t, workflowId, result.runId);
