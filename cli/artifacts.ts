@@ -12,7 +12,7 @@
  * follows it). Symbolic links inside a local store are refused by the store.
  */
 import { link, lstat, mkdir, mkdtemp, realpath, rename, rm, writeFile } from 'node:fs/promises';
-import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { Command } from 'commander';
 import { type ArtifactStore, checkFileName, type Manifest, NotFoundError } from '../artifacts/store.ts';
 

@@ -45,12 +45,15 @@ export function routeLogsToStderr(): void {
 /** The file log lines go to, when not stderr. */
 export const logFile = (): string | undefined => filePath;
 
+/** Colour codes (ESC [ … m), removed from messages that carry them. */
+const ANSI = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g');
+
 /** One log entry as one plain line: time, level, message, metadata (no colour codes). */
 export function formatLogEntry(entry: LogEntry): string {
   const time = new Date(Number(entry.timestampNanos / 1_000_000n)).toISOString();
   const meta =
     entry.meta && Object.keys(entry.meta).length ? ` ${inspect(entry.meta, { colors: false, breakLength: Infinity, depth: 4 })}` : '';
-  return `${time} ${entry.level} [temporal ${process.pid}] ${entry.message.replace(/\u001b\[[0-9;]*m/g, '')}${meta}\n`;
+  return `${time} ${entry.level} [temporal ${process.pid}] ${entry.message.replace(ANSI, '')}${meta}\n`;
 }
 
 function writeLine(line: string): void {
