@@ -441,8 +441,13 @@ export class ArtifactStore {
       .filter((k) => !k.includes('/'));
     const out: Manifest[] = [];
     for (const k of keys.sort()) {
-      const m = await this.manifest(k);
-      if (m) out.push(m);
+      try {
+        const m = await this.manifest(k);
+        if (m) out.push(m);
+      } catch (e) {
+        // a damaged manifest (or a refused link) is not a complete artifact: not listed
+        if (!(e instanceof IntegrityError)) throw e;
+      }
     }
     return out;
   }

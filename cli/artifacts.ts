@@ -14,7 +14,7 @@
 import { link, lstat, mkdir, mkdtemp, realpath, rename, rm, writeFile } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { Command } from 'commander';
-import { type ArtifactStore, checkFileName, type Manifest, NotFoundError } from '../artifacts/store.ts';
+import { type ArtifactStore, checkFileName, IntegrityError, type Manifest, NotFoundError } from '../artifacts/store.ts';
 
 export interface ArtifactRow {
   step: string;
@@ -76,7 +76,10 @@ export async function listArtifacts(store: ArtifactStore, run?: string): Promise
     const steps: RunStepRow[] = [];
     for (const step of Object.keys(rec.steps).sort(compareStepNames)) {
       const key = rec.steps[step];
-      const m = await store.manifest(key);
+      const m = await store.manifest(key).catch((e: unknown) => {
+        if (e instanceof IntegrityError) return undefined; // damaged: not a usable artifact
+        throw e;
+      });
       steps.push(m ? { step, key, size: totalSize(m), files: m.files.length, present: true } : { step, key, present: false });
     }
     return {
