@@ -54,13 +54,17 @@ async function main() {
   const store = new ArtifactStore(new LocalBackend(join(dir, 'store')));
   const rows: string[] = [];
   try {
-    const put = async (name: string, bytes: number) =>
-      (await store.put({ step: 'bench', version: '1', params: { name }, inputs: {} }, { 'data.bin': Buffer.alloc(bytes, name.length) }))
-        .key;
+    const put = async (preset: string, name: string, bytes: number) =>
+      (
+        await store.put(
+          { step: 'bench', version: '1', params: { preset, name }, inputs: {} },
+          { 'data.bin': Buffer.alloc(bytes, name.length) },
+        )
+      ).key;
     // small: the whole store
     const small = artifactSizes(resolveConfig({ preset: 'small' }));
     const keys: string[] = [];
-    for (const [name, bytes] of Object.entries(small)) keys.push(await put(name, bytes));
+    for (const [name, bytes] of Object.entries(small)) keys.push(await put('small', name, bytes));
     const total = Object.values(small).reduce((a, b) => a + b, 0);
     const largest = Math.max(...Object.values(small));
     const sizesOnly = await time(async () => {
@@ -80,7 +84,7 @@ async function main() {
     let secs = 0;
     const per: string[] = [];
     for (const [name, b] of Object.entries(samples)) {
-      const k = await put(name, b);
+      const k = await put('paper', name, b);
       const s = await time(() => store.check(k, Number.POSITIVE_INFINITY));
       const z = await time(() => store.check(k, 0));
       per.push(`${name} ${(b / MiB).toFixed(0)} MiB: hash ${s.toFixed(2)} s, sizes ${(z * 1000).toFixed(1)} ms`);
