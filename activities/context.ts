@@ -3,11 +3,15 @@
  * cancellation signal, and an identity for step leases. Resume points live in the store
  * (`scratch/<key>/`), where a retry on any worker finds them.
  *
- * A step runs as: compute its key; if the store has it, return at once (`cached`); otherwise take
- * the step's lease (`locks/<key>` in the store, so that the same step needed twice at the same
- * time, by two runs or two sweep points or two workers, is computed once), compute, write, return.
+ * A step runs as: compute its key; if the store has it and it passes the cache-hit check, return
+ * at once (`cached`); otherwise take the step's lease (`locks/<key>` in the store, so that the same
+ * step needed twice at the same time, by two runs or two sweep points or two workers, is computed
+ * once), compute, write, return. The cache-hit check (ArtifactStore.check): the manifest parses,
+ * every file exists with its size, and for artifacts of at most POLCA_HIT_HASH_MAX_MIB MiB
+ * (default 64) every file's SHA-256 matches. A damaged artifact is removed and recomputed, and
+ * the result says `recomputed`. Inputs are always read in full and hash-checked (readInput).
  */
-import { type ArtifactStore, IntegrityError, NotFoundError, type StepSpec, stepKey } from '../artifacts/index.ts';
+import { type ArtifactStore, IntegrityError, type Manifest, NotFoundError, type StepSpec, stepKey } from '../artifacts/index.ts';
 import type { StepResult } from '../workflows/dag.ts';
 
 export interface Progress {
@@ -33,6 +37,19 @@ export interface StepContext {
    * written in the background, in call order. Absent where nothing persists mid-step.
    */
   persist?(path: string, bytes: Uint8Array): void;
+  /** Cache hits of artifacts up to this many bytes are hash-checked in full (default: hitHashMaxBytes()). */
+  hitHashMaxBytes?: number;
+}
+
+/** The default full-hash limit of the cache-hit check: POLCA_HIT_HASH_MAX_MIB MiB (default 64; 0 = sizes only). */
+export function hitHashMaxBytes(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.POLCA_HIT_HASH_MAX_MIB;
+  if (raw === undefined || raw === '') return 64 * 1024 * 1024;
+  const mib = Number(raw);
+  if (!Number.isFinite(mib) || mib < 0) {
+    throw new BadInputError(`POLCA_HIT_HASH_MAX_MIB: ${JSON.stringify(raw)} is not a number of MiB ≥ 0`);
+  }
+  return Math.floor(mib * 1024 * 1024);
 }
 
 export type { StepResult };
@@ -47,7 +64,8 @@ export class BadInputError extends Error {
 
 /**
  * An input artifact failed its integrity check (or vanished). The corrupt artifact has been
- * removed from the store; the orchestrator recomputes the step that produced `key` and retries.
+ * removed from the store; the runner reports a non-retryable failure naming `key`, and the
+ * orchestrator recomputes the step that produced it at once, then runs this step again.
  */
 export class InputIntegrityError extends Error {
   constructor(
@@ -106,16 +124,31 @@ export async function runStep(
 ): Promise<StepResult> {
   const t0 = Date.now();
   const key = stepKey(spec);
+  const hashLimit = ctx.hitHashMaxBytes ?? hitHashMaxBytes();
+  /** What the cache-hit check found wrong with the stored artifact, when it was damaged. */
+  let damage: string | undefined;
+  const resultOf = (m: Manifest): StepResult => ({
+    name,
+    key,
+    cached: true,
+    seconds: (Date.now() - t0) / 1000,
+    meta: metaOf ? metaOf(m.meta) : m.meta,
+  });
   const cachedResult = async (): Promise<StepResult | undefined> => {
-    const m = await ctx.store.manifest(key);
-    if (!m) return undefined;
-    return {
-      name,
-      key,
-      cached: true,
-      seconds: (Date.now() - t0) / 1000,
-      meta: metaOf ? metaOf(m.meta) : m.meta,
-    };
+    const c = await ctx.store.check(key, hashLimit);
+    if (c.state === 'absent') return undefined;
+    if (c.state === 'ok') return resultOf(c.manifest);
+    // Damaged (a file missing, short, changed; a manifest that does not parse): never handed on.
+    damage = c.problem;
+    await ctx.store.delete(key);
+    ctx.heartbeat({ phase: `recomputing: ${c.problem}`, done: 0, total: 1 });
+    return undefined;
+  };
+  /** After the lease: a complete artifact another worker just wrote (it checked its bytes when publishing). */
+  const written = async (): Promise<StepResult | undefined> => {
+    if (damage === undefined) return cachedResult();
+    const m = await ctx.store.manifest(key).catch(() => undefined);
+    return m ? { ...resultOf(m), cached: false, recomputed: true } : undefined;
   };
   const hit = await cachedResult();
   if (hit) return hit;
@@ -137,7 +170,7 @@ export async function runStep(
       await ctx.store.backend.putObject(lockPath, leaseBody());
       break;
     }
-    const done = await cachedResult();
+    const done = await written();
     if (done) return done;
     ctx.heartbeat({
       phase: 'waiting for another worker computing the same step',
@@ -152,7 +185,7 @@ export async function runStep(
     ctx.store.backend.putObject(lockPath, leaseBody()).catch(() => undefined);
   }, ttl / 3);
   try {
-    const again = await cachedResult();
+    const again = await written();
     if (again) return again;
     const { files, meta } = await compute();
     const seconds = (Date.now() - t0) / 1000;
@@ -163,6 +196,7 @@ export async function runStep(
       name,
       key,
       cached: false,
+      ...(damage !== undefined ? { recomputed: true } : {}),
       seconds,
       meta: metaOf ? metaOf(meta) : meta,
     };

@@ -3,8 +3,8 @@
  * compute pool (compute/pool.ts), never on this thread, which belongs to Temporal. The activity
  * heartbeats `{phase, done, total}` from the compute side's progress, forwards cancellation to the
  * pool (which terminates the step's thread), and turns errors into Temporal failures: bad input is
- * non-retryable, an input that failed its integrity check is reported with its key so that the
- * workflow recomputes it, anything else is retried with backoff.
+ * non-retryable, an input that failed its integrity check is a non-retryable failure naming its
+ * key so that the workflow recomputes it at once, anything else is retried with backoff.
  */
 import { hostname } from 'node:os';
 import { Context } from '@temporalio/activity';
@@ -19,7 +19,8 @@ import * as steps from './steps/index.ts';
 
 function translate(e: unknown): never {
   if (e instanceof ApplicationFailure) throw e;
-  if (e instanceof InputIntegrityError) throw ApplicationFailure.retryable(e.message, 'InputIntegrityError', e.key);
+  // Not retried: the workflow recomputes the damaged input's producer at once, then this step.
+  if (e instanceof InputIntegrityError) throw ApplicationFailure.nonRetryable(e.message, 'InputIntegrityError', e.key);
   if (e instanceof BadInputError || e instanceof ConfigError) throw ApplicationFailure.nonRetryable(e.message, e.name);
   throw e;
 }

@@ -6,14 +6,22 @@
  * incomplete and invisible. Runs: `<root>/runs/<name>.json` (a run record maps step names to keys).
  * Reads verify each file's size and SHA-256 against the manifest.
  *
- * Objects of an artifact are created only-if-absent (local: link(2) of a complete temporary file;
- * S3: If-None-Match: *), so they are immutable once written and concurrent writers of one key end
- * with one manifest that matches the stored bytes. A write that fails part-way leaves complete
- * files but no manifest; retrying the put reuses them.
+ * An artifact becomes visible only whole and only as the bytes its writer computed; files that
+ * happen to be present under its key (left by a crash, a partial restore, or damage) are never
+ * adopted. Local: the files and the manifest are staged in a private directory, read back and
+ * checked against the computed hashes, then published by one rename(2) of the directory (a
+ * directory already there without a valid manifest is moved aside first). S3 (no rename): each
+ * file is created only-if-absent; a file already there whose bytes differ from the computed
+ * ones is replaced; the manifest is created only-if-absent last, and a writer that met other
+ * bytes checks the stored artifact against the final manifest and removes it when they disagree.
+ *
+ * Symbolic links inside a local store are refused, never followed (UnsafePathError).
+ * `check(key)` is the cache-hit check: the manifest parses and every file exists with its size,
+ * and, up to a byte limit, every file's SHA-256 matches.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { link, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { constants, createWriteStream } from 'node:fs';
+import { link, lstat, mkdir, open, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { type StepSpec, sha256Hex, stepKey } from './keys.ts';
@@ -57,6 +65,20 @@ export class IntegrityError extends Error {
   }
 }
 
+/** A path inside a local store that is (or passes through) a symbolic link: refused, not followed. */
+export class UnsafePathError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UnsafePathError';
+  }
+}
+
+/** What the cache-hit check found: no artifact, a sound one, or a damaged one (and why). */
+export type CheckResult =
+  | { state: 'absent' }
+  | { state: 'ok'; manifest: Manifest; hashed: boolean }
+  | { state: 'damaged'; problem: string };
+
 export class NotFoundError extends Error {
   constructor(message: string) {
     super(message);
@@ -97,7 +119,24 @@ export interface ObjectBackend {
   deleteObject(path: string): Promise<void>;
   /** Optional: the object's bytes as a stream (large files without holding them in memory). */
   getObjectStream?(path: string): Promise<AsyncIterable<Uint8Array> | undefined>;
+  /** Optional: the object's size in bytes without reading it (undefined when absent). */
+  sizeOf?(path: string): Promise<number | undefined>;
+  /**
+   * Optional: make a whole artifact visible at once under `dir` (`objects/<key>`): the files and
+   * then `manifest.json`, staged privately and checked against `files` first. Returns false, and
+   * changes nothing, when a complete artifact (`isComplete(manifest bytes)`) is already there;
+   * anything else found there is replaced.
+   */
+  publishArtifact?(
+    dir: string,
+    files: [string, Uint8Array][],
+    manifest: Uint8Array,
+    isComplete: (manifest: Uint8Array) => boolean,
+  ): Promise<boolean>;
 }
+
+const sameEntries = (a: FileEntry[], b: FileEntry[]) =>
+  a.length === b.length && a.every((f, i) => f.name === b[i].name && f.size === b[i].size && f.sha256 === b[i].sha256);
 
 export class ArtifactStore {
   constructor(readonly backend: ObjectBackend) {}
@@ -108,22 +147,58 @@ export class ArtifactStore {
 
   async manifest(key: string): Promise<Manifest | undefined> {
     checkKey(key);
-    const raw = await this.backend.getObject(`objects/${key}/manifest.json`);
+    const raw = await this.read(key, 'manifest.json', () => this.backend.getObject(`objects/${key}/manifest.json`));
     if (!raw) return undefined;
-    let m: Manifest;
+    return parseManifest(key, raw);
+  }
+
+  /** A backend read of one object of an artifact; a refused path (a symbolic link) is damage. */
+  private async read<T>(key: string, name: string, f: () => Promise<T>): Promise<T> {
     try {
-      m = JSON.parse(Buffer.from(raw).toString('utf8')) as Manifest;
+      return await f();
     } catch (e) {
-      throw new IntegrityError(`artifact ${key}: manifest.json is not valid JSON (${(e as Error).message})`, key, 'manifest.json');
+      if (e instanceof UnsafePathError) throw new IntegrityError(`artifact ${key}: ${e.message}`, key, name);
+      throw e;
     }
-    if (m.key !== key || !Array.isArray(m.files)) {
-      throw new IntegrityError(
-        `artifact ${key}: manifest.json does not describe this artifact (key ${JSON.stringify(m.key)})`,
-        key,
-        'manifest.json',
-      );
+  }
+
+  /**
+   * The cache-hit check: the manifest parses and describes `key`, every listed file exists with
+   * its size, and when the artifact holds at most `hashMaxBytes` bytes every file's SHA-256
+   * matches too. Never throws for damage: it reports it.
+   */
+  async check(key: string, hashMaxBytes: number): Promise<CheckResult> {
+    let m: Manifest | undefined;
+    try {
+      m = await this.manifest(key);
+    } catch (e) {
+      if (e instanceof IntegrityError) return { state: 'damaged', problem: e.message };
+      throw e;
     }
-    return m;
+    if (!m) return { state: 'absent' };
+    try {
+      const total = m.files.reduce((a, f) => a + f.size, 0);
+      const hash = total <= hashMaxBytes;
+      for (const f of m.files) {
+        const got = hash ? await this.hashObject(key, f.name) : { size: await this.sizeOf(key, f.name), sha256: f.sha256 };
+        if (got.size === undefined)
+          return { state: 'damaged', problem: `artifact ${key}: file ${f.name} is listed in the manifest but missing` };
+        if (got.size !== f.size)
+          return { state: 'damaged', problem: `artifact ${key}: file ${f.name} has ${got.size} bytes, the manifest says ${f.size}` };
+        if (got.sha256 !== f.sha256)
+          return { state: 'damaged', problem: `artifact ${key}: file ${f.name} has SHA-256 ${got.sha256}, the manifest says ${f.sha256}` };
+      }
+      return { state: 'ok', manifest: m, hashed: hash };
+    } catch (e) {
+      if (e instanceof IntegrityError) return { state: 'damaged', problem: e.message };
+      throw e;
+    }
+  }
+
+  private async sizeOf(key: string, name: string): Promise<number | undefined> {
+    const path = `objects/${key}/${name}`;
+    if (this.backend.sizeOf) return this.read(key, name, () => this.backend.sizeOf!(path));
+    return (await this.read(key, name, () => this.backend.getObject(path)))?.byteLength;
   }
 
   async has(key: string): Promise<boolean> {
@@ -131,23 +206,19 @@ export class ArtifactStore {
   }
 
   /**
-   * Store an artifact: files first, the manifest last. Idempotent: when a complete artifact with
-   * this key already exists it is returned untouched (content addressing makes the two equal).
-   *
-   * Concurrent writers of one key: every file and the manifest are created only-if-absent, so the
-   * first complete copy of each object wins and is never overwritten; a writer that finds a file
-   * already there records that file's actual size and hash, and a writer that loses the manifest
-   * race returns the winner's manifest. All writers therefore return one manifest that matches
-   * the stored bytes, even when the writers' contents differ.
+   * Store an artifact whose files are exactly `files`. When a complete artifact with this key is
+   * already stored it is returned (content addressing makes the two equal); when its files differ
+   * from `files` it is returned only if its bytes match its own manifest, and replaced otherwise.
+   * A damaged manifest (not JSON, another key) is removed first. Files found under the key
+   * without a manifest are never adopted (see the file comment for how each backend ensures it).
    */
   async put(spec: StepSpec, files: Record<string, Uint8Array>, meta?: Record<string, unknown>, key = stepKey(spec)): Promise<Manifest> {
     checkKey(key);
-    const existing = await this.manifest(key);
-    if (existing) return existing;
     const names = Object.keys(files).sort();
     for (const name of names) checkFileName(name);
-    const entries: FileEntry[] = [];
-    for (const name of names) entries.push(await this.putFile(key, name, files[name]));
+    const entries: FileEntry[] = names.map((name) => ({ name, size: files[name].byteLength, sha256: sha256Hex(files[name]) }));
+    const existing = await this.soundExisting(key, entries);
+    if (existing) return existing;
     const manifest: Manifest = {
       key,
       step: spec.step,
@@ -159,27 +230,75 @@ export class ArtifactStore {
       createdAt: new Date().toISOString(),
       ...(meta ? { meta } : {}),
     };
-    const won = await this.backend.putObjectIfAbsent(`objects/${key}/manifest.json`, Buffer.from(JSON.stringify(manifest, null, 2)));
-    if (won) return manifest;
-    const winner = await this.manifest(key);
-    if (!winner) throw new Error(`artifact ${key}: another writer's manifest exists but could not be read (${this.location})`);
-    return winner;
+    const manifestBytes = Buffer.from(JSON.stringify(manifest, null, 2));
+    if (this.backend.publishArtifact) {
+      const isComplete = (raw: Uint8Array) => {
+        try {
+          parseManifest(key, raw);
+          return true;
+        } catch {
+          return false;
+        }
+      };
+      const published = await this.backend.publishArtifact(
+        `objects/${key}`,
+        names.map((n) => [n, files[n]]),
+        manifestBytes,
+        isComplete,
+      );
+      if (published) return manifest;
+      const winner = await this.soundExisting(key, entries);
+      if (winner) return winner;
+      throw new Error(`artifact ${key}: another writer's artifact appeared but does not verify (${this.location}); retry`);
+    }
+    // Backends without an atomic publish (S3): write every file as computed, the manifest last.
+    let metOthers = false;
+    for (const name of names) if (await this.putFile(key, name, files[name])) metOthers = true;
+    const won = await this.backend.putObjectIfAbsent(`objects/${key}/manifest.json`, manifestBytes);
+    const final = won ? manifest : await this.manifest(key);
+    if (!final) throw new Error(`artifact ${key}: another writer's manifest exists but could not be read (${this.location})`);
+    if (won && !metOthers) return manifest;
+    if (!won && sameEntries(final.files, entries) && !metOthers) return final;
+    // Another writer's bytes were met (or its manifest won with other content): the artifact as
+    // stored must agree with its manifest, or it is removed and this write fails loudly.
+    if (await this.verify(key)) return final;
+    await this.delete(key);
+    throw new Error(
+      `artifact ${key}: concurrent writers stored different bytes under one key; the artifact was removed (${this.location}); retry`,
+    );
   }
 
   /**
-   * Create one file of an artifact unless it exists; the entry describes the bytes actually
-   * stored (ours, or those of a writer that got there first).
+   * The stored artifact with this key if it is complete and sound: its manifest lists exactly
+   * `entries` (then its bytes were checked when it was read or written), or its bytes match its
+   * own manifest. A damaged artifact (unparsable manifest, bytes that disagree) is removed.
    */
-  private async putFile(key: string, name: string, data: Uint8Array): Promise<FileEntry> {
-    const path = `objects/${key}/${name}`;
-    for (let attempt = 0; attempt < 3; attempt++) {
-      if (await this.backend.putObjectIfAbsent(path, data)) return { name, size: data.byteLength, sha256: sha256Hex(data) };
-      // written before, by a concurrent writer or an earlier attempt that did not finish
-      const stored = await this.backend.getObject(path);
-      if (stored) return { name, size: stored.byteLength, sha256: sha256Hex(stored) };
-      // deleted in between: try again
+  private async soundExisting(key: string, entries: FileEntry[]): Promise<Manifest | undefined> {
+    let m: Manifest | undefined;
+    try {
+      m = await this.manifest(key);
+    } catch (e) {
+      if (!(e instanceof IntegrityError)) throw e;
+      await this.delete(key);
+      return undefined;
     }
-    throw new Error(`artifact ${key}: file ${name} exists but could not be read back (${this.location})`);
+    if (!m) return undefined;
+    if (sameEntries(m.files, entries) || (await this.verify(key))) return m;
+    await this.delete(key);
+    return undefined;
+  }
+
+  /**
+   * Write one file of an artifact as computed: created only-if-absent; a file already there
+   * whose bytes differ is replaced. True when other bytes were found there.
+   */
+  private async putFile(key: string, name: string, data: Uint8Array): Promise<boolean> {
+    const path = `objects/${key}/${name}`;
+    if (await this.backend.putObjectIfAbsent(path, data)) return false;
+    const stored = await this.backend.getObject(path);
+    if (stored && stored.byteLength === data.byteLength && sha256Hex(stored) === sha256Hex(data)) return false;
+    await this.backend.putObject(path, data);
+    return true;
   }
 
   /** A file of a complete artifact, verified against its manifest. */
@@ -189,7 +308,7 @@ export class ArtifactStore {
     if (!m) throw new NotFoundError(`artifact ${key} is not in the store (${this.location})`);
     const entry = m.files.find((f) => f.name === name);
     if (!entry) throw new NotFoundError(`artifact ${key} has no file ${name}; it has: ${m.files.map((f) => f.name).join(', ')}`);
-    const data = await this.backend.getObject(`objects/${key}/${name}`);
+    const data = await this.read(key, name, () => this.backend.getObject(`objects/${key}/${name}`));
     if (!data) throw new IntegrityError(`artifact ${key}: file ${name} is listed in the manifest but missing`, key, name);
     if (data.byteLength !== entry.size) {
       throw new IntegrityError(`artifact ${key}: file ${name} has ${data.byteLength} bytes, the manifest says ${entry.size}`, key, name);
@@ -218,9 +337,9 @@ export class ArtifactStore {
 
   private async hashObject(key: string, name: string): Promise<{ size: number; sha256: string }> {
     const path = `objects/${key}/${name}`;
-    const stream = this.backend.getObjectStream ? await this.backend.getObjectStream(path) : undefined;
+    const stream = this.backend.getObjectStream ? await this.read(key, name, () => this.backend.getObjectStream!(path)) : undefined;
     if (!stream) {
-      const data = await this.backend.getObject(path);
+      const data = await this.read(key, name, () => this.backend.getObject(path));
       if (!data) throw new IntegrityError(`artifact ${key}: file ${name} is listed in the manifest but missing`, key, name);
       return { size: data.byteLength, sha256: sha256Hex(data) };
     }
@@ -235,14 +354,16 @@ export class ArtifactStore {
 
   /**
    * Copy one file of a complete artifact to `dest`, streamed, verified against the manifest before
-   * it appears under its name (written to a temporary name next to it first). Without
-   * `overwrite`, an existing `dest` is an error and is left untouched.
+   * it appears under its name. The copy is written to a new file created exclusively (O_EXCL: an
+   * existing name, a symbolic link included, is never opened) in `tmpDir` (default: next to
+   * `dest`), then moved into place: renamed over `dest` with `overwrite`, else linked, so that an
+   * existing `dest` is an error and is left untouched. `beforePlace` runs just before the move.
    */
   async exportFile(
     key: string,
     name: string,
     dest: string,
-    opts: { overwrite?: boolean; onBytes?: (n: number) => void } = {},
+    opts: { overwrite?: boolean; onBytes?: (n: number) => void; tmpDir?: string; beforePlace?: () => Promise<void> } = {},
   ): Promise<FileEntry> {
     checkFileName(name);
     const m = await this.manifest(key);
@@ -251,17 +372,21 @@ export class ArtifactStore {
     if (!entry) throw new NotFoundError(`artifact ${key} has no file ${name}; it has: ${m.files.map((f) => f.name).join(', ')}`);
     const path = `objects/${key}/${name}`;
     let source: AsyncIterable<Uint8Array> | Iterable<Uint8Array> | undefined;
-    if (this.backend.getObjectStream) source = await this.backend.getObjectStream(path);
+    if (this.backend.getObjectStream) source = await this.read(key, name, () => this.backend.getObjectStream!(path));
     else {
-      const data = await this.backend.getObject(path);
+      const data = await this.read(key, name, () => this.backend.getObject(path));
       source = data ? [data] : undefined;
     }
     if (!source) throw new IntegrityError(`artifact ${key}: file ${name} is listed in the manifest but missing`, key, name);
-    await mkdir(dirname(dest), { recursive: true });
-    const tmp = `${dest}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
+    let tmpDir = opts.tmpDir;
+    if (!tmpDir) {
+      tmpDir = dirname(dest);
+      await mkdir(tmpDir, { recursive: true });
+    }
+    const tmp = join(tmpDir, `export.tmp-${process.pid}-${randomBytes(8).toString('hex')}`);
     const h = createHash('sha256');
     let size = 0;
-    const out = createWriteStream(tmp, { flags: 'wx' });
+    const out = createWriteStream(tmp, { flags: 'wx', mode: 0o644 });
     try {
       await pipeline(
         source,
@@ -280,6 +405,7 @@ export class ArtifactStore {
       const got = h.digest('hex');
       if (got !== entry.sha256)
         throw new IntegrityError(`artifact ${key}: file ${name} has SHA-256 ${got}, the manifest says ${entry.sha256}`, key, name);
+      await opts.beforePlace?.();
       if (opts.overwrite) await rename(tmp, dest);
       else {
         try {
@@ -298,7 +424,12 @@ export class ArtifactStore {
   async delete(key: string): Promise<void> {
     // manifest first, so that a half-deleted artifact is never seen as complete
     checkKey(key);
-    await this.backend.deleteObject(`objects/${key}/manifest.json`);
+    try {
+      await this.backend.deleteObject(`objects/${key}/manifest.json`);
+    } catch (e) {
+      // `objects/<key>` itself is a symbolic link: deletePrefix removes the link
+      if (!(e instanceof UnsafePathError)) throw e;
+    }
     await this.backend.deletePrefix(`objects/${key}/`);
   }
 
@@ -310,8 +441,13 @@ export class ArtifactStore {
       .filter((k) => !k.includes('/'));
     const out: Manifest[] = [];
     for (const k of keys.sort()) {
-      const m = await this.manifest(k);
-      if (m) out.push(m);
+      try {
+        const m = await this.manifest(k);
+        if (m) out.push(m);
+      } catch (e) {
+        // a damaged manifest (or a refused link) is not a complete artifact: not listed
+        if (!(e instanceof IntegrityError)) throw e;
+      }
     }
     return out;
   }
@@ -335,7 +471,31 @@ export class ArtifactStore {
   }
 }
 
-/** A local directory: writes go to a temporary name in the same directory and are renamed. */
+/** A manifest from its bytes; IntegrityError when it is not JSON or does not describe `key`. */
+function parseManifest(key: string, raw: Uint8Array): Manifest {
+  let m: Manifest;
+  try {
+    m = JSON.parse(Buffer.from(raw).toString('utf8')) as Manifest;
+  } catch (e) {
+    throw new IntegrityError(`artifact ${key}: manifest.json is not valid JSON (${(e as Error).message})`, key, 'manifest.json');
+  }
+  if (typeof m !== 'object' || m === null || m.key !== key || !Array.isArray(m.files)) {
+    throw new IntegrityError(
+      `artifact ${key}: manifest.json does not describe this artifact (key ${JSON.stringify((m as Manifest | null)?.key)})`,
+      key,
+      'manifest.json',
+    );
+  }
+  return m;
+}
+
+const errno = (e: unknown) => (e as NodeJS.ErrnoException).code;
+
+/**
+ * A local directory. Single objects are written to a temporary name in the same directory and
+ * renamed; artifacts are staged in a private directory and published by one rename. No path
+ * component below the root may be a symbolic link: such a path is refused (UnsafePathError).
+ */
 export class LocalBackend implements ObjectBackend {
   readonly root: string;
   constructor(root: string) {
@@ -344,71 +504,201 @@ export class LocalBackend implements ObjectBackend {
   get location(): string {
     return `local:${this.root}`;
   }
+
+  /**
+   * The absolute path of `path`, after checking that no existing component below the root (the
+   * last one excepted with `leaf: false`) is a symbolic link.
+   */
+  private async safe(path: string, opts: { leaf?: boolean } = {}): Promise<string> {
+    const parts = path.split('/').filter((p) => p !== '');
+    let cur = this.root;
+    for (const [i, p] of parts.entries()) {
+      if (i === parts.length - 1 && opts.leaf === false) return join(cur, p);
+      if (p === '..' || p === '.') throw new UnsafePathError(`refusing path ${JSON.stringify(path)} in the store`);
+      cur = join(cur, p);
+      try {
+        if ((await lstat(cur)).isSymbolicLink()) {
+          throw new UnsafePathError(`refusing ${cur}: a symbolic link inside the store (${this.root}) is not followed`);
+        }
+      } catch (e) {
+        if (errno(e) === 'ENOENT' || errno(e) === 'ENOTDIR') return join(this.root, ...parts);
+        throw e;
+      }
+    }
+    return cur;
+  }
+
   async getObject(path: string): Promise<Uint8Array | undefined> {
+    const full = await this.safe(path);
+    let fh: Awaited<ReturnType<typeof open>>;
     try {
-      return new Uint8Array(await readFile(join(this.root, path)));
+      fh = await open(full, constants.O_RDONLY | constants.O_NOFOLLOW);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      if (errno(e) === 'ENOENT') return undefined;
+      if (errno(e) === 'ELOOP') throw new UnsafePathError(`refusing ${full}: a symbolic link inside the store is not followed`);
       throw e;
+    }
+    try {
+      if (!(await fh.stat()).isFile()) return undefined;
+      return new Uint8Array(await fh.readFile());
+    } finally {
+      await fh.close();
     }
   }
   async putObject(path: string, data: Uint8Array): Promise<void> {
-    const full = join(this.root, path);
-    await mkdir(join(full, '..'), { recursive: true });
+    const full = await this.safe(path);
+    await mkdir(dirname(full), { recursive: true });
+    await this.safe(path);
     const tmp = `${full}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
-    await writeFile(tmp, data);
+    await writeFile(tmp, data, { flag: 'wx' });
     await rename(tmp, full);
   }
   async list(prefix: string): Promise<string[]> {
     const out: string[] = [];
     const walk = async (rel: string) => {
-      let names: string[];
+      let entries: import('node:fs').Dirent[];
       try {
-        names = await readdir(join(this.root, rel));
+        entries = await readdir(join(this.root, rel), { withFileTypes: true });
       } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+        if (errno(e) === 'ENOENT' || errno(e) === 'ENOTDIR') return;
         throw e;
       }
-      for (const n of names) {
-        const r = rel ? `${rel}/${n}` : n;
-        if ((await stat(join(this.root, r))).isDirectory()) await walk(r);
-        else if (!n.includes('.tmp-')) out.push(r);
+      for (const d of entries) {
+        if (d.name.includes('.tmp-')) continue; // staging and temporary names are never objects
+        const r = rel ? `${rel}/${d.name}` : d.name;
+        if (d.isDirectory()) await walk(r);
+        else out.push(r); // files, and symbolic links (reading one is refused, which reports it)
       }
     };
     await walk(prefix.replace(/\/$/, ''));
     return out.filter((p) => p.startsWith(prefix)).sort();
   }
   async deletePrefix(prefix: string): Promise<void> {
-    await rm(join(this.root, prefix), { recursive: true, force: true });
+    // Without a trailing '/': rm of `link/` would resolve a symbolic link and empty its target;
+    // rm of `link` removes the link itself.
+    const full = await this.safe(prefix.replace(/\/+$/, ''), { leaf: false });
+    await rm(full, { recursive: true, force: true });
   }
   async putObjectIfAbsent(path: string, data: Uint8Array): Promise<boolean> {
-    const full = join(this.root, path);
-    await mkdir(join(full, '..'), { recursive: true });
+    const full = await this.safe(path);
+    await mkdir(dirname(full), { recursive: true });
+    await this.safe(path);
     // Write the content to a temporary name, then link it into place: link(2) fails with EEXIST
     // when the name is taken, and a reader never sees a partly written object.
     const tmp = `${full}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
-    await writeFile(tmp, data);
+    await writeFile(tmp, data, { flag: 'wx' });
     try {
       await link(tmp, full);
       return true;
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      if (errno(e) === 'EEXIST') return false;
       throw e;
     } finally {
       await rm(tmp, { force: true });
     }
   }
   async deleteObject(path: string): Promise<void> {
-    await rm(join(this.root, path), { force: true });
+    // rm of a symbolic link removes the link, not its target; a linked directory is refused
+    await rm(await this.safe(path, { leaf: false }), { force: true });
   }
   async getObjectStream(path: string): Promise<AsyncIterable<Uint8Array> | undefined> {
-    const full = join(this.root, path);
+    const full = await this.safe(path);
+    let fh: Awaited<ReturnType<typeof open>>;
     try {
-      if (!(await stat(full)).isFile()) return undefined;
+      fh = await open(full, constants.O_RDONLY | constants.O_NOFOLLOW);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      if (errno(e) === 'ENOENT') return undefined;
+      if (errno(e) === 'ELOOP') throw new UnsafePathError(`refusing ${full}: a symbolic link inside the store is not followed`);
       throw e;
     }
-    return createReadStream(full, { highWaterMark: 1 << 20 });
+    if (!(await fh.stat()).isFile()) {
+      await fh.close();
+      return undefined;
+    }
+    return fh.createReadStream({ highWaterMark: 1 << 20 });
+  }
+  async sizeOf(path: string): Promise<number | undefined> {
+    const full = await this.safe(path);
+    try {
+      const st = await lstat(full);
+      return st.isFile() ? st.size : undefined;
+    } catch (e) {
+      if (errno(e) === 'ENOENT') return undefined;
+      throw e;
+    }
+  }
+
+  /**
+   * Stage the artifact in `<dir>.tmp-<pid>-<random>` (created exclusively, files created with
+   * O_EXCL), read every file back and compare it with the computed bytes, write the manifest,
+   * then rename the directory to `dir`. rename(2) fails when `dir` exists and is not empty: a
+   * complete artifact there wins (false); anything else there (files without a valid manifest, a
+   * symbolic link) is renamed aside, removed, and the publish retried.
+   */
+  async publishArtifact(
+    dir: string,
+    files: [string, Uint8Array][],
+    manifest: Uint8Array,
+    isComplete: (manifest: Uint8Array) => boolean,
+  ): Promise<boolean> {
+    const target = await this.safe(dir);
+    await mkdir(dirname(target), { recursive: true });
+    await this.safe(dir);
+    const staging = `${target}.tmp-${process.pid}-${randomBytes(8).toString('hex')}`;
+    await mkdir(staging);
+    try {
+      for (const [name, data] of files) {
+        const f = join(staging, ...name.split('/'));
+        await mkdir(dirname(f), { recursive: true });
+        await writeFile(f, data, { flag: 'wx' });
+      }
+      for (const [name, data] of files) {
+        const back = await this.readNoFollow(join(staging, ...name.split('/')));
+        if (!back || back.byteLength !== data.byteLength || sha256Hex(back) !== sha256Hex(data)) {
+          throw new Error(`staged file ${name} of ${dir} reads back different from what was written (${staging})`);
+        }
+      }
+      await writeFile(join(staging, 'manifest.json'), manifest, { flag: 'wx' });
+      for (let attempt = 0; attempt < 5; attempt++) {
+        try {
+          await rename(staging, target);
+          return true;
+        } catch (e) {
+          if (!['EEXIST', 'ENOTEMPTY', 'ENOTDIR', 'EISDIR'].includes(errno(e) ?? '')) throw e;
+        }
+        const st = await lstat(target).catch(() => undefined);
+        if (st?.isDirectory()) {
+          const m = await this.readNoFollow(join(target, 'manifest.json')).catch(() => undefined);
+          if (m && isComplete(m)) return false;
+        }
+        if (!st) continue;
+        const aside = `${target}.tmp-discard-${randomBytes(8).toString('hex')}`;
+        try {
+          await rename(target, aside);
+        } catch (e) {
+          if (errno(e) === 'ENOENT') continue;
+          throw e;
+        }
+        await rm(aside, { recursive: true, force: true });
+      }
+      throw new Error(`could not publish ${dir} in ${this.root}: it kept being replaced by other writers`);
+    } finally {
+      await rm(staging, { recursive: true, force: true });
+    }
+  }
+
+  private async readNoFollow(full: string): Promise<Uint8Array | undefined> {
+    let fh: Awaited<ReturnType<typeof open>>;
+    try {
+      fh = await open(full, constants.O_RDONLY | constants.O_NOFOLLOW);
+    } catch (e) {
+      if (errno(e) === 'ENOENT' || errno(e) === 'ELOOP') return undefined;
+      throw e;
+    }
+    try {
+      return new Uint8Array(await fh.readFile());
+    } finally {
+      await fh.close();
+    }
   }
 }

@@ -13,5 +13,14 @@ const { register } = await import('tsx/esm/api');
 register();
 const { main } = await import(join(root, 'cli', 'index.ts'));
 await main(process.argv);
-// Open handles (Temporal connections, the TF.js runtime) must not keep a finished command alive.
+// Open handles (Temporal connections, the TF.js runtime) must not keep a finished command alive,
+// but what was written must reach the reader: a pipe takes 64 KiB at a time, and process.exit
+// drops whatever is still queued. Wait until stdout and stderr have flushed, then exit.
+const flushed = (stream) =>
+  new Promise((resolve) => {
+    if (stream.destroyed || !stream.writable) return resolve();
+    stream.once('error', resolve); // a reader that went away (EPIPE): nothing left to wait for
+    stream.write('', () => resolve());
+  });
+await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
 process.exit(process.exitCode ?? 0);

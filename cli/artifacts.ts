@@ -4,13 +4,17 @@
  * POLCA_S3_ENDPOINT, POLCA_S3_BUCKET, POLCA_S3_PREFIX, AWS_*; see artifacts/index.ts).
  *
  * Downloads are verified against the manifests (size and SHA-256) before a file appears under its
- * name, never write outside DIR, and never overwrite an existing file without --force.
+ * name, never write outside DIR, and never overwrite an existing file without --force. Every
+ * path component below DIR is checked (lstat) before anything is created: a symbolic link, or a
+ * file where a directory belongs, is refused. Files are streamed into new files created
+ * exclusively (O_EXCL, so no existing name or link is opened) in a private temporary directory
+ * inside DIR (mkdtemp, mode 0700), then moved into place (rename, which replaces a name and never
+ * follows it). Symbolic links inside a local store are refused by the store.
  */
-import { existsSync } from 'node:fs';
-import { mkdir, realpath, rename, writeFile } from 'node:fs/promises';
-import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { link, lstat, mkdir, mkdtemp, realpath, rename, rm, writeFile } from 'node:fs/promises';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { Command } from 'commander';
-import { type ArtifactStore, checkFileName, type Manifest, NotFoundError } from '../artifacts/store.ts';
+import { type ArtifactStore, checkFileName, IntegrityError, type Manifest, NotFoundError } from '../artifacts/store.ts';
 
 export interface ArtifactRow {
   step: string;
@@ -72,7 +76,10 @@ export async function listArtifacts(store: ArtifactStore, run?: string): Promise
     const steps: RunStepRow[] = [];
     for (const step of Object.keys(rec.steps).sort(compareStepNames)) {
       const key = rec.steps[step];
-      const m = await store.manifest(key);
+      const m = await store.manifest(key).catch((e: unknown) => {
+        if (e instanceof IntegrityError) return undefined; // damaged: not a usable artifact
+        throw e;
+      });
       steps.push(m ? { step, key, size: totalSize(m), files: m.files.length, present: true } : { step, key, present: false });
     }
     return {
@@ -232,52 +239,109 @@ export async function downloadArtifacts(store: ArtifactStore, target: string, op
     manifests.push({ dest: join(base, 'manifest.json'), manifest: m });
     summary.push({ dir: base, key, files: m.files.length, bytes: totalSize(m) });
   }
+  await mkdir(out, { recursive: true });
+  const realOut = await realpath(out);
+  // Every destination as components below OUT, checked before anything is created.
+  const rel = (dest: string) => relative(out, dest).split(sep);
   const dests = [...plan.map((p) => p.dest), ...manifests.map((m) => m.dest)];
-  if (!opts.force) {
-    const existing = dests.filter((d) => existsSync(d));
-    if (existing.length) {
-      const shown = existing.slice(0, 5).join(', ');
-      throw new Error(
-        `${existing.length} file(s) already exist in ${out} (${shown}${existing.length > 5 ? ', …' : ''}); use --force to overwrite`,
-      );
-    }
+  const existing: string[] = [];
+  for (const d of dests) if ((await checkComponents(realOut, rel(d))) === 'file') existing.push(d);
+  if (!opts.force && existing.length) {
+    const shown = existing.slice(0, 5).join(', ');
+    throw new Error(
+      `${existing.length} file(s) already exist in ${out} (${shown}${existing.length > 5 ? ', …' : ''}); use --force to overwrite`,
+    );
   }
   const total = plan.reduce((a, p) => a + p.size, 0);
   const bar = opts.progress && total >= (opts.progressMinBytes ?? 16 * 1024 * 1024) ? await progressBar(total) : undefined;
   let done = 0;
-  await mkdir(out, { recursive: true });
-  const realOut = await realpath(out);
-  const checkReal = async (dest: string) => {
-    // a directory inside OUT that is a symbolic link to elsewhere would carry the write outside
-    await mkdir(dirname(dest), { recursive: true });
-    const real = await realpath(dirname(dest));
-    if (real !== realOut && !real.startsWith(realOut + sep))
-      throw new Error(`refusing to write ${dest}: its directory resolves to ${real}, outside ${realOut}`);
+  const tmpDir = await mkdtemp(join(realOut, '.polca-download-'));
+  /** Create the directories of `parts` one by one below OUT, each checked; the path to write. */
+  const prepare = async (dest: string): Promise<string> => {
+    const parts = rel(dest);
+    let cur = realOut;
+    for (const p of parts.slice(0, -1)) {
+      cur = join(cur, p);
+      try {
+        await mkdir(cur);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      }
+      const st = await lstat(cur);
+      if (st.isSymbolicLink() || !st.isDirectory()) throw new Error(`refusing to write below ${cur}: it is ${kindOf(st)}, not a directory`);
+    }
+    return join(cur, parts[parts.length - 1]);
+  };
+  const recheck = (dest: string) => async () => {
+    if ((await checkComponents(realOut, rel(dest))) === 'file' && !opts.force)
+      throw new Error(`${dest} already exists (use --force to overwrite)`);
   };
   try {
     for (const p of plan) {
-      await checkReal(p.dest);
-      await store.exportFile(p.key, p.name, p.dest, {
+      const dest = await prepare(p.dest);
+      await store.exportFile(p.key, p.name, dest, {
         overwrite: opts.force,
+        tmpDir,
+        beforePlace: recheck(p.dest),
         onBytes: (n) => {
           done += n;
           bar?.update(done);
         },
       });
     }
-    for (const { dest, manifest } of manifests) {
-      await checkReal(dest);
-      const text = JSON.stringify(manifest, null, 2);
-      if (opts.force) {
-        const tmp = `${dest}.tmp-${process.pid}`;
-        await writeFile(tmp, text);
-        await rename(tmp, dest);
-      } else await writeFile(dest, text, { flag: 'wx' });
+    for (const { dest: d, manifest } of manifests) {
+      const dest = await prepare(d);
+      const tmp = join(tmpDir, 'manifest.json');
+      await writeFile(tmp, JSON.stringify(manifest, null, 2), { flag: 'wx', mode: 0o644 });
+      await recheck(d)();
+      if (opts.force) await rename(tmp, dest);
+      else {
+        try {
+          await link(tmp, dest);
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new Error(`${dest} already exists (use --force to overwrite)`);
+          throw e;
+        } finally {
+          await rm(tmp, { force: true });
+        }
+      }
     }
   } finally {
     bar?.stop();
+    await rm(tmpDir, { recursive: true, force: true });
   }
   return { kind, target, out, artifacts: summary, files: plan.length, bytes: total };
+}
+
+function kindOf(st: import('node:fs').Stats): string {
+  if (st.isSymbolicLink()) return 'a symbolic link';
+  if (st.isDirectory()) return 'a directory';
+  if (st.isFile()) return 'a file';
+  return 'a special file';
+}
+
+/**
+ * Check the components of a destination below `root` with lstat: every existing directory
+ * component is a real directory, and the last one, when it exists, a regular file. A symbolic
+ * link anywhere is refused. 'file' when the destination exists, 'absent' otherwise.
+ */
+async function checkComponents(root: string, parts: string[]): Promise<'file' | 'absent'> {
+  let cur = root;
+  for (const [i, p] of parts.entries()) {
+    cur = join(cur, p);
+    let st: import('node:fs').Stats;
+    try {
+      st = await lstat(cur);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return 'absent';
+      throw e;
+    }
+    const last = i === parts.length - 1;
+    if (st.isSymbolicLink()) throw new Error(`refusing to write ${join(root, ...parts)}: ${cur} is a symbolic link`);
+    if (!last && !st.isDirectory()) throw new Error(`refusing to write ${join(root, ...parts)}: ${cur} is ${kindOf(st)}, not a directory`);
+    if (last && !st.isFile()) throw new Error(`refusing to write ${cur}: it is ${kindOf(st)}`);
+  }
+  return 'file';
 }
 
 async function progressBar(total: number): Promise<{ update(n: number): void; stop(): void }> {

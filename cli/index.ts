@@ -9,6 +9,7 @@ import { register as registerDoctor } from './doctor.ts';
 import { register as registerReport } from './report.ts';
 import { register as registerRun } from './run.ts';
 import { register as registerServices } from './services.ts';
+import { register as registerVerify } from './verify.ts';
 
 export function buildProgram(): Command {
   const program = new Command('polca')
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
   registerServices(program);
   registerDoctor(program);
   registerArtifacts(program);
+  registerVerify(program);
   registerReport(program);
   registerConfig(program);
   return program;

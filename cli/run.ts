@@ -9,7 +9,7 @@ import { ConfigError, resolveConfig } from '../config/index.ts';
 import type { Config } from '../config/schema.ts';
 import type { ExperimentResult, ProgressState } from '../workflows/dag.ts';
 import type { SweepInput, SweepPointResult } from '../workflows/index.ts';
-import { readConfigFile } from './common.ts';
+import { intOption, readConfigFile } from './common.ts';
 import {
   connectTemporal,
   queueHasWorker,
@@ -64,11 +64,14 @@ export function summaryLines(r: ExperimentResult): string[] {
   return lines;
 }
 
-async function withWorkers<T>(t: TemporalTarget, workersOpt: string | undefined, f: () => Promise<T>): Promise<T> {
+/** Most workers a run or sweep starts on one machine. */
+const MAX_WORKERS = 256;
+
+/** `--workers`, checked before anything starts. */
+const workersOption = (raw: string | undefined) => (raw === undefined ? undefined : intOption('--workers', raw, 0, MAX_WORKERS));
+
+async function withWorkers<T>(t: TemporalTarget, want: number | undefined, f: () => Promise<T>): Promise<T> {
   let workers: RunWorkers | undefined;
-  const want = workersOpt === undefined ? undefined : Number(workersOpt);
-  if (want !== undefined && (!Number.isInteger(want) || want < 0))
-    throw new ConfigError(`--workers: ${workersOpt} is not a whole number ≥ 0`);
   if (want !== 0 && (want !== undefined || !(await queueHasWorker(t)))) {
     workers = await startRunWorkers(t, want);
     process.stderr.write(`started ${workers.count} worker(s) on task queue ${t.taskQueue}\n`);
@@ -85,7 +88,8 @@ function resolveFromOptions(opts: RunOptions): Config {
 }
 
 async function runCommand(opts: RunOptions): Promise<void> {
-  const config = resolveFromOptions(opts); // bad config: nothing is started
+  const config = resolveFromOptions(opts); // bad config or options: nothing is started
+  const workers = workersOption(opts.workers);
   const t0 = Date.now();
   const t = await connectTemporal();
   const workflowId = opts.id ?? workflowIdFor(config);
@@ -108,7 +112,16 @@ async function runCommand(opts: RunOptions): Promise<void> {
     await t.connection.close();
     return;
   }
-  const result = await withWorkers(t, opts.workers, async () => {
+  if (!opts.json && process.stderr.isTTY) {
+    // Progress bars own the terminal: worker logs (this process's and its children's) go to a file.
+    const { routeLogsToFile } = await import('../worker/logging.ts');
+    const { polcaHome } = await import('../services/env.ts');
+    const logPath = join(polcaHome(), 'logs', `${workflowId}.log`);
+    process.env.POLCA_LOG_FILE = logPath;
+    routeLogsToFile(logPath);
+    process.stderr.write(`worker logs: ${logPath}\n`);
+  }
+  const result = await withWorkers(t, workers, async () => {
     const handle = await start();
     if (!opts.json) {
       process.stderr.write(`workflow ${workflowId} on ${t.address}${uiLink(t, workflowId) ? `  ${uiLink(t, workflowId)}` : ''}\n`);
@@ -126,17 +139,20 @@ async function runCommand(opts: RunOptions): Promise<void> {
         workflowId,
         runId: result.runId,
         store: openStore().location,
-        steps: r.steps.map((s) => ({ name: s.name, key: s.key, cached: s.cached, seconds: s.seconds })),
+        steps: r.steps.map((s) => ({ name: s.name, key: s.key, cached: s.cached, recomputed: s.recomputed === true, seconds: s.seconds })),
         report,
         metrics: r.metrics,
         seconds: (Date.now() - t0) / 1000,
       }),
     );
   } else {
-    const computed = r.steps.filter((s) => !s.cached).length;
+    const computed = r.steps.filter((s) => !s.cached && !s.recomputed).length;
+    const recomputed = r.steps.filter((s) => s.recomputed);
+    const cached = r.steps.filter((s) => s.cached).length;
     console.log(
-      `\n${workflowId}: ${r.steps.length} steps (${computed} computed, ${r.steps.length - computed} cached) in ${fmt((Date.now() - t0) / 1000, 1)} s`,
+      `\n${workflowId}: ${r.steps.length} steps (${computed} computed, ${recomputed.length} recomputed, ${cached} cached) in ${fmt((Date.now() - t0) / 1000, 1)} s`,
     );
+    if (recomputed.length) console.log(`recomputed (their stored artifacts were damaged): ${recomputed.map((s) => s.name).join(', ')}`);
     for (const l of summaryLines(r)) console.log(l);
     console.log(`report: ${report}`);
     const ui = uiLink(t, workflowId, result.runId);
@@ -146,12 +162,9 @@ async function runCommand(opts: RunOptions): Promise<void> {
 }
 
 async function workerCommand(opts: { concurrency?: string }): Promise<void> {
+  const concurrency = opts.concurrency === undefined ? undefined : intOption('--concurrency', opts.concurrency, 1, 1024);
   const { createWorker } = await import('../worker/index.ts');
   const { taskQueue } = await import('../services/env.ts');
-  const concurrency = opts.concurrency === undefined ? undefined : Number(opts.concurrency);
-  if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1)) {
-    throw new ConfigError(`--concurrency: ${opts.concurrency} is not a whole number ≥ 1`);
-  }
   let address = process.env.TEMPORAL_ADDRESS;
   if (!address) {
     const { readState } = await import('../services/manager.ts');
@@ -235,8 +248,13 @@ async function sweepCommand(opts: {
   out?: string;
 }): Promise<void> {
   const input = readGrid(opts.grid);
-  const parallel = opts.parallel === undefined ? (input.parallel ?? 2) : Number(opts.parallel);
-  if (!Number.isInteger(parallel) || parallel < 1) throw new ConfigError(`--parallel: ${opts.parallel} is not a whole number ≥ 1`);
+  const parallel =
+    opts.parallel === undefined
+      ? input.parallel === undefined
+        ? 2
+        : intOption(`--grid ${opts.grid}: parallel`, input.parallel, 1, 1024)
+      : intOption('--parallel', opts.parallel, 1, 1024);
+  const workers = workersOption(opts.workers);
   // Check every point before anything starts.
   const { gridPoints } = await import('../workflows/grid.ts');
   for (const p of gridPoints(input.grid)) {
@@ -246,7 +264,7 @@ async function sweepCommand(opts: {
   const { canonicalJson, sha256Hex } = await import('../artifacts/keys.ts');
   const workflowId = opts.id ?? `polca-sweep-${sha256Hex(canonicalJson({ base: input.base ?? {}, grid: input.grid })).slice(0, 12)}`;
   const { polcaSweep } = await import('../workflows/index.ts');
-  const results = await withWorkers(t, opts.workers, async () => {
+  const results = await withWorkers(t, workers, async () => {
     const handle = await t.client.workflow.start(polcaSweep, {
       taskQueue: t.taskQueue,
       workflowId,

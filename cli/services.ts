@@ -4,6 +4,7 @@
  * file that holds them.
  */
 import type { Command } from 'commander';
+import { intOption } from './common.ts';
 import { polcaHome } from '../services/env.ts';
 import {
   AWS_PROFILE,
@@ -18,10 +19,9 @@ import {
 
 export { ensureLocalServices, type LocalServices };
 
+/** A port option, checked like every numeric option (cli/common.ts). */
 function portOption(value: string, name: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new Error(`${name} ${value}: a port is an integer from 1 to 65535`);
-  return n;
+  return intOption(name, value, 1, 65535);
 }
 
 /** The environment lines that point polca at these services (no secret values). */

@@ -1,6 +1,9 @@
 /**
  * Config resolution: defaults ← preset ← config file ← `--set path=value` overrides, validated
  * by one zod schema. Every error names the field path, the value given and what is allowed.
+ * Before anything is merged, the input's shape is checked without recursion: the keys
+ * `__proto__`, `constructor` and `prototype` are refused by name (merging them would reach
+ * Object.prototype), and so is nesting deeper than MAX_CONFIG_DEPTH levels.
  */
 import { z } from 'zod';
 import { PRESET_NAMES, PRESETS, type PresetName } from './presets.ts';
@@ -22,13 +25,53 @@ export class ConfigError extends Error {
 type Plain = Record<string, unknown>;
 const isPlain = (v: unknown): v is Plain => typeof v === 'object' && v !== null && !Array.isArray(v);
 
+/** Keys that would reach an object's prototype when merged or assigned. */
+export const FORBIDDEN_KEYS = ['__proto__', 'constructor', 'prototype'] as const;
+/** Deepest nesting a config may have (it needs 3: section, field, array element). */
+export const MAX_CONFIG_DEPTH = 8;
+
+const shownPath = (path: string[]) => {
+  const p = path.length > 12 ? [...path.slice(0, 6), `…(${path.length - 9} more)…`, ...path.slice(-3)] : path;
+  return p.join('.') || '(root)';
+};
+
+/**
+ * Check a config-shaped value before it is used: no forbidden key at any depth, no nesting deeper
+ * than MAX_CONFIG_DEPTH. Iterative (an explicit stack), so any depth gives a clear error.
+ */
+export function checkConfigShape(value: unknown, where = ''): void {
+  const base = where ? where.split('.') : [];
+  const stack: { v: unknown; path: string[] }[] = [{ v: value, path: base }];
+  while (stack.length) {
+    const { v, path } = stack.pop()!;
+    if (typeof v !== 'object' || v === null) continue;
+    if (path.length - base.length >= MAX_CONFIG_DEPTH) {
+      const at = shownPath(path);
+      throw new ConfigError(
+        `${at}: the config is nested more than ${MAX_CONFIG_DEPTH} levels deep; allowed: sections of fields (see \`polca config schema\`)`,
+        [{ path: at, message: `nested more than ${MAX_CONFIG_DEPTH} levels` }],
+      );
+    }
+    for (const k of Object.keys(v)) {
+      if ((FORBIDDEN_KEYS as readonly string[]).includes(k)) {
+        const at = shownPath([...path, k]);
+        throw new ConfigError(`${at}: the key ${JSON.stringify(k)} is not allowed in a config (${FORBIDDEN_KEYS.join(', ')} never are)`, [
+          { path: at, message: `forbidden key ${k}` },
+        ]);
+      }
+      stack.push({ v: (v as Plain)[k], path: [...path, k] });
+    }
+  }
+}
+
 /** Deep merge of plain objects; arrays and scalars from `over` replace those of `base`. */
 export function deepMerge<T>(base: T, over: unknown): T {
   if (!isPlain(base) || !isPlain(over)) return (over === undefined ? base : over) as T;
   const out: Plain = { ...base };
   for (const [k, v] of Object.entries(over)) {
     if (v === undefined) continue;
-    out[k] = k in out ? deepMerge(out[k], v) : v;
+    if ((FORBIDDEN_KEYS as readonly string[]).includes(k)) throw new ConfigError(`${k}: the key is not allowed in a config`);
+    out[k] = Object.hasOwn(out, k) ? deepMerge(out[k], v) : v;
   }
   return out as T;
 }
@@ -74,6 +117,13 @@ export function parseSet(expr: string): { path: string[]; value: unknown } {
   const eq = expr.indexOf('=');
   if (eq <= 0) throw new ConfigError(`--set expects path=value, got ${JSON.stringify(expr)}`);
   const path = expr.slice(0, eq).split('.');
+  for (const p of path) {
+    if ((FORBIDDEN_KEYS as readonly string[]).includes(p)) {
+      throw new ConfigError(`--set ${path.join('.')}: the key ${JSON.stringify(p)} is not allowed in a config`, [
+        { path: path.join('.'), message: `forbidden key ${p}` },
+      ]);
+    }
+  }
   const raw = expr.slice(eq + 1);
   let value: unknown = raw;
   try {
@@ -81,6 +131,7 @@ export function parseSet(expr: string): { path: string[]; value: unknown } {
   } catch {
     value = raw;
   }
+  checkConfigShape(value, path.join('.'));
   return { path, value };
 }
 
@@ -102,7 +153,16 @@ export interface ResolveOptions {
 /** defaults ← preset ← config ← sets, validated. */
 export function resolveConfig(opts: ResolveOptions = {}): Config {
   const partial = isPlain(opts.config) ? opts.config : opts.config === undefined ? {} : undefined;
-  if (partial === undefined) throw new ConfigError(`config must be a JSON object, got ${JSON.stringify(opts.config)}`);
+  if (partial === undefined) {
+    const given = Array.isArray(opts.config) ? 'an array' : JSON.stringify(opts.config)?.slice(0, 80);
+    throw new ConfigError(`(root): config must be a JSON object, got ${given}`, [{ path: '(root)', message: 'expected an object' }]);
+  }
+  checkConfigShape(partial);
+  if (partial.preset !== undefined && typeof partial.preset !== 'string') {
+    throw new ConfigError(`preset: expected a string, one of ${PRESET_NAMES.join(', ')}`, [
+      { path: 'preset', message: 'expected a string' },
+    ]);
+  }
   const presetName = opts.preset ?? (partial.preset as string | undefined);
   if (presetName !== undefined && !(PRESET_NAMES as readonly string[]).includes(presetName)) {
     throw new ConfigError(`preset: unknown preset ${JSON.stringify(presetName)}; allowed: ${PRESET_NAMES.join(', ')}`, [
@@ -128,7 +188,7 @@ export function resolveConfig(opts: ResolveOptions = {}): Config {
 export function knownPath(path: string[]): boolean {
   let cur: unknown = configSchema.parse({});
   for (const p of path) {
-    if (!isPlain(cur) || !(p in cur)) {
+    if (!isPlain(cur) || !Object.hasOwn(cur, p)) {
       // optional fields without defaults
       return path.join('.') === 'cluster.minSamples' || path.join('.') === 'preset';
     }

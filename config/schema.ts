@@ -39,7 +39,7 @@ export const modelSchema = z
       ctx.addIssue({
         code: 'custom',
         path: ['nHeads'],
-        message: `nHeads must divide dModel (dModel=${m.dModel}, nHeads=${m.nHeads}; allowed: a divisor of ${m.dModel})`,
+        message: `model.nHeads must divide model.dModel (model.dModel=${m.dModel}, model.nHeads=${m.nHeads}; allowed: a divisor of ${m.dModel})`,
       });
     }
   });
@@ -160,7 +160,22 @@ export const configSchema = z
       ctx.addIssue({
         code: 'custom',
         path: ['cluster', 'minClusterSize'],
-        message: `cluster.minClusterSize must be at most the number of evaluation tokens (${c.data.evalSize * 4}); got ${c.cluster.minClusterSize}`,
+        message: `cluster.minClusterSize must be at most the number of evaluation tokens, 4 × data.evalSize = ${c.data.evalSize * 4}; got ${c.cluster.minClusterSize}`,
+      });
+    }
+    if (c.cluster.minSamples !== undefined && c.cluster.minSamples > c.data.evalSize * 4) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['cluster', 'minSamples'],
+        message: `cluster.minSamples must be at most the number of evaluation tokens, 4 × data.evalSize = ${c.data.evalSize * 4}; got ${c.cluster.minSamples}`,
+      });
+    }
+    // A Krylov space of m Lanczos iterations holds at most m Ritz pairs: k eigenvectors need k iterations.
+    if (c.basis.maxIter < c.basis.k) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['basis', 'maxIter'],
+        message: `basis.maxIter must be at least basis.k (${c.basis.k}): Lanczos finds at most one eigenvector per iteration; got ${c.basis.maxIter}`,
       });
     }
   });

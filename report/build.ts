@@ -44,8 +44,9 @@ function header(data: ReportData, metrics: Record<string, number>): string {
   };
   const T1 = data.checkpointIterations.length;
   const meta: [string, string][] = [
-    ['run', escapeHtml(data.name)],
-    ['workflow', escapeHtml(data.workflowId ?? '–')],
+    // Both only when given: the stored report step leaves them out, its key does not cover them.
+    ...(data.name ? ([['run', escapeHtml(data.name)]] as [string, string][]) : []),
+    ...(data.workflowId ? ([['workflow', escapeHtml(data.workflowId)]] as [string, string][]) : []),
     ...(data.createdAt ? ([['created', escapeHtml(data.createdAt)]] as [string, string][]) : []),
     ['preset', g('preset')],
     ['model', `${g('model.nLayers')} layers, d_model ${g('model.dModel')}, ${g('model.nHeads')} heads, MLP ${g('model.dMlp')}`],
@@ -70,7 +71,7 @@ function header(data: ReportData, metrics: Record<string, number>): string {
   const checks = claimChecks(data);
   const held = metrics['claims.held'] ?? 0;
   const checked = metrics['claims.checked'] ?? 0;
-  return `<h1>POLCA report: ${escapeHtml(data.name)}</h1>
+  return `<h1>POLCA report${data.name ? `: ${escapeHtml(data.name)}` : ''}</h1>
 <p>Hidden breakthroughs in training: per-token loss changes decomposed along Hessian eigenvectors (POLCA) and clustered with HDBSCAN, read against the arithmetic task’s skills (digit, carry, value).</p>
 <table class="meta">${meta.map(([k, v]) => `<tr><th>${k}</th><td>${v}</td></tr>`).join('')}</table>
 <p><b>The paper’s findings in this run:</b> ${held} of ${checked} checks hold (details in <a href="#claim">the claim in numbers</a>).</p>
@@ -152,7 +153,7 @@ export async function buildReportWithData(store: ArtifactStore, record: RunRecor
   sec('homogeneity').intro =
     '<p>One figure per clustering, in the layout of the paper’s Figures 4–10: a bar per cluster, its height the share of the cluster’s tokens that hold the dominant value of the skill, its colour that value.</p>';
   const html = page({
-    title: `POLCA report: ${data.name}`,
+    title: data.name ? `POLCA report: ${data.name}` : 'POLCA report',
     header: header(data, metrics),
     sections,
     withFigures: true,

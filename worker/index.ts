@@ -10,13 +10,14 @@ import { availableParallelism } from 'node:os';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DefaultLogger, makeTelemetryFilterString, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities/index.ts';
 import { type StoreOptions, storeOptionsFromEnv } from '../artifacts/index.ts';
 import { ComputePool } from '../compute/pool.ts';
 import type { BackendPref } from '../core/backend.ts';
 import { defaultWorkerConcurrency, namespace, polcaHome, taskQueue, workerConcurrency } from '../services/env.ts';
 import { connectionOptions } from './connection.ts';
+import { runtimeLogOptions } from './logging.ts';
 
 export { connectionOptions };
 
@@ -34,14 +35,8 @@ let runtimeInstalled = false;
 
 export async function createWorker(opts: WorkerOptions = {}): Promise<Worker> {
   if (!runtimeInstalled) {
-    // Keep the SDK's Rust core quiet unless asked.
-    const level = (process.env.POLCA_TEMPORAL_LOG ?? 'WARN') as 'ERROR' | 'WARN' | 'INFO' | 'DEBUG';
-    Runtime.install({
-      logger: new DefaultLogger(level),
-      telemetryOptions: {
-        logging: { filter: makeTelemetryFilterString({ core: level }) },
-      },
-    });
+    // SDK and Rust-core logs: to stderr or a log file at POLCA_LOG_LEVEL, never stdout (worker/logging.ts).
+    Runtime.install(runtimeLogOptions());
     runtimeInstalled = true;
   }
   const store = opts.store ?? storeOptionsFromEnv();

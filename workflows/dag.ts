@@ -18,6 +18,8 @@ export interface StepResult {
   name: string;
   key: string;
   cached: boolean;
+  /** The stored artifact was damaged (or removed as a damaged input) and was computed again. */
+  recomputed?: boolean;
   seconds: number;
   meta?: Record<string, unknown>;
 }
@@ -96,7 +98,23 @@ export async function runExperimentDag(
   const S = segmentCount(c);
   const results: StepResult[] = [];
   /** Producers by key, so that an input that fails its integrity check can be recomputed. */
-  const producers = new Map<string, () => Promise<StepResult>>();
+  const producers = new Map<string, { run: () => Promise<StepResult>; stage: Stage }>();
+
+  /**
+   * The producer of a damaged input again (the reader removed the artifact, so this computes it):
+   * its result replaces the earlier one and says `recomputed`.
+   */
+  const recompute = async (key: string): Promise<boolean> => {
+    const producer = producers.get(key);
+    if (!producer) return false;
+    const r = await producer.run();
+    const i = results.findIndex((x) => x.key === key);
+    const before = i >= 0 ? results[i] : undefined;
+    const after: StepResult = { ...r, cached: false, recomputed: true };
+    if (i >= 0) results[i] = after;
+    if (before?.cached) opts.progress[producer.stage].cached--;
+    return true;
+  };
 
   const step = async (stage: Stage, run: () => Promise<StepResult>): Promise<StepResult> => {
     const p = opts.progress[stage];
@@ -105,16 +123,15 @@ export async function runExperimentDag(
       for (let attempt = 0; ; attempt++) {
         try {
           const r = await run();
-          producers.set(r.key, run);
+          producers.set(r.key, { run, stage });
           results.push(r);
           p.done++;
           if (r.cached) p.cached++;
           return r;
         } catch (e) {
           const bad = opts.integrityKey(e);
-          const producer = bad ? producers.get(bad) : undefined;
-          if (!producer || attempt >= 2) throw e;
-          await producer(); // the corrupt artifact was removed by the reader: this recomputes it
+          // at most two recomputations of damaged inputs per step: damage that keeps coming back is not transient
+          if (bad === undefined || attempt >= 2 || !(await recompute(bad))) throw e;
         }
       }
     } finally {

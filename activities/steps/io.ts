@@ -16,7 +16,7 @@ export const STEP_VERSIONS = {
   polca: '1',
   trajectories: '1',
   cluster: '1',
-  report: '1',
+  report: '2',
 } as const;
 
 export const f32 = (data: Float32Array, shape: number[]): Tensor => ({
