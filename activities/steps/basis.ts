@@ -58,7 +58,7 @@ export async function basisStep(
     });
     const ortho = orthonormalityError(rows);
     const prevN = prevRows ? (prevRows.vector as Int32Array).length : 0;
-    const cat = <T extends number>(prev: ArrayLike<T> | undefined, next: T[]) => [...(prev ? Array.from(prev) : []), ...next];
+    const cat = <T extends number | boolean>(prev: ArrayLike<T> | undefined, next: T[]) => [...(prev ? Array.from(prev) : []), ...next];
     const table = parquet([
       [
         'vector',
@@ -82,6 +82,7 @@ export async function basisStep(
       ],
       ['eigenvalue', 'float64', Float64Array.from(cat(prevRows?.eigenvalue as Float64Array, ext.eigenvalues))],
       ['residual', 'float64', Float64Array.from(cat(prevRows?.residual as Float64Array, ext.residuals))],
+      ['converged', 'boolean', cat(prevRows?.converged as boolean[] | undefined, ext.converged)],
       [
         'lanczos_iterations',
         'int32',
@@ -101,6 +102,7 @@ export async function basisStep(
       meta: {
         eigenvalues: ext.eigenvalues,
         residuals: ext.residuals,
+        converged: ext.converged,
         iterations: ext.iterations,
         orthonormalityError: ortho,
         vectors: rows.length,
