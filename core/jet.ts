@@ -222,6 +222,19 @@ function gelu(P: Pass, x: Jet): Jet {
   );
 }
 
+/**
+ * Runs f in its own tidy scope and keeps only the jet it returns, so that a pass holds one
+ * sub-layer's intermediates at a time (tensors the gradient tape needs are kept by TF.js itself).
+ */
+function scoped(f: () => Jet): Jet {
+  const parts = tf.tidy(() => {
+    const j = f();
+    return [j.v, ...(j.a ? [j.a] : []), ...(j.b ? [j.b] : [])];
+  });
+  const hasA = parts.length > 1;
+  return { v: parts[0], a: hasA ? parts[1] : null, b: parts.length > 2 ? parts[2] : null };
+}
+
 function causalMask(L: number): tf.Tensor2D {
   const m = new Float32Array(L * L);
   for (let i = 0; i < L; i++) for (let j = i + 1; j < L; j++) m[i * L + j] = -1e9;
@@ -257,18 +270,24 @@ function logitJets(m: ModelConfig, P: Pass, theta: tf.Tensor1D, dirs: tf.Tensor2
   const sc = 1 / Math.sqrt(dh);
   for (let l = 0; l < m.nLayers; l++) {
     const p = `blocks.${l}`;
-    const h1 = layerNorm(P, x, W[`${p}.ln1.w`], W[`${p}.ln1.b`]);
-    const qkv = affine(P, h1, W[`${p}.attn.W_QKV`], W[`${p}.attn.b_QKV`]);
-    const hr = reshape(P, transpose(reshape(P, qkv, [n, L, 3 * H, dh]), [2, 0, 1, 3]), [3 * H * n, L, dh]);
-    const q = slice(P, hr, [0, 0, 0], [H * n, L, dh]);
-    const k = slice(P, hr, [H * n, 0, 0], [H * n, L, dh]);
-    const v = slice(P, hr, [2 * H * n, 0, 0], [H * n, L, dh]);
-    const att = softmax(P, scale(bmm(P, q, k, true), sc), mask);
-    const z = reshape(P, transpose(reshape(P, bmm(P, att, v, false), [H, n, L, dh]), [1, 2, 0, 3]), [n * L, D]);
-    x = add(x, affine(P, z, W[`${p}.attn.W_O`], W[`${p}.attn.b_O`]));
-    const h2 = layerNorm(P, x, W[`${p}.ln2.w`], W[`${p}.ln2.b`]);
-    const hid = gelu(P, affine(P, h2, W[`${p}.mlp.W_in`], W[`${p}.mlp.b_in`]));
-    x = add(x, affine(P, hid, W[`${p}.mlp.W_out`], W[`${p}.mlp.b_out`]));
+    const x0 = x;
+    x = scoped(() => {
+      const h1 = layerNorm(P, x0, W[`${p}.ln1.w`], W[`${p}.ln1.b`]);
+      const qkv = affine(P, h1, W[`${p}.attn.W_QKV`], W[`${p}.attn.b_QKV`]);
+      const hr = reshape(P, transpose(reshape(P, qkv, [n, L, 3 * H, dh]), [2, 0, 1, 3]), [3 * H * n, L, dh]);
+      const q = slice(P, hr, [0, 0, 0], [H * n, L, dh]);
+      const k = slice(P, hr, [H * n, 0, 0], [H * n, L, dh]);
+      const v = slice(P, hr, [2 * H * n, 0, 0], [H * n, L, dh]);
+      const att = softmax(P, scale(bmm(P, q, k, true), sc), mask);
+      const z = reshape(P, transpose(reshape(P, bmm(P, att, v, false), [H, n, L, dh]), [1, 2, 0, 3]), [n * L, D]);
+      return add(x0, affine(P, z, W[`${p}.attn.W_O`], W[`${p}.attn.b_O`]));
+    });
+    const x1 = x;
+    x = scoped(() => {
+      const h2 = layerNorm(P, x1, W[`${p}.ln2.w`], W[`${p}.ln2.b`]);
+      const hid = gelu(P, affine(P, h2, W[`${p}.mlp.W_in`], W[`${p}.mlp.b_in`]));
+      return add(x1, affine(P, hid, W[`${p}.mlp.W_out`], W[`${p}.mlp.b_out`]));
+    });
   }
   const T = TOKENS_PER_EXAMPLE;
   const out = reshape(P, slice(P, reshape(P, x, [n, L, D]), [0, 7, 0], [n, T, D]), [n * T, D]);
@@ -330,7 +349,7 @@ export function hessianVectorProduct(
   theta: Float32Array,
   v: ArrayLike<number>,
   batch: EncodedBatch,
-  examplesPerPass = 128,
+  examplesPerPass = 32,
 ): Float32Array {
   const d = theta.length;
   const out = new Float32Array(d);
@@ -365,8 +384,9 @@ export interface JetOptions {
   /** Directions propagated together in one pass (default 4). */
   directionsPerPass?: number;
   /**
-   * Examples per pass: bounds the memory of one pass. Default: 512 / directions per pass for
-   * derivatives (about 512 example-directions per pass), 128 for Hessian-vector products.
+   * Examples per pass: bounds the memory of one pass. Default: 128 / directions per pass for
+   * derivatives (a jet holds about three forward passes' activations per example and direction),
+   * 32 for Hessian-vector products (about four gradients' memory per example).
    */
   examplesPerPass?: number;
 }
@@ -388,7 +408,7 @@ export function tokenDerivatives(
   order: DerivativeOrder = 2,
 ): Derivatives {
   const kPass = Math.max(1, opts.directionsPerPass ?? 4);
-  const ePass = Math.max(1, opts.examplesPerPass ?? Math.ceil(512 / kPass));
+  const ePass = Math.max(1, opts.examplesPerPass ?? Math.ceil(128 / kPass));
   const d = theta.length;
   const T = TOKENS_PER_EXAMPLE;
   const n = batch.n * T;

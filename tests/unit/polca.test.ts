@@ -244,11 +244,12 @@ test('directional derivatives and HVPs never hold per-token gradients in memory'
   console.log(
     `peak TF.js memory: derivatives along ${B.length} vectors ${(dd / 1024).toFixed(0)} KiB (one forward pass ${(forward / 1024).toFixed(0)} KiB), HVP ${(hv / 1024).toFixed(0)} KiB (one gradient ${(gradient / 1024).toFixed(0)} KiB); per-token gradients would add ${(perTokenGrads / 1024).toFixed(0)} KiB`,
   );
-  // Peak memory is a few forward passes / gradients (a jet carries value, first and second
-  // tangents of every activation for a few directions at once): nothing per token × parameter is kept.
-  assert.ok(dd <= 16 * forward, `derivatives peak ${dd} vs forward ${forward}`);
-  assert.ok(hv <= 4 * gradient, `HVP peak ${hv} vs gradient ${gradient}`);
-  assert.ok(perTokenGrads > 16 * Math.max(dd, hv), `per-token gradients ${perTokenGrads} vs peaks ${dd}, ${hv}`);
+  // Peak memory is a few forward passes / gradients, set by the pass size (a jet holds value, first
+  // and second tangents of one sub-layer's activations for ~128 example-directions; a
+  // reverse-over-forward pass ~4 gradients' memory per example, 32 examples at a time), not by
+  // the number of tokens × parameters.
+  assert.ok(dd <= 6 * forward, `derivatives peak ${dd} vs forward ${forward}`);
+  assert.ok(hv <= 3 * gradient, `HVP peak ${hv} vs gradient ${gradient}`);
   assert.equal(tf.memory().numBytes, held, 'no tensors leak');
 });
 
