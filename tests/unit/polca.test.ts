@@ -246,10 +246,10 @@ test('directional derivatives and HVPs never hold per-token gradients in memory'
   );
   // Peak memory is a few forward passes / gradients, set by the pass size (a jet holds value, first
   // and second tangents of one sub-layer's activations for ~128 example-directions; a
-  // reverse-over-forward pass ~4 gradients' memory per example, 32 examples at a time), not by
+  // reverse-over-forward pass ~4 gradients' memory per example, 128 examples at a time), not by
   // the number of tokens × parameters.
   assert.ok(dd <= 6 * forward, `derivatives peak ${dd} vs forward ${forward}`);
-  assert.ok(hv <= 3 * gradient, `HVP peak ${hv} vs gradient ${gradient}`);
+  assert.ok(hv <= 5 * gradient, `HVP peak ${hv} vs gradient ${gradient}`);
   assert.equal(tf.memory().numBytes, held, 'no tensors leak');
 });
 
