@@ -7,7 +7,7 @@
  */
 import { z } from 'zod';
 import { PRESET_NAMES, PRESETS, type PresetName } from './presets.ts';
-import { type Config, type ConfigInput, configSchema } from './schema.ts';
+import { type Config, type ConfigInput, configSchema, REMOVED_FIELDS } from './schema.ts';
 
 export * from './presets.ts';
 export * from './schema.ts';
@@ -104,8 +104,17 @@ function describeIssue(issue: z.core.$ZodIssue, input: unknown): { path: string;
   return { path, message: `${path}: ${issue.message}${givenText}${allowed ? `; ${allowed}` : ''}` };
 }
 
+/** Fields of `input` that earlier versions had and this one removed, with why. */
+function removedIssues(input: unknown): { path: string; message: string }[] {
+  return Object.entries(REMOVED_FIELDS)
+    .filter(([path]) => valueAt(input, path.split('.')) !== undefined)
+    .map(([path, why]) => ({ path, message: why }));
+}
+
 /** Validate a full or partial config; throws ConfigError naming every bad field. */
 export function validateConfig(input: unknown): Config {
+  const removed = removedIssues(input);
+  if (removed.length > 0) throw new ConfigError(`invalid config:\n  ${removed.map((i) => i.message).join('\n  ')}`, removed);
   const r = configSchema.safeParse(input);
   if (r.success) return r.data;
   const issues = r.error.issues.map((i) => describeIssue(i, input));
@@ -174,6 +183,8 @@ export function resolveConfig(opts: ResolveOptions = {}): Config {
   if (presetName) merged.preset = presetName;
   for (const s of opts.sets ?? []) {
     const { path, value } = parseSet(s);
+    const why = REMOVED_FIELDS[path.join('.')];
+    if (why) throw new ConfigError(`--set ${path.join('.')}: ${why}`, [{ path: path.join('.'), message: why }]);
     if (!knownPath(path)) {
       throw new ConfigError(`--set ${path.join('.')}: no such config field; see \`polca config schema\``, [
         { path: path.join('.'), message: 'no such field' },

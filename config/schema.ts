@@ -63,27 +63,38 @@ export const trainSchema = z
   })
   .strict();
 
+/**
+ * Fields of earlier versions that tuned finite differences. Derivatives are now exact (forward-mode
+ * Taylor propagation and reverse-over-forward Hessian-vector products), so these have no meaning; a
+ * config that sets one is refused with a message saying so.
+ */
+export const REMOVED_FIELDS: Record<string, string> = {
+  'basis.hvpEps':
+    'basis.hvpEps was removed: Hessian-vector products are now exact (reverse over forward mode), with no finite-difference step; delete the field',
+  'polca.h':
+    'polca.h was removed: d1 and d2 are now exact (second-order forward-mode propagation), with no finite-difference step; delete the field',
+  'polca.stencil':
+    'polca.stencil was removed: d1 and d2 are now exact (second-order forward-mode propagation), with no finite-difference stencil; delete the field',
+};
+
 export const basisSchema = z
   .object({
     /** A basis extension (k Hessian eigenvectors) every this many iterations. */
     every: posInt().default(100),
     /** Eigenvectors per extension. */
     k: posInt().max(64).default(1),
-    /** Lanczos iteration cap and residual tolerance (relative to |λ|). */
+    /**
+     * Lanczos iteration cap and tolerance on the true residual ‖PHPv − λv‖ relative to |λ|; a
+     * vector that misses it at the cap is kept and flagged (`converged` in basis.parquet).
+     */
     maxIter: posInt().max(1000).default(40),
     tol: posNum().default(1e-3),
-    /** Central-difference step of the gradient-difference Hessian-vector product. */
-    hvpEps: posNum().default(1e-3),
   })
   .strict();
 
 export const polcaSchema = z
   .object({
     variant: z.enum(POLCA_VARIANTS).default('paper'),
-    /** Finite-difference step of the per-token directional derivatives d1, d2. 3e-3 with the 5-point stencil was best along sharp Hessian directions (λ ≈ 170): median relative error 4e-5 against tf.grad; 3e-2 had 3e-4, 3e-4 had 4e-4 (float32 rounding). */
-    h: posNum().default(3e-3),
-    /** 3- or 5-point central stencil. */
-    stencil: z.literal([3, 5]).default(5),
     /** `paper` variant: below this |D1(t+1) − D1(t)| the ratio falls back to d2(x,b,θ_t). */
     denomTol: posNum().default(1e-6),
     /** `path` variant: adaptive Simpson until |completeness error| ≤ pathTol, at most pathMaxSplits. */

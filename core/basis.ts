@@ -1,11 +1,12 @@
 /**
  * Algorithm 1 (the POLCA basis): at each basis checkpoint, the top-k eigenvectors of
- * P·H_S(θ)·P with P = I − BBᵀ are appended to B. A chain: each extension depends on the
+ * P·H_S(θ)·P with P = I − BBᵀ are appended to B. Products H_S·v are exact (reverse over forward,
+ * core/jet.ts); each eigenvalue is the Rayleigh quotient of its final vector, reported with its
+ * true residual and whether that met the tolerance (core/lanczos.ts). A chain: each extension depends on the
  * previous basis. B is kept orthonormal (rows of length d, float64 while computing, stored F32;
  * a final re-orthonormalisation in float64 keeps ‖BBᵀ − I‖ at rounding level).
  */
 import type { Config } from '../config/schema.ts';
-import { hvp } from './hvp.ts';
 import { lanczosTop } from './lanczos.ts';
 import { dot } from './linalg.ts';
 import type { TokenLossModel } from './types.ts';
@@ -14,6 +15,7 @@ export interface BasisExtension {
   vectors: Float64Array[];
   eigenvalues: number[];
   residuals: number[];
+  converged: boolean[];
   iterations: number;
 }
 
@@ -29,7 +31,7 @@ export interface ProductStore {
 }
 
 export function extendBasis(
-  model: Pick<TokenLossModel, 'hessianLossGrad'>,
+  model: Pick<TokenLossModel, 'hvp'>,
   theta: Float32Array,
   B: ArrayLike<number>[],
   basis: Config['basis'],
@@ -42,7 +44,7 @@ export function extendBasis(
     const call = calls++;
     const kept = products?.get(call, v);
     if (kept) return kept;
-    const hv = hvp(model, theta, v, basis.hvpEps);
+    const hv = model.hvp(theta, v);
     products?.put(call, v, hv);
     return hv;
   };
@@ -63,7 +65,8 @@ export function extendBasis(
     const n = Math.sqrt(dot(v, v));
     for (let i = 0; i < d; i++) v[i] /= n;
   }
-  return { vectors: r.vectors, eigenvalues: r.values, residuals: r.residuals, iterations: r.iterations };
+  // Re-orthonormalisation moves a vector by rounding only: its Rayleigh quotient and residual stand.
+  return { vectors: r.vectors, eigenvalues: r.values, residuals: r.residuals, converged: r.converged, iterations: r.iterations };
 }
 
 /** max |BBᵀ − I| entry. */

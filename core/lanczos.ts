@@ -1,9 +1,15 @@
 /**
  * Lanczos for the top-k (largest algebraic) eigenpairs of P·A·P, P = I − BBᵀ (B orthonormal),
  * with full re-orthogonalisation (twice, classical Gram–Schmidt) against every Krylov vector
- * and against B. Krylov vectors and inner products in float64. Stops when the top-k Ritz pairs'
- * residual estimates β_j·|s_{j,i}| fall below tol·max(|θ_i|, 1e-12), at an invariant subspace,
- * or at maxIter; reports true residuals ‖PAPy − θy‖ from one extra product per vector.
+ * and against B. Krylov vectors and inner products in float64.
+ *
+ * Stopping is decided on the true residual: once the top-k Ritz pairs' residual estimates
+ * β_j·|s_{j,i}| fall below tol·|θ_i|, the Ritz vectors y_i are formed and multiplied once more
+ * (k products); the run stops when every ‖PAPy_i − λ_i y_i‖ ≤ tol·|λ_i|, with λ_i = y_iᵀPAPy_i the
+ * Rayleigh quotient of the final vector under the product itself (never above the top eigenvalue
+ * of PAP, for an exact product), and otherwise goes on iterating. At an invariant subspace or at
+ * maxIter it stops regardless; each pair then reports whether its true residual met the tolerance
+ * (`converged`), so a vector that missed it is visible rather than silently kept.
  */
 import { dot, norm, symmetricEigen } from './linalg.ts';
 import { uniform } from './rng.ts';
@@ -20,7 +26,10 @@ export interface LanczosOptions {
 export interface LanczosResult {
   values: number[];
   vectors: Float64Array[];
+  /** ‖PAPy_i − λ_i y_i‖ with λ_i the Rayleigh quotient, from the product of the final vector. */
   residuals: number[];
+  /** Whether residual_i ≤ tol·|λ_i|. */
+  converged: boolean[];
   iterations: number;
 }
 
@@ -48,12 +57,42 @@ export function lanczosTop(matvec: (v: Float64Array) => Float64Array, d: number,
   let q = new Float64Array(d);
   for (let i = 0; i < d; i++) q[i] = uniform(opts.seed, 5, i) - 0.5;
   q = applyP(q);
-  let nq = norm(q);
+  const nq = norm(q);
   for (let i = 0; i < d; i++) q[i] /= nq;
   const alpha: number[] = [];
   const beta: number[] = [];
   let ritz: { values: Float64Array; vectors: Float64Array } | undefined;
   let m = 0;
+  let final: Omit<LanczosResult, 'iterations'> | undefined;
+  /** Ritz vectors of the first m Krylov vectors, their products, Rayleigh quotients and true residuals. */
+  const ritzPairs = (): Omit<LanczosResult, 'iterations'> => {
+    const k = Math.min(opts.k, m);
+    const out: Omit<LanczosResult, 'iterations'> = { values: [], vectors: [], residuals: [], converged: [] };
+    for (let i = 0; i < k; i++) {
+      const y = new Float64Array(d);
+      for (let j = 0; j < m; j++) {
+        const s = ritz!.vectors[j * m + i];
+        const qj = Q[j];
+        for (let t = 0; t < d; t++) y[t] += s * qj[t];
+      }
+      projectOut(y, B);
+      for (const prev of out.vectors) {
+        const c = dot(y, prev);
+        for (let t = 0; t < d; t++) y[t] -= c * prev[t];
+      }
+      const ny = norm(y);
+      for (let t = 0; t < d; t++) y[t] /= ny;
+      const Ay = op(y);
+      const lam = dot(y, Ay);
+      for (let t = 0; t < d; t++) Ay[t] -= lam * y[t];
+      const res = norm(Ay);
+      out.values.push(lam);
+      out.vectors.push(y);
+      out.residuals.push(res);
+      out.converged.push(res <= opts.tol * Math.abs(lam));
+    }
+    return out;
+  };
   for (let j = 0; j < maxIter; j++) {
     Q.push(q);
     const w = op(q);
@@ -80,40 +119,19 @@ export function lanczosTop(matvec: (v: Float64Array) => Float64Array, d: number,
     }
     ritz = symmetricEigen(T, m);
     const scale = Math.max(Math.abs(ritz.values[0]), 1e-12);
-    let converged = m >= opts.k;
+    let estimated = m >= opts.k;
     for (let i = 0; i < Math.min(opts.k, m); i++) {
       const est = bj * Math.abs(ritz.vectors[(m - 1) * m + i]);
-      if (est > opts.tol * Math.max(Math.abs(ritz.values[i]), 1e-12 * scale)) converged = false;
+      if (est > opts.tol * Math.max(Math.abs(ritz.values[i]), 1e-12 * scale)) estimated = false;
     }
-    if (converged || bj < 1e-10 * scale) break;
+    const invariant = bj < 1e-10 * scale;
+    if (estimated || invariant || j === maxIter - 1) {
+      final = ritzPairs();
+      if (invariant || final.converged.every(Boolean)) break;
+    }
     beta.push(bj);
     q = new Float64Array(d);
     for (let i = 0; i < d; i++) q[i] = w[i] / bj;
   }
-  const k = Math.min(opts.k, m);
-  const values: number[] = [];
-  const vectors: Float64Array[] = [];
-  const residuals: number[] = [];
-  for (let i = 0; i < k; i++) {
-    const y = new Float64Array(d);
-    for (let j = 0; j < m; j++) {
-      const s = ritz!.vectors[j * m + i];
-      const qj = Q[j];
-      for (let t = 0; t < d; t++) y[t] += s * qj[t];
-    }
-    projectOut(y, B);
-    for (const prev of vectors) {
-      const c = dot(y, prev);
-      for (let t = 0; t < d; t++) y[t] -= c * prev[t];
-    }
-    nq = norm(y);
-    for (let t = 0; t < d; t++) y[t] /= nq;
-    const Ay = op(y);
-    const lam = dot(y, Ay);
-    for (let t = 0; t < d; t++) Ay[t] -= lam * y[t];
-    values.push(lam);
-    vectors.push(y);
-    residuals.push(norm(Ay));
-  }
-  return { values, vectors, residuals, iterations: m };
+  return { ...(final ?? ritzPairs()), iterations: m };
 }

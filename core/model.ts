@@ -20,53 +20,18 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Config } from '../config/schema.ts';
 import { encodeExamples, type Example, INPUT_LEN, TOKENS_PER_EXAMPLE, VOCAB_SIZE } from './data.ts';
+import { hessianVectorProduct, type JetOptions, tokenDerivatives } from './jet.ts';
+import { numParams, paramLayout } from './layout.ts';
+import { affine, linear } from './matmul.ts';
 import { normal, STREAMS } from './rng.ts';
-import type { ParamEntry, TokenLossModel } from './types.ts';
+import type { TokenLossModel } from './types.ts';
 
 export type ModelConfig = Config['model'];
 
 const LN_EPS = 1e-5;
 const INIT_STD = 0.02;
 
-export function paramLayout(m: ModelConfig): ParamEntry[] {
-  const D = m.dModel;
-  const M = m.dMlp;
-  const shapes: [string, number[]][] = [
-    ['embed.W_E', [VOCAB_SIZE, D]],
-    ['pos_embed.W_pos', [INPUT_LEN, D]],
-  ];
-  for (let l = 0; l < m.nLayers; l++) {
-    const p = `blocks.${l}`;
-    shapes.push(
-      [`${p}.ln1.w`, [D]],
-      [`${p}.ln1.b`, [D]],
-      [`${p}.attn.W_QKV`, [D, 3 * D]],
-      [`${p}.attn.b_QKV`, [3 * D]],
-      [`${p}.attn.W_O`, [D, D]],
-      [`${p}.attn.b_O`, [D]],
-      [`${p}.ln2.w`, [D]],
-      [`${p}.ln2.b`, [D]],
-      [`${p}.mlp.W_in`, [D, M]],
-      [`${p}.mlp.b_in`, [M]],
-      [`${p}.mlp.W_out`, [M, D]],
-      [`${p}.mlp.b_out`, [D]],
-    );
-  }
-  shapes.push(['ln_final.w', [D]], ['ln_final.b', [D]], ['unembed.W_U', [D, VOCAB_SIZE]], ['unembed.b_U', [VOCAB_SIZE]]);
-  let offset = 0;
-  return shapes.map(([name, shape]) => {
-    const size = shape.reduce((a, b) => a * b, 1);
-    const e = { name, shape, offset, size };
-    offset += size;
-    return e;
-  });
-}
-
-export function numParams(m: ModelConfig): number {
-  const layout = paramLayout(m);
-  const last = layout[layout.length - 1];
-  return last.offset + last.size;
-}
+export { numParams, paramLayout } from './layout.ts';
 
 /** Which parameters AdamW decays: matrices (embeddings, weights), not biases or LayerNorm. */
 export function decayMask(m: ModelConfig): Float32Array {
@@ -101,40 +66,6 @@ const GELU_C = Math.sqrt(2 / Math.PI);
 function gelu(x: tf.Tensor): tf.Tensor {
   return x.mul(tf.sigmoid(x.add(x.mul(x).mul(x).mul(0.044715)).mul(2 * GELU_C)));
 }
-
-/**
- * x·W with a hand-written gradient that materialises the transposes. The wasm backend's matMul
- * with transpose flags ran 10–15x slower than a plain matMul on our shapes (measured with
- * tf.profile: [1408,256]ᵀ·[1408,64] 45 ms vs 3.4 ms untransposed), and TF.js' own matMul gradient
- * uses those flags.
- */
-const linear = tf.customGrad(((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-  const [x, w, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
-  save([x, w]);
-  return {
-    value: tf.matMul(x as tf.Tensor2D, w as tf.Tensor2D),
-    gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
-      const g = dy as tf.Tensor2D;
-      return [tf.matMul(g, tf.transpose(saved[1] as tf.Tensor2D)), tf.matMul(tf.transpose(saved[0] as tf.Tensor2D), g)];
-    },
-  };
-}) as never) as unknown as (x: tf.Tensor, w: tf.Tensor) => tf.Tensor2D;
-
-/**
- * x·W + b as one fused kernel, with the same hand-written gradient as `linear` (the bias gradient
- * is the column sum of dy).
- */
-const affine = tf.customGrad(((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-  const [x, w, b, save] = args as [tf.Tensor, tf.Tensor, tf.Tensor, tf.GradSaveFunc];
-  save([x, w]);
-  return {
-    value: tf.fused.matMul({ a: x as tf.Tensor2D, b: w as tf.Tensor2D, bias: b }),
-    gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
-      const g = dy as tf.Tensor2D;
-      return [tf.matMul(g, tf.transpose(saved[1] as tf.Tensor2D)), tf.matMul(tf.transpose(saved[0] as tf.Tensor2D), g), tf.sum(g, 0)];
-    },
-  };
-}) as never) as unknown as (x: tf.Tensor, w: tf.Tensor, b: tf.Tensor) => tf.Tensor2D;
 
 /** Causal mask added to attention scores: 0 on and below the diagonal, −1e9 above. */
 function causalMask(L: number): tf.Tensor2D {
@@ -175,6 +106,16 @@ function readTidy(f: () => tf.Tensor[]): Float32Array[] {
   } finally {
     tf.dispose(ts);
   }
+}
+
+/** Examples [start, start + count) of a batch, as a batch of their own (new tensors). */
+export function sliceBatch(b: EncodedBatch, start: number, count: number): EncodedBatch {
+  const [onehot, targets] = tf.tidy(() => [
+    b.onehot.slice([start * INPUT_LEN, 0], [count * INPUT_LEN, VOCAB_SIZE]),
+    b.targets.slice([start * TOKENS_PER_EXAMPLE, 0], [count * TOKENS_PER_EXAMPLE, VOCAB_SIZE]),
+  ]);
+  const t = TOKENS_PER_EXAMPLE;
+  return { n: count, onehot, targets, targetIds: b.targetIds.slice(start * t, (start + count) * t) };
 }
 
 export function disposeBatch(b: EncodedBatch): void {
@@ -276,7 +217,12 @@ export function lossAndGrad(m: ModelConfig, theta: Float32Array, batch: EncodedB
  * The model with its evaluation set X and Hessian sample S bound: what the Hessian basis and
  * POLCA need (core/types.ts).
  */
-export function makeTokenLossModel(m: ModelConfig, evalExamples: Example[], hessianExamples: Example[]): TokenLossModel {
+export function makeTokenLossModel(
+  m: ModelConfig,
+  evalExamples: Example[],
+  hessianExamples: Example[],
+  jet: JetOptions = {},
+): TokenLossModel {
   const evalBatch = encodeBatch(evalExamples);
   const hessBatch = encodeBatch(hessianExamples);
   const d = numParams(m);
@@ -295,6 +241,12 @@ export function makeTokenLossModel(m: ModelConfig, evalExamples: Example[], hess
         out.set(this.tokenLosses(shifted), j * numTokens);
       });
       return out;
+    },
+    tokenDerivatives(theta, directions, order = 2) {
+      return tokenDerivatives(m, theta, directions, evalBatch, jet, order);
+    },
+    hvp(theta, v) {
+      return Float64Array.from(hessianVectorProduct(m, theta, v, hessBatch, jet.examplesPerPass));
     },
     hessianLossGrad(theta) {
       return lossAndGrad(m, theta, hessBatch);

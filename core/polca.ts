@@ -1,21 +1,10 @@
 /**
  * POLCA: Projection Oriented Loss Change Allocation, as the method notes define it.
  *
- * Per-token directional derivatives along a unit direction b come from forward passes only:
- * f(s) = ℓ_x(θ + s·b) for every evaluation token x at once, and central differences
- *   3-point: d1 = (f(h) − f(−h)) / 2h,                 d2 = (f(h) − 2f(0) + f(−h)) / h²
- *   5-point: d1 = (f(−2h) − 8f(−h) + 8f(h) − f(2h)) / 12h,
- *            d2 = (−f(−2h) + 16f(−h) − 30f(0) + 16f(h) − f(2h)) / 12h².
- * Step refinement (on by default): two more points at ±h/2 give the same stencil at h/2 and an
- * estimate of the truncation error of d1(h), T ≈ |d1(h) − d1(h/2)|·2^p/(2^p − 1) (p = 2 or 4, the
- * stencil's order). Where T exceeds twice the float32 rounding bound of the refined estimate,
- * 12·u·max(1, |ℓ_x|)/h with u = 2⁻²⁴, d1 is the Richardson extrapolation (2^p·d1(h/2) − d1(h))/(2^p − 1),
- * else d1(h). Tokens whose loss bends sharply along b (per-token curvature in the thousands along
- * the top Hessian directions) get the accurate small-step value; flat tokens keep the step that
- * float32 rounding needs. d2 always uses step h. Measured on the tiny preset's trajectory against
- * tf.grad (tests/unit/polca.test.ts): worst relative error of d1 1.6e-2 without, < 1e-3 with.
- * Cost: 2m (3-point) or 4m (5-point) batched forward passes plus one at s = 0, per point θ, and
- * 2m more with refinement. Per-example gradients are never formed.
+ * Per-token directional derivatives along a unit direction b, d1 = dℓ_x(θ + s·b)/ds and
+ * d2 = d²ℓ_x(θ + s·b)/ds² at s = 0, come from the model's second-order forward-mode pass
+ * (`tokenDerivatives`, core/jet.ts): exact up to float32 rounding, every token and several
+ * directions per pass, no step size. Per-example gradients are never formed.
  *
  * For one interval t → t+1 with Δ = θ_{t+1} − θ_t and c_b = ⟨b, Δ⟩:
  *   first order       F(x,b) = d1(x,b,θ_t)·c_b
@@ -30,81 +19,9 @@
  * Completeness error per token: ΔL_x − Σ_b POLCA(x,b) (− POLCA_⊥ for `path`).
  */
 import type { Config, PolcaVariant } from '../config/schema.ts';
-import type { TokenLossModel } from './types.ts';
+import type { Derivatives, TokenLossModel } from './types.ts';
 
-type Model = Pick<TokenLossModel, 'tokenLosses' | 'shiftedTokenLosses' | 'numTokens'>;
-
-export interface Derivatives {
-  /** ℓ_x(θ), [n] */
-  f0: Float32Array;
-  /** d1[j·n + x] for direction j */
-  d1: Float64Array;
-  /** d2[j·n + x] */
-  d2: Float64Array;
-}
-
-export interface DerivativeOptions {
-  /** Richardson step refinement of d1 from two more points at ±h/2 (default true). */
-  refine?: boolean;
-}
-
-/** Float32 unit roundoff. */
-const U32 = 2 ** -24;
-
-/** d1 and d2 of every token along every direction (unit vectors) at θ. */
-export function directionalDerivatives(
-  model: Model,
-  theta: Float32Array,
-  directions: ArrayLike<number>[],
-  h: number,
-  stencil: 3 | 5,
-  f0?: Float32Array,
-  options: DerivativeOptions = {},
-): Derivatives {
-  const refine = options.refine ?? true;
-  const n = model.numTokens;
-  const base = f0 ?? model.tokenLosses(theta);
-  const m = directions.length;
-  const d1 = new Float64Array(m * n);
-  const d2 = new Float64Array(m * n);
-  const shifts = stencil === 3 ? [-h, h] : [-2 * h, -h, h, 2 * h];
-  if (refine) shifts.push(-h / 2, h / 2);
-  const gain = stencil === 3 ? 4 : 16; // 2^p
-  const dirF32 = new Float32Array(theta.length);
-  directions.forEach((b, j) => {
-    for (let i = 0; i < dirF32.length; i++) dirF32[i] = b[i];
-    const f = model.shiftedTokenLosses(theta, dirF32, shifts);
-    for (let x = 0; x < n; x++) {
-      const c = base[x];
-      let first: number;
-      if (stencil === 3) {
-        const fm = f[x];
-        const fp = f[n + x];
-        first = (fp - fm) / (2 * h);
-        d2[j * n + x] = (fp - 2 * c + fm) / (h * h);
-      } else {
-        const fm2 = f[x];
-        const fm1 = f[n + x];
-        const fp1 = f[2 * n + x];
-        const fp2 = f[3 * n + x];
-        first = (fm2 - 8 * fm1 + 8 * fp1 - fp2) / (12 * h);
-        d2[j * n + x] = (-fm2 + 16 * fm1 - 30 * c + 16 * fp1 - fp2) / (12 * h * h);
-      }
-      if (refine) {
-        const k = shifts.length - 2;
-        const fmh = f[k * n + x];
-        const fph = f[(k + 1) * n + x];
-        // the same stencil at step h/2: 3-point on ±h/2, 5-point on ±h/2, ±h
-        const half = stencil === 3 ? (fph - fmh) / h : (f[n + x] - 8 * fmh + 8 * fph - f[2 * n + x]) / (6 * h);
-        const trunc = (Math.abs(first - half) * gain) / (gain - 1);
-        const rounding = (12 * U32 * Math.max(1, Math.abs(c))) / h;
-        if (trunc > 2 * rounding) first = (gain * half - first) / (gain - 1);
-      }
-      d1[j * n + x] = first;
-    }
-  });
-  return { f0: base, d1, d2 };
-}
+type Model = Pick<TokenLossModel, 'tokenLosses' | 'tokenDerivatives' | 'numTokens'>;
 
 function mean(a: Float64Array, j: number, n: number): number {
   let s = 0;
@@ -153,6 +70,8 @@ export interface PolcaInputs {
   atT?: Derivatives;
   atT1?: Derivatives;
 }
+
+export type { Derivatives };
 
 export function quantiles(values: ArrayLike<number>, qs: number[]): number[] {
   const s = Float64Array.from(values).sort();
@@ -203,9 +122,8 @@ export function polcaInterval(inp: PolcaInputs): PolcaIntervalResult {
   perpNorm = Math.sqrt(perpNorm);
 
   if (cfg.variant === 'paper' || cfg.variant === 'exact-curvature') {
-    const dT = inp.atT ?? directionalDerivatives(model, thetaT, basis, cfg.h, cfg.stencil, f0T);
-    const dT1 =
-      cfg.variant === 'paper' ? (inp.atT1 ?? directionalDerivatives(model, thetaT1, basis, cfg.h, cfg.stencil, lossT1)) : undefined;
+    const dT = inp.atT ?? model.tokenDerivatives(thetaT, basis);
+    const dT1 = cfg.variant === 'paper' ? (inp.atT1 ?? model.tokenDerivatives(thetaT1, basis)) : undefined;
     for (let j = 0; j < m; j++) {
       const cj = c[j];
       const lam = mean(dT.d2, j, n);
@@ -249,9 +167,9 @@ export function polcaInterval(inp: PolcaInputs): PolcaIntervalResult {
       const hit = cache.get(s);
       if (hit) return hit;
       let r: Float64Array;
-      if (s === 0) r = directionalDerivatives(model, thetaT, dirs, cfg.h, cfg.stencil, f0T).d1;
-      else if (s === 1) r = directionalDerivatives(model, thetaT1, dirs, cfg.h, cfg.stencil, lossT1).d1;
-      else r = directionalDerivatives(model, point(s), dirs, cfg.h, cfg.stencil).d1;
+      if (s === 0) r = model.tokenDerivatives(thetaT, dirs, 1).d1;
+      else if (s === 1) r = model.tokenDerivatives(thetaT1, dirs, 1).d1;
+      else r = model.tokenDerivatives(point(s), dirs, 1).d1;
       cache.set(s, r);
       return r;
     };

@@ -28,12 +28,29 @@ export interface TokenLossModel {
    * Batched so that a backend may evaluate several shifted parameter vectors per call.
    */
   shiftedTokenLosses(theta: Float32Array, v: Float32Array, shifts: number[]): Float32Array;
+  /**
+   * ℓ_x, d1 and d2 of every evaluation token along every direction at θ (exact, core/jet.ts);
+   * with order 1, d1 only (d2 empty).
+   */
+  tokenDerivatives(theta: Float32Array, directions: ArrayLike<number>[], order?: 1 | 2): Derivatives;
+  /** H_S(θ)·v, the Hessian of the mean training loss over S times v (exact, core/jet.ts). */
+  hvp(theta: Float32Array, v: ArrayLike<number>): Float64Array;
   /** Mean training loss over the Hessian sample S and its gradient at θ. */
   hessianLossGrad(theta: Float32Array): { loss: number; grad: Float32Array };
   /** Exact gradient of one evaluation token's loss (tf.grad), for validation only. */
   tokenGrad(theta: Float32Array, token: number): Float32Array;
   /** Release tensors held by the model (bound data). */
   dispose(): void;
+}
+
+/** Per-token loss and its first two derivatives along each of m directions at one θ. */
+export interface Derivatives {
+  /** ℓ_x(θ), [n] */
+  f0: Float32Array;
+  /** d1[j·n + x] = dℓ_x(θ + s·b_j)/ds at s = 0 */
+  d1: Float64Array;
+  /** d2[j·n + x] = d²ℓ_x(θ + s·b_j)/ds² at s = 0 */
+  d2: Float64Array;
 }
 
 /** Skills of one output token (method.md, "Skills of the arithmetic task"). */

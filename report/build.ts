@@ -56,7 +56,7 @@ function header(data: ReportData, metrics: Record<string, number>): string {
     ],
     ['evaluation tokens', data.tokens ? String(data.tokens.n) : '–'],
     ['checkpoints / intervals', T1 ? `${T1} / ${T1 - 1}` : '–'],
-    ['basis', `${data.basis.length} vectors (${g('basis.k')} every ${g('basis.every')} iterations)`],
+    ['basis', `${data.basis.length} vectors (${g('basis.k')} every ${g('basis.every')} iterations)${basisConvergence(data.basis)}`],
     ['POLCA', `variant ${g('polca.variant')}; completeness recorded for ${data.completeness?.variants.join(', ') || '–'}`],
     [
       'clustering',
@@ -184,6 +184,15 @@ export async function writeReport(files: Record<string, Uint8Array>, dir: string
     await writeFile(p, bytes);
   }
   return join(dir, 'index.html');
+}
+
+/** Which basis vectors missed the Lanczos residual tolerance, for the run table. */
+function basisConvergence(basis: ReportData['basis']): string {
+  if (basis.length === 0 || basis.every((b) => b.converged === undefined)) return '';
+  const missed = basis.filter((b) => b.converged === false).map((b) => b.vector);
+  return missed.length === 0
+    ? '; every residual within basis.tol'
+    : `; <strong>residual above basis.tol for vector${missed.length > 1 ? 's' : ''} ${missed.join(', ')}</strong>`;
 }
 
 /** The headline metrics of a run (for sweep tables) without rendering figures. */

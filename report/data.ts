@@ -90,7 +90,8 @@ export interface ReportData {
   lossByGroup: { iteration: number; group: string; mean: number; tokens: number }[];
   /** Final checkpoint: mean loss, token accuracy, exact match (all 4 tokens right). */
   final: { iteration: number; loss: number; accuracy: number; exactMatch: number } | undefined;
-  basis: { vector: number; iteration: number; eigenvalue: number; residual: number; lanczosIterations: number }[];
+  /** `converged`: the true residual met basis.tol (absent in stores written before it was recorded). */
+  basis: { vector: number; iteration: number; eigenvalue: number; residual: number; lanczosIterations: number; converged?: boolean }[];
   completeness: CompletenessData | undefined;
   families: FamilyData[];
 }
@@ -391,6 +392,7 @@ export async function loadReportData(store: ArtifactStore, record: RunRecord, op
         eigenvalue: num(b.eigenvalue, i),
         residual: num(b.residual, i),
         lanczosIterations: num(b.lanczos_iterations, i),
+        ...(b.converged ? { converged: Boolean((b.converged as ArrayLike<unknown>)[i]) } : {}),
       })).sort((a, c) => a.vector - c.vector);
   }
 

@@ -491,6 +491,7 @@ export function buildFigures(data: ReportData): Figure[] {
       residual: r4(b.residual),
       relative: r4(b.residual / Math.abs(b.eigenvalue)),
       lanczos: b.lanczosIterations,
+      converged: b.converged === undefined ? 'not recorded' : b.converged ? 'yes' : 'no',
     }));
     const tol = (data.config?.basis as { tol?: number } | undefined)?.tol;
     const tip = [
@@ -500,6 +501,7 @@ export function buildFigures(data: ReportData): Figure[] {
       { field: 'residual' },
       { field: 'relative' },
       { field: 'lanczos', title: 'Lanczos iterations' },
+      { field: 'converged', title: 'residual within tolerance' },
     ];
     figs.push({
       name: 'basis',

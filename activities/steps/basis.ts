@@ -43,8 +43,10 @@ export async function basisStep(
     const { evalExamples, hessianExamples } = makeData(c);
     const model = makeTokenLossModel(c.model, evalExamples.slice(0, 1), hessianExamples);
     // The products of an interrupted attempt (resume points), and a place for this attempt's.
-    const products = await loadProducts(ctx, stepKey(spec), c.basis.maxIter + c.basis.k);
-    ctx.heartbeat({ phase: 'lanczos', done: 0, total: c.basis.maxIter + c.basis.k });
+    // At most maxIter Krylov products, plus k for each check of the true residuals.
+    const maxProducts = (c.basis.maxIter + 1) * (c.basis.k + 1);
+    const products = await loadProducts(ctx, stepKey(spec), maxProducts);
+    ctx.heartbeat({ phase: 'lanczos', done: 0, total: maxProducts });
     await yieldNow();
     let ext: ReturnType<typeof extendBasis>;
     try {
@@ -60,7 +62,7 @@ export async function basisStep(
     });
     const ortho = orthonormalityError(rows);
     const prevN = prevRows ? (prevRows.vector as Int32Array).length : 0;
-    const cat = <T extends number>(prev: ArrayLike<T> | undefined, next: T[]) => [...(prev ? Array.from(prev) : []), ...next];
+    const cat = <T extends number | boolean>(prev: ArrayLike<T> | undefined, next: T[]) => [...(prev ? Array.from(prev) : []), ...next];
     const table = parquet([
       [
         'vector',
@@ -84,6 +86,7 @@ export async function basisStep(
       ],
       ['eigenvalue', 'float64', Float64Array.from(cat(prevRows?.eigenvalue as Float64Array, ext.eigenvalues))],
       ['residual', 'float64', Float64Array.from(cat(prevRows?.residual as Float64Array, ext.residuals))],
+      ['converged', 'boolean', cat(prevRows?.converged as boolean[] | undefined, ext.converged)],
       [
         'lanczos_iterations',
         'int32',
@@ -103,6 +106,7 @@ export async function basisStep(
       meta: {
         eigenvalues: ext.eigenvalues,
         residuals: ext.residuals,
+        converged: ext.converged,
         iterations: ext.iterations,
         orthonormalityError: ortho,
         vectors: rows.length,

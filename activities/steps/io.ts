@@ -12,8 +12,8 @@ import { readInput, type StepContext } from '../context.ts';
 export const STEP_VERSIONS = {
   data: '1',
   train: '1',
-  basis: '1',
-  polca: '1',
+  basis: '2',
+  polca: '2',
   trajectories: '1',
   cluster: '1',
   report: '2',

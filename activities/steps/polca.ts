@@ -3,7 +3,7 @@ import { stepKey } from '../../artifacts/index.ts';
 import type { Config, PolcaVariant } from '../../config/schema.ts';
 import { makeData } from '../../core/data.ts';
 import { makeTokenLossModel } from '../../core/model.ts';
-import { type Derivatives, directionalDerivatives, type PolcaIntervalResult, polcaInterval } from '../../core/polca.ts';
+import { type Derivatives, type PolcaIntervalResult, polcaInterval } from '../../core/polca.ts';
 import { checkpointsPerSegment } from '../../workflows/plan.ts';
 import { runStep, type StepContext, type StepResult, yieldNow } from '../context.ts';
 import { loadIntervalResults, saveIntervalResults } from './interval-results.ts';
@@ -60,7 +60,7 @@ export async function polcaStep(
         if (!dv) {
           const theta = cps.get(it);
           if (!theta) throw new Error(`polca/${s}: checkpoint ${it} is not among the inputs`);
-          dv = directionalDerivatives(model, theta, basis, c.polca.h, c.polca.stencil);
+          dv = model.tokenDerivatives(theta, basis);
           derivs.set(it, dv);
         }
         return dv;

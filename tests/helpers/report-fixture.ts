@@ -177,6 +177,7 @@ export async function makeRun(store: ArtifactStore, opts: FixtureOptions = {}): 
       },
     );
     const upto = (s + 1) * config.basis.k;
+    const residual = Float64Array.from(basisRows.slice(0, upto), (r, j) => r.eigenvalue * 10 ** (-4 + j * 0.2 + rand()));
     await put(
       `basis/${s}`,
       'basis',
@@ -186,10 +187,11 @@ export async function makeRun(store: ArtifactStore, opts: FixtureOptions = {}): 
           { name: 'vector', type: 'int32', values: Int32Array.from({ length: upto }, (_, j) => j) },
           { name: 'iteration', type: 'int32', values: Int32Array.from(basisRows.slice(0, upto), (r) => r.iteration) },
           { name: 'eigenvalue', type: 'float64', values: Float64Array.from(basisRows.slice(0, upto), (r) => r.eigenvalue) },
+          { name: 'residual', type: 'float64', values: residual },
           {
-            name: 'residual',
-            type: 'float64',
-            values: Float64Array.from(basisRows.slice(0, upto), (r, j) => r.eigenvalue * 10 ** (-4 + j * 0.2 + rand())),
+            name: 'converged',
+            type: 'boolean',
+            values: Array.from(residual, (res, j) => res <= config.basis.tol * Math.abs(basisRows[j].eigenvalue)),
           },
           { name: 'lanczos_iterations', type: 'int32', values: Int32Array.from(basisRows.slice(0, upto), (r) => r.lanczos) },
         ],

@@ -33,6 +33,18 @@ test('bad configuration names the field, the value and the allowed values', () =
   rejects({ config: { data: { extra: 1 } } }, 'data', 'extra');
 });
 
+test('fields that tuned finite differences are refused with the reason: derivatives are now exact', () => {
+  rejects({ preset: 'tiny', config: { polca: { h: 3e-3 } } }, 'polca.h was removed', 'exact', 'delete the field');
+  rejects({ preset: 'small', config: { polca: { stencil: 5, variant: 'path' } } }, 'polca.stencil was removed', 'exact');
+  rejects({ preset: 'tiny', config: { basis: { hvpEps: 1e-3 } } }, 'basis.hvpEps was removed', 'Hessian-vector products are now exact');
+  rejects({ preset: 'tiny', sets: ['polca.h=0.01'] }, '--set polca.h', 'polca.h was removed');
+  rejects({ sets: ['basis.hvpEps=1e-3'] }, 'basis.hvpEps was removed');
+  // every removed field at once is named
+  rejects({ config: { polca: { h: 1e-3, stencil: 3 }, basis: { hvpEps: 1e-3 } } }, 'polca.h', 'polca.stencil', 'basis.hvpEps');
+  const c = resolveConfig({ preset: 'small' });
+  assert.ok(!('h' in c.polca) && !('stencil' in c.polca) && !('hvpEps' in c.basis));
+});
+
 test('negative and zero sizes, non-integers and impossible splits are rejected with the field and the allowed range', () => {
   rejects({ preset: 'tiny', config: { data: { evalSize: -5 } } }, 'data.evalSize', '-5', '> 0');
   rejects({ preset: 'tiny', sets: ['data.hessianSize=0'] }, 'data.hessianSize', '> 0');

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import { initBackend } from '../../core/backend.ts';
 import { makeData } from '../../core/data.ts';
-import { explicitHessian, hvp } from '../../core/hvp.ts';
 import { initParams, makeTokenLossModel, numParams } from '../../core/model.ts';
 import { uniform } from '../../core/rng.ts';
+import { explicitHessian, hvp } from '../helpers/finite-differences.ts';
 import { referenceMeanLoss } from '../helpers/reference-model.ts';
 
 before(async () => {
@@ -24,7 +24,7 @@ const relErr = (a: ArrayLike<number>, b: ArrayLike<number>) => {
   return Math.sqrt(num / den);
 };
 
-test('HVP and the explicit Hessian from gradient differences match float64 second differences of the loss', () => {
+test('HVP: the exact product (reverse over forward) and gradient differences against float64 second differences of the loss', () => {
   const { evalExamples, hessianExamples } = makeData({ seed: 0, data: { evalSize: 4, hessianSize: 16 } });
   const model = makeTokenLossModel(micro, evalExamples, hessianExamples);
   const theta = initParams(micro, 3).map((x, i) => x + 0.6 * (uniform(1, 2, i) - 0.5));
@@ -92,13 +92,19 @@ test('HVP and the explicit Hessian from gradient differences match float64 secon
     if (eps === 1e-3) eDefault = e;
     eBest = Math.min(eBest, e);
   }
+  // The production product: exact up to float32 rounding, far below the finite-difference one.
+  const eExact = relErr(model.hvp(theta, v), hvRef);
   const Hv = new Float64Array(d);
   for (let i = 0; i < d; i++) for (let j = 0; j < d; j++) Hv[i] += Hgd[i * d + j] * v[j];
   const eHv = relErr(Hv, hvRef);
   console.log(
     `explicit Hessian (${d} parameters) by gradient differences vs float64 loss second differences: relative error diagonal ${eDiag.toExponential(2)}, 6 full rows ${eRows.toExponential(2)}; H·v ${eHv.toExponential(2)}`,
   );
-  console.log(`HVP along a random direction vs float64 mixed second differences: ${errByEps.join(', ')}`);
+  console.log(
+    `HVP along a random direction vs float64 mixed second differences: exact (reverse over forward) ${eExact.toExponential(2)}; gradient differences ${errByEps.join(', ')}`,
+  );
+  assert.ok(eExact < 1e-5, `exact HVP relative error ${eExact}`);
+  assert.ok(eExact < eBest / 10, `exact ${eExact} vs best gradient difference ${eBest}`);
   assert.ok(eDiag < 1e-3, `diagonal relative error ${eDiag}`);
   assert.ok(eRows < 1e-3, `rows relative error ${eRows}`);
   assert.ok(eHv < 1e-3, `H·v relative error ${eHv}`);

@@ -238,7 +238,12 @@ test('basis, cluster tables and the claim checks come from the stored tables', a
     assert.equal(built.data.basis[i].iteration, Number(r.iteration));
     assert.equal(built.data.basis[i].eigenvalue, Number(r.eigenvalue));
     assert.equal(built.data.basis[i].residual, Number(r.residual));
+    assert.equal(built.data.basis[i].converged, Boolean(r.converged));
   });
+  // a vector whose residual missed basis.tol is named in the run table
+  const missed = b.filter((r) => !r.converged).map((r) => Number(r.vector));
+  assert.ok(missed.length > 0 && missed.length < b.length, `fixture: ${missed.length} of ${b.length} vectors missed the tolerance`);
+  assert.ok(html.includes(`residual above basis.tol for vectors ${missed.join(', ')}`), 'run table names the unconverged vectors');
   const ami = async (step: string, skill: string) =>
     Number((await sql(`SELECT ami FROM '${file(step, 'summary.parquet')}' WHERE skill = '${skill}'`))[0].ami);
   const checks = claimChecks(built.data);

@@ -1,0 +1,462 @@
+/**
+ * Exact directional derivatives of the transformer of core/model.ts by second-order forward-mode
+ * ("jet", truncated Taylor) propagation, and exact Hessian-vector products by reverse over forward.
+ *
+ * Along a line θ(s) = θ + s·b every activation z becomes a jet (z, ż, z̈) = (z(0), z'(0), z''(0)).
+ * Parameters are jets (θ, b, 0). The propagation rules (all elementwise unless stated):
+ *   sum, affine maps          (x + y)˙ = ẋ + ẏ,  (x + y)¨ = ẍ + ÿ
+ *   product / matmul          (xy)˙ = ẋy + xẏ,   (xy)¨ = ẍy + 2ẋẏ + xÿ   (the same with x·W)
+ *   unary f                   f(x)˙ = f'(x)ẋ,    f(x)¨ = f''(x)ẋ² + f'(x)ẍ
+ *     1/√u:  f' = −½u^{-3/2},  f'' = ¾u^{-5/2}
+ *     σ(u):  f' = σ(1−σ),       f'' = σ(1−σ)(1−2σ)
+ *   mean over an axis         linear: applied to each part
+ *   LayerNorm                 composed: c = x − mean(x), v = mean(c²), y = c·(v + ε)^{-1/2}·w + b
+ *   GELU (tanh form)          x·σ(2u), u = √(2/π)(x + 0.044715x³), composed from the rules above
+ *   softmax p = softmax(z)    ṗ = p⊙(ż − ⟨p, ż⟩),
+ *                             p̈ = ṗ⊙(ż − ⟨p, ż⟩) + p⊙(z̈ − ⟨ṗ, ż⟩ − ⟨p, z̈⟩)
+ *     (the causal mask is a constant added to z: masked entries have p = 0 and drop out)
+ *   cross-entropy ℓ = logsumexp(z) − z_y
+ *                             ℓ˙ = ⟨p, ż⟩ − ż_y,
+ *                             ℓ¨ = ⟨p, z̈⟩ − z̈_y + (⟨p, ż²⟩ − ⟨p, ż⟩²)   (the last term is Var_p(ż) ≥ 0)
+ * One pass gives ℓ_x, d1 = dℓ_x/ds and d2 = d²ℓ_x/ds² at s = 0 for every token, exact up to
+ * float32 rounding (no step size). K directions are propagated together: tangents carry a
+ * leading axis of length K and share the value part.
+ *
+ * Hessian-vector product: with the first-order part only, the pass is a differentiable function
+ * θ ↦ mean_x ℓ˙_x(θ; v) = ∇L(θ)·v whose gradient (TF.js' ordinary first-order reverse mode) is
+ * H(θ)·v exactly. No second-order reverse mode is involved (TF.js' gradient of the softmax
+ * gradient is wrong), and no ε.
+ *
+ * Everything is written with TF.js tensor ops, so it runs on every backend and stays
+ * differentiable.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { INPUT_LEN, TOKENS_PER_EXAMPLE } from './data.ts';
+import { paramLayout } from './layout.ts';
+import { linear } from './matmul.ts';
+import { disposeBatch, type EncodedBatch, type ModelConfig, sliceBatch } from './model.ts';
+import type { Derivatives } from './types.ts';
+
+const LN_EPS = 1e-5;
+const GELU_C = Math.sqrt(2 / Math.PI);
+
+/**
+ * A jet: value v, first tangents a and second tangents b, each [K, ...v.shape]; null stands for
+ * zero (constants have no tangents, parameters no second tangent, and a first-order pass carries
+ * no second tangents at all).
+ */
+interface Jet {
+  v: tf.Tensor;
+  a: tf.Tensor | null;
+  b: tf.Tensor | null;
+}
+
+/** State of one pass: number of directions and whether second tangents are propagated. */
+interface Pass {
+  K: number;
+  second: boolean;
+}
+
+const plus = (x: tf.Tensor | null, y: tf.Tensor | null): tf.Tensor | null => (x === null ? y : y === null ? x : tf.add(x, y));
+const times = (x: tf.Tensor | null, y: tf.Tensor | null): tf.Tensor | null => (x === null || y === null ? null : tf.mul(x, y));
+
+/** A tangent [K, ...s] of a value of rank r, reshaped to broadcast against a value of rank `rank` ≥ r. */
+function lift(t: tf.Tensor | null, rank: number): tf.Tensor | null {
+  if (t === null || t.rank === rank + 1) return t;
+  const shape = [t.shape[0], ...new Array<number>(rank + 1 - t.rank).fill(1), ...t.shape.slice(1)];
+  return t.reshape(shape);
+}
+
+function add(x: Jet, y: Jet): Jet {
+  const r = Math.max(x.v.rank, y.v.rank);
+  return { v: tf.add(x.v, y.v), a: plus(lift(x.a, r), lift(y.a, r)), b: plus(lift(x.b, r), lift(y.b, r)) };
+}
+
+function sub(x: Jet, y: Jet): Jet {
+  const r = Math.max(x.v.rank, y.v.rank);
+  const neg = (t: tf.Tensor | null) => (t === null ? null : tf.neg(t));
+  return { v: tf.sub(x.v, y.v), a: plus(lift(x.a, r), neg(lift(y.a, r))), b: plus(lift(x.b, r), neg(lift(y.b, r))) };
+}
+
+function scale(x: Jet, c: number): Jet {
+  return { v: tf.mul(x.v, c), a: x.a && tf.mul(x.a, c), b: x.b && tf.mul(x.b, c) };
+}
+
+/** Elementwise product (broadcasting): (xy)˙ = ẋy + xẏ, (xy)¨ = ẍy + 2ẋẏ + xÿ. */
+function mul(P: Pass, x: Jet, y: Jet): Jet {
+  const r = Math.max(x.v.rank, y.v.rank);
+  const xa = lift(x.a, r);
+  const ya = lift(y.a, r);
+  const a = plus(times(xa, y.v), times(x.v, ya));
+  const b = P.second ? plus(plus(times(lift(x.b, r), y.v), times(x.v, lift(y.b, r))), times(times(xa, ya), tf.scalar(2))) : null;
+  return { v: tf.mul(x.v, y.v), a, b };
+}
+
+/** f(x) with f' = d1, f'' = d2 evaluated at x.v. */
+function unary(P: Pass, x: Jet, value: tf.Tensor, d1: tf.Tensor, d2: () => tf.Tensor): Jet {
+  const a = times(x.a, d1);
+  const b = P.second ? plus(times(x.b, d1), x.a && tf.mul(tf.square(x.a), d2())) : null;
+  return { v: value, a, b };
+}
+
+function meanLast(x: Jet): Jet {
+  const m = (t: tf.Tensor | null) => t && tf.mean(t, -1, true);
+  return { v: tf.mean(x.v, -1, true), a: m(x.a), b: m(x.b) };
+}
+
+function reshape(P: Pass, x: Jet, shape: number[]): Jet {
+  const r = (t: tf.Tensor | null) => (t === null ? null : t.reshape([P.K, ...shape]));
+  return { v: x.v.reshape(shape), a: r(x.a), b: r(x.b) };
+}
+
+function transpose(x: Jet, perm: number[]): Jet {
+  const p = [0, ...perm.map((i) => i + 1)];
+  const r = (t: tf.Tensor | null) => t && tf.transpose(t, p);
+  return { v: tf.transpose(x.v, perm), a: r(x.a), b: r(x.b) };
+}
+
+function slice(P: Pass, x: Jet, begin: number[], size: number[]): Jet {
+  const r = (t: tf.Tensor | null) => t && tf.slice(t, [0, ...begin], [P.K, ...size]);
+  return { v: tf.slice(x.v, begin, size), a: r(x.a), b: r(x.b) };
+}
+
+/**
+ * x·W (+ bias) for an activation jet x [N, D] and a parameter jet W [D, E] (no second tangent):
+ *   (xW)˙ = ẋW + xẆ,  (xW)¨ = ẍW + 2ẋẆ.
+ * Value-times-value products go through `linear` (the model's matmul with its fast gradient).
+ */
+function affine(P: Pass, x: Jet, w: Jet, bias?: Jet): Jet {
+  const [N, D] = x.v.shape;
+  const E = w.v.shape[1] as number;
+  const K = P.K;
+  const byW = (t: tf.Tensor | null) => t && linear(t.reshape([K * N, D]), w.v as tf.Tensor2D).reshape([K, N, E]);
+  // x·Ẇ_k for every k as one product: x [N, D] × [D, K·E] → [N, K, E] → [K, N, E]
+  const xWdot =
+    w.a &&
+    linear(x.v, tf.transpose(w.a, [1, 0, 2]).reshape([D, K * E]))
+      .reshape([N, K, E])
+      .transpose([1, 0, 2]);
+  const a = plus(byW(x.a), xWdot);
+  const b = P.second ? plus(byW(x.b), x.a && w.a ? tf.mul(tf.matMul(x.a as tf.Tensor3D, w.a as tf.Tensor3D), 2) : null) : null;
+  const out: Jet = { v: linear(x.v, w.v), a, b };
+  return bias ? add(out, bias) : out;
+}
+
+/**
+ * Batched product of two activation jets, x [B, L, e] × y [B, L', e]ᵀ (transposeB) or × y [B, L', e'],
+ * with the rules of `mul`. A value times K tangents is one product with K folded into a matrix
+ * axis (no broadcasting over K: TF.js does not reduce the gradient of a broadcast matmul).
+ */
+function bmm(P: Pass, x: Jet, y: Jet, transposeB: boolean): Jet {
+  const K = P.K;
+  const [B, L] = x.v.shape as number[];
+  const mm = (p: tf.Tensor, q: tf.Tensor) => tf.matMul(p as tf.Tensor3D, q as tf.Tensor3D, false, transposeB);
+  /** tangent [K, B, r, c] of x times value of y → [K, B, L, ·] */
+  const tanTimesVal = (t: tf.Tensor | null) => {
+    if (t === null) return null;
+    const e = t.shape[3] as number;
+    const r = mm(tf.transpose(t, [1, 0, 2, 3]).reshape([B, K * L, e]), y.v);
+    return r.reshape([B, K, L, r.shape[2] as number]).transpose([1, 0, 2, 3]);
+  };
+  /** value of x times tangent [K, B, r, c] of y → [K, B, L, ·] */
+  const valTimesTan = (t: tf.Tensor | null) => {
+    if (t === null) return null;
+    const [, , r, c] = t.shape as number[];
+    if (transposeB) {
+      // x [B, L, e] × (t [B, K·L', e])ᵀ → [B, L, K·L'] → [K, B, L, L']
+      const o = mm(x.v, tf.transpose(t, [1, 0, 2, 3]).reshape([B, K * r, c]));
+      return o.reshape([B, L, K, r]).transpose([2, 0, 1, 3]);
+    }
+    // x [B, L, L'] × t [B, L', K·e'] → [B, L, K·e'] → [K, B, L, e']
+    const o = mm(x.v, tf.transpose(t, [1, 2, 0, 3]).reshape([B, r, K * c]));
+    return o.reshape([B, L, K, c]).transpose([2, 0, 1, 3]);
+  };
+  const tanTimesTan = (p: tf.Tensor | null, q: tf.Tensor | null) => {
+    if (p === null || q === null) return null;
+    const flat = (t: tf.Tensor) => t.reshape([K * B, t.shape[2] as number, t.shape[3] as number]);
+    const o = mm(flat(p), flat(q));
+    return o.reshape([K, B, L, o.shape[2] as number]);
+  };
+  const a = plus(tanTimesVal(x.a), valTimesTan(y.a));
+  const b = P.second ? plus(plus(tanTimesVal(x.b), valTimesTan(y.b)), times(tanTimesTan(x.a, y.a), tf.scalar(2))) : null;
+  return { v: mm(x.v, y.v), a, b };
+}
+
+/** ⟨p, t⟩ over the last axis, kept. */
+const pdot = (p: tf.Tensor, t: tf.Tensor) => tf.sum(tf.mul(p, t), -1, true);
+
+/** Softmax over the last axis of z + mask (mask constant). */
+function softmax(P: Pass, z: Jet, mask: tf.Tensor): Jet {
+  const p = tf.softmax(tf.add(z.v, mask));
+  if (z.a === null) return { v: p, a: null, b: null };
+  const c = tf.sub(z.a, pdot(p, z.a)); // ż − ⟨p, ż⟩
+  const pa = tf.mul(p, c);
+  let pb: tf.Tensor | null = null;
+  if (P.second) {
+    let inner = tf.neg(pdot(pa, z.a));
+    if (z.b !== null) inner = tf.add(inner, tf.sub(z.b, pdot(p, z.b)));
+    pb = tf.add(tf.mul(pa, c), tf.mul(p, inner));
+  }
+  return { v: p, a: pa, b: pb };
+}
+
+function layerNorm(P: Pass, x: Jet, w: Jet, b: Jet): Jet {
+  const c = sub(x, meanLast(x));
+  const variance = meanLast(mul(P, c, c));
+  const u = tf.add(variance.v, LN_EPS);
+  const r = tf.rsqrt(u);
+  const inv = unary(P, { v: u, a: variance.a, b: variance.b }, r, tf.mul(tf.div(r, u), -0.5), () => tf.mul(tf.div(r, tf.square(u)), 0.75));
+  return add(mul(P, mul(P, c, inv), w), b);
+}
+
+/** gelu_new as x·σ(2u), u = √(2/π)(x + 0.044715x³), as in core/model.ts. */
+function gelu(P: Pass, x: Jet): Jet {
+  const x3 = mul(P, mul(P, x, x), x);
+  const arg = scale(add(x, scale(x3, 0.044715)), 2 * GELU_C);
+  const s = tf.sigmoid(arg.v);
+  const ds = tf.mul(s, tf.sub(1, s));
+  return mul(
+    P,
+    x,
+    unary(P, arg, s, ds, () => tf.mul(ds, tf.sub(1, tf.mul(s, 2)))),
+  );
+}
+
+/**
+ * Runs f in its own tidy scope and keeps only the jet it returns, so that a pass holds one
+ * sub-layer's intermediates at a time (tensors the gradient tape needs are kept by TF.js itself).
+ */
+function scoped(f: () => Jet): Jet {
+  const parts = tf.tidy(() => {
+    const j = f();
+    return [j.v, ...(j.a ? [j.a] : []), ...(j.b ? [j.b] : [])];
+  });
+  const hasA = parts.length > 1;
+  return { v: parts[0], a: hasA ? parts[1] : null, b: parts.length > 2 ? parts[2] : null };
+}
+
+function causalMask(L: number): tf.Tensor2D {
+  const m = new Float32Array(L * L);
+  for (let i = 0; i < L; i++) for (let j = i + 1; j < L; j++) m[i * L + j] = -1e9;
+  return tf.tensor2d(m, [L, L]);
+}
+
+/** Parameter jets (θ, b, 0) by name; tangents [K, ...shape]. */
+function paramJets(m: ModelConfig, theta: tf.Tensor1D, dirs: tf.Tensor2D): Record<string, Jet> {
+  const layout = paramLayout(m);
+  const sizes = layout.map((e) => e.size);
+  const K = dirs.shape[0];
+  const vs = tf.split(theta, sizes);
+  const ts = tf.split(dirs, sizes, 1);
+  const P: Record<string, Jet> = {};
+  layout.forEach((e, i) => {
+    P[e.name] = { v: e.shape.length === 1 ? vs[i] : vs[i].reshape(e.shape), a: ts[i].reshape([K, ...e.shape]), b: null };
+  });
+  return P;
+}
+
+/** Logit jets of the 4 output tokens: value [n·4, V], tangents [K, n·4, V]. */
+function logitJets(m: ModelConfig, P: Pass, theta: tf.Tensor1D, dirs: tf.Tensor2D, batch: EncodedBatch): Jet {
+  const W = paramJets(m, theta, dirs);
+  const { n } = batch;
+  const L = INPUT_LEN;
+  const D = m.dModel;
+  const H = m.nHeads;
+  const dh = D / H;
+  const onehot: Jet = { v: batch.onehot, a: null, b: null };
+  let x = affine(P, onehot, W['embed.W_E']);
+  x = reshape(P, add(reshape(P, x, [n, L, D]), W['pos_embed.W_pos']), [n * L, D]);
+  const mask = causalMask(L);
+  const sc = 1 / Math.sqrt(dh);
+  for (let l = 0; l < m.nLayers; l++) {
+    const p = `blocks.${l}`;
+    const x0 = x;
+    x = scoped(() => {
+      const h1 = layerNorm(P, x0, W[`${p}.ln1.w`], W[`${p}.ln1.b`]);
+      const qkv = affine(P, h1, W[`${p}.attn.W_QKV`], W[`${p}.attn.b_QKV`]);
+      const hr = reshape(P, transpose(reshape(P, qkv, [n, L, 3 * H, dh]), [2, 0, 1, 3]), [3 * H * n, L, dh]);
+      const q = slice(P, hr, [0, 0, 0], [H * n, L, dh]);
+      const k = slice(P, hr, [H * n, 0, 0], [H * n, L, dh]);
+      const v = slice(P, hr, [2 * H * n, 0, 0], [H * n, L, dh]);
+      const att = softmax(P, scale(bmm(P, q, k, true), sc), mask);
+      const z = reshape(P, transpose(reshape(P, bmm(P, att, v, false), [H, n, L, dh]), [1, 2, 0, 3]), [n * L, D]);
+      return add(x0, affine(P, z, W[`${p}.attn.W_O`], W[`${p}.attn.b_O`]));
+    });
+    const x1 = x;
+    x = scoped(() => {
+      const h2 = layerNorm(P, x1, W[`${p}.ln2.w`], W[`${p}.ln2.b`]);
+      const hid = gelu(P, affine(P, h2, W[`${p}.mlp.W_in`], W[`${p}.mlp.b_in`]));
+      return add(x1, affine(P, hid, W[`${p}.mlp.W_out`], W[`${p}.mlp.b_out`]));
+    });
+  }
+  const T = TOKENS_PER_EXAMPLE;
+  const out = reshape(P, slice(P, reshape(P, x, [n, L, D]), [0, 7, 0], [n, T, D]), [n * T, D]);
+  const hf = layerNorm(P, out, W['ln_final.w'], W['ln_final.b']);
+  return affine(P, hf, W['unembed.W_U'], W['unembed.b_U']);
+}
+
+/**
+ * Cross-entropy jets of every output token: value [n·4], tangents [K, n·4]. Written on
+ * δ = ż − ż_y (δ_y = 0) so that a confident token (p_y ≈ 1) loses nothing to cancellation:
+ *   ℓ˙ = ⟨p, δ⟩,   ℓ¨ = ⟨p, z̈ − z̈_y⟩ + ⟨p, δ²⟩ − ⟨p, δ⟩²   (Var_p(ż) = Var_p(δ)).
+ */
+function tokenLossJets(P: Pass, z: Jet, targets: tf.Tensor2D): { loss: tf.Tensor1D; d1: tf.Tensor2D; d2: tf.Tensor2D | null } {
+  const lsm = tf.logSoftmax(z.v as tf.Tensor2D);
+  const loss = tf.neg(tf.sum(tf.mul(lsm, targets), -1)) as tf.Tensor1D;
+  const p = tf.exp(lsm);
+  const za = z.a as tf.Tensor;
+  const delta = tf.sub(za, tf.sum(tf.mul(targets, za), -1, true));
+  const d1 = tf.sum(tf.mul(p, delta), -1) as tf.Tensor2D;
+  let d2: tf.Tensor2D | null = null;
+  if (P.second) {
+    const zb = z.b as tf.Tensor;
+    const curvature = tf.sum(tf.mul(p, tf.sub(zb, tf.sum(tf.mul(targets, zb), -1, true))), -1);
+    d2 = tf.add(curvature, tf.sub(tf.sum(tf.mul(p, tf.square(delta)), -1), tf.square(d1))) as tf.Tensor2D;
+  }
+  return { loss, d1, d2 };
+}
+
+/**
+ * ℓ_x, d1 and d2 of every output token of `batch` along each row of `dirs` [K, d] at θ:
+ * loss [n·4], d1 and d2 [K, n·4] (d2 null for order 1). Tensors; call inside tf.tidy.
+ */
+export function tokenLossJetTensors(
+  m: ModelConfig,
+  theta: tf.Tensor1D,
+  dirs: tf.Tensor2D,
+  batch: EncodedBatch,
+  order: 1 | 2 = 2,
+): { loss: tf.Tensor1D; d1: tf.Tensor2D; d2: tf.Tensor2D | null } {
+  const P: Pass = { K: dirs.shape[0], second: order === 2 };
+  return tokenLossJets(P, logitJets(m, P, theta, dirs, batch), batch.targets);
+}
+
+/**
+ * First-order pass only: the directional derivative of the mean loss of `batch` along each row of
+ * `dirs`, [K] (= ∇L(θ)·v). Differentiable in θ; its gradient is H·v.
+ */
+export function meanLossTangent(m: ModelConfig, theta: tf.Tensor1D, dirs: tf.Tensor2D, batch: EncodedBatch): tf.Tensor1D {
+  const P: Pass = { K: dirs.shape[0], second: false };
+  return tf.mean(tokenLossJets(P, logitJets(m, P, theta, dirs, batch), batch.targets).d1, -1) as tf.Tensor1D;
+}
+
+/**
+ * Exact H·v of the mean loss of `batch` at θ (reverse over forward), float32. Chunks of at most
+ * `examplesPerPass` examples, each weighted by its share of the batch, bound the memory.
+ */
+export function hessianVectorProduct(
+  m: ModelConfig,
+  theta: Float32Array,
+  v: ArrayLike<number>,
+  batch: EncodedBatch,
+  examplesPerPass = 128,
+): Float32Array {
+  const d = theta.length;
+  const out = new Float32Array(d);
+  const th = tf.tensor1d(theta);
+  const dir = tf.tensor2d(Float32Array.from(v), [1, d]);
+  try {
+    for (let e0 = 0; e0 < batch.n; e0 += examplesPerPass) {
+      const count = Math.min(examplesPerPass, batch.n - e0);
+      const sub = count === batch.n ? batch : sliceBatch(batch, e0, count);
+      try {
+        const g = tf.tidy(() => tf.grad((t: tf.Tensor) => tf.sum(meanLossTangent(m, t as tf.Tensor1D, dir, sub)))(th));
+        try {
+          const gv = g.dataSync() as Float32Array;
+          const w = count / batch.n;
+          if (count === batch.n) out.set(gv);
+          else for (let i = 0; i < d; i++) out[i] += w * gv[i];
+        } finally {
+          g.dispose();
+        }
+      } finally {
+        if (sub !== batch) disposeBatch(sub);
+      }
+    }
+  } finally {
+    th.dispose();
+    dir.dispose();
+  }
+  return out;
+}
+
+export interface JetOptions {
+  /** Directions propagated together in one pass (default 4). */
+  directionsPerPass?: number;
+  /**
+   * Examples per pass: bounds the memory of one pass. Default: 128 / directions per pass for
+   * derivatives (a jet holds about three forward passes' activations per example and direction),
+   * 128 for Hessian-vector products (about four gradients' memory per example; on `small`,
+   * 64 / 128 / 256 examples per pass held 274 / 543 / 1079 MB and took 11.0 / 3.8 / 3.3 s per product
+   * on the tensorflow backend under load: fewer, larger passes launch fewer kernels).
+   */
+  examplesPerPass?: number;
+}
+
+/** 2: ℓ, d1 and d2; 1: ℓ and d1 only (d2 is returned empty), about a third cheaper. */
+export type DerivativeOrder = 1 | 2;
+
+/**
+ * ℓ_x, d1 and d2 of every output token of `batch` along every direction at θ, in float64 arrays
+ * laid out d1[j·n + x] (n tokens). Passes over chunks of examples and of directions. With order 1
+ * the second tangents are not propagated and d2 is empty.
+ */
+export function tokenDerivatives(
+  m: ModelConfig,
+  theta: Float32Array,
+  directions: ArrayLike<number>[],
+  batch: EncodedBatch,
+  opts: JetOptions = {},
+  order: DerivativeOrder = 2,
+): Derivatives {
+  const kPass = Math.max(1, opts.directionsPerPass ?? 4);
+  const ePass = Math.max(1, opts.examplesPerPass ?? Math.ceil(128 / kPass));
+  const d = theta.length;
+  const T = TOKENS_PER_EXAMPLE;
+  const n = batch.n * T;
+  const M = directions.length;
+  const f0 = new Float32Array(n);
+  const d1 = new Float64Array(M * n);
+  const d2 = new Float64Array(order === 2 ? M * n : 0);
+  const th = tf.tensor1d(theta);
+  const dirTensors: tf.Tensor2D[] = [];
+  try {
+    for (let j0 = 0; j0 < Math.max(M, 1); j0 += kPass) {
+      const K = Math.max(1, Math.min(kPass, M - j0));
+      const flat = new Float32Array(K * d);
+      for (let k = 0; k < K && j0 + k < M; k++) flat.set(Float32Array.from(directions[j0 + k]), k * d);
+      dirTensors.push(tf.tensor2d(flat, [K, d]));
+    }
+    for (let e0 = 0; e0 < batch.n; e0 += ePass) {
+      const count = Math.min(ePass, batch.n - e0);
+      const sub = count === batch.n ? batch : sliceBatch(batch, e0, count);
+      try {
+        dirTensors.forEach((dirs, c) => {
+          const j0 = c * kPass;
+          const outs = tf.tidy(() => {
+            const r = tokenLossJetTensors(m, th, dirs, sub, order);
+            return r.d2 ? [r.loss, r.d1, r.d2] : [r.loss, r.d1];
+          });
+          try {
+            const [lv, av, bv] = outs.map((t) => t.dataSync() as Float32Array);
+            if (c === 0) f0.set(lv, e0 * T);
+            const K = dirs.shape[0];
+            for (let k = 0; k < K && j0 + k < M; k++)
+              for (let x = 0; x < count * T; x++) {
+                d1[(j0 + k) * n + e0 * T + x] = av[k * count * T + x];
+                if (bv) d2[(j0 + k) * n + e0 * T + x] = bv[k * count * T + x];
+              }
+          } finally {
+            tf.dispose(outs);
+          }
+        });
+      } finally {
+        if (sub !== batch) disposeBatch(sub);
+      }
+    }
+  } finally {
+    th.dispose();
+    tf.dispose(dirTensors);
+  }
+  return { f0, d1, d2 };
+}
