@@ -15,8 +15,8 @@ export const STEP_VERSIONS = {
   basis: '1',
   polca: '1',
   trajectories: '1',
-  cluster: '1',
-  report: '1',
+  cluster: '2',
+  report: '2',
 } as const;
 
 export const f32 = (data: Float32Array, shape: number[]): Tensor => ({
