@@ -6,6 +6,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { ArtifactStore, RunRecord } from '../artifacts/index.ts';
+import { describeSchedule, type ScheduleConfig } from '../core/schedule.ts';
 import { loadReportData, type LoadOptions, type ReportData } from './data.ts';
 import { buildFigures, type Figure, SECTIONS } from './figures.ts';
 import { escapeHtml, type PageSection, page } from './html.ts';
@@ -23,6 +24,14 @@ export interface BuiltReport {
   figures: Figure[];
   data: ReportData;
   metrics: Record<string, number>;
+}
+
+/** The run's checkpoint schedule in words (core/schedule.ts), from its stored config. */
+function scheduleText(c: Record<string, unknown>): string {
+  const t = (c.train ?? {}) as Partial<ScheduleConfig>;
+  return typeof t.checkpointEvery === 'number'
+    ? describeSchedule({ iterations: Number(t.iterations), checkpointEvery: t.checkpointEvery, denseCheckpoints: t.denseCheckpoints })
+    : '–';
 }
 
 export function fmt(v: number | undefined): string {
@@ -52,7 +61,7 @@ function header(data: ReportData, metrics: Record<string, number>): string {
     ['model', `${g('model.nLayers')} layers, d_model ${g('model.dModel')}, ${g('model.nHeads')} heads, MLP ${g('model.dMlp')}`],
     [
       'training',
-      `${g('train.iterations')} iterations, batch ${g('train.batchSize')}, lr ${g('train.lr')} (${g('train.schedule')}), a checkpoint every ${g('train.checkpointEvery')}`,
+      `${g('train.iterations')} iterations, batch ${g('train.batchSize')}, lr ${g('train.lr')} (${g('train.schedule')}), checkpoints ${escapeHtml(scheduleText(c))}`,
     ],
     ['evaluation tokens', data.tokens ? String(data.tokens.n) : '–'],
     ['checkpoints / intervals', T1 ? `${T1} / ${T1 - 1}` : '–'],

@@ -3,7 +3,8 @@ import type { Config, PolcaVariant } from '../../config/schema.ts';
 import { makeData } from '../../core/data.ts';
 import { makeTokenLossModel } from '../../core/model.ts';
 import { type Derivatives, directionalDerivatives, type PolcaIntervalResult, polcaInterval } from '../../core/polca.ts';
-import { checkpointsPerSegment } from '../../workflows/plan.ts';
+import { checkpointIterations } from '../../core/schedule.ts';
+import { segmentIntervals } from '../../workflows/plan.ts';
 import { runStep, type StepContext, type StepResult, yieldNow } from '../context.ts';
 import { backend, concat, loadBasis, loadCheckpoints, loadState, parquet, STEP_VERSIONS } from './io.ts';
 
@@ -21,8 +22,8 @@ export async function polcaStep(
   inputs: { data: string; basis: string; train: string; prevTrain?: string },
 ): Promise<StepResult> {
   const ce = c.train.checkpointEvery;
-  const first = (s * c.basis.every) / ce;
-  const count = checkpointsPerSegment(c);
+  const { first, count } = segmentIntervals(c, s);
+  const its = checkpointIterations(c.train);
   const spec = {
     step: 'polca',
     version: STEP_VERSIONS.polca,
@@ -32,6 +33,7 @@ export async function polcaStep(
       model: c.model,
       polca: c.polca,
       checkpointEvery: ce,
+      ...(c.train.denseCheckpoints ? { denseCheckpoints: c.train.denseCheckpoints } : {}),
       intervals: [first, first + count],
     },
     inputs: {
@@ -66,14 +68,14 @@ export async function polcaStep(
       const variants: PolcaVariant[] = c.polca.variant === 'path' ? [...VARIANTS_FROM_DERIVATIVES, 'path'] : [...VARIANTS_FROM_DERIVATIVES];
       for (let i = 0; i < count; i++) {
         const interval = first + i;
-        const itT = interval * ce;
-        const itT1 = itT + ce;
+        const itT = its[interval];
+        const itT1 = its[interval + 1];
         const thetaT = cps.get(itT);
         const thetaT1 = cps.get(itT1);
         if (!thetaT || !thetaT1) throw new Error(`polca/${s}: checkpoints ${itT} and ${itT1} are needed`);
         const atT = at(itT);
         const atT1 = at(itT1);
-        derivs.delete(itT - ce);
+        if (interval > 0) derivs.delete(its[interval - 1]);
         for (const variant of variants) {
           const r = polcaInterval({ model, interval, thetaT, thetaT1, basis, polca: { ...c.polca, variant }, atT, atT1 });
           computed.push({ variant, r });
