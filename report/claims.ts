@@ -21,7 +21,10 @@
  *  3. the clusters of some POLCA basis vector follow the carry: some vector follows carry on
  *     some informative scope.
  * A check whose clustering is absent is "not checked"; otherwise it is "reproduced" or
- * "not reproduced", with the numbers that decided it.
+ * "not reproduced", with the numbers that decided it. Each check also gives one number for
+ * tables over runs (`metric`, with `shuffled` and `threshold` from the same rows): 1. the loss
+ * digit AMI; 2. the mean of |ΔL|'s value AMIs over the informative value rows; 3. the AMI of the
+ * quoted POLCA carry row (the best following one, else the best with enough coverage).
  */
 import type { ScopedSkillRow } from '../core/skill-scopes.ts';
 
@@ -53,10 +56,13 @@ export interface ClaimCheck {
   /** undefined when the run lacks the clusterings the check needs. */
   holds: boolean | undefined;
   verdict: 'reproduced' | 'not reproduced' | 'not checked';
-  /** The deciding number (AMI on clustered tokens) and the threshold it had to pass. */
+  /** The deciding number (AMI on clustered tokens), its shuffled-label mean, and the threshold it had to pass. */
   metric: number;
+  shuffled: number;
   threshold: number;
 }
+
+export const CLAIM_IDS: ClaimId[] = ['loss-digit', 'absdloss-value', 'polca-carry'];
 
 /** The AMI a row has to exceed: max(MIN_AMI, shuffled mean + SIGMAS·sd); NaN without clustered tokens. */
 export function threshold(r: SummaryRow): number {
@@ -121,6 +127,7 @@ export function claimChecks(families: ClaimFamily[]): ClaimCheck[] {
       holds,
       verdict: verdictOf(holds),
       metric: digit?.ami ?? Number.NaN,
+      shuffled: digit?.amiShuffledMean ?? Number.NaN,
       threshold: digit ? threshold(digit) : Number.NaN,
     });
   }
@@ -142,6 +149,7 @@ export function claimChecks(families: ClaimFamily[]): ClaimCheck[] {
       holds,
       verdict: verdictOf(holds),
       metric: values.length ? mean(values.map((r) => r.ami)) : Number.NaN,
+      shuffled: values.length ? mean(values.map((r) => r.amiShuffledMean)) : Number.NaN,
       threshold: values.length ? mean(values.map(threshold)) : Number.NaN,
     });
   }
@@ -166,6 +174,7 @@ export function claimChecks(families: ClaimFamily[]): ClaimCheck[] {
       holds,
       verdict: verdictOf(holds),
       metric: top?.ami ?? Number.NaN,
+      shuffled: top?.amiShuffledMean ?? Number.NaN,
       threshold: top ? threshold(top) : Number.NaN,
     });
   }

@@ -60,6 +60,7 @@ export function headlineMetrics(data: ReportData): Record<string, number> {
   const checks = claimChecks(data);
   for (const c of checks) {
     set(`claim.${c.id}.ami`, c.metric);
+    set(`claim.${c.id}.shuffled`, c.shuffled);
     set(`claim.${c.id}.threshold`, c.threshold);
     if (c.holds !== undefined) set(`claim.${c.id}.reproduced`, c.holds ? 1 : 0);
   }
