@@ -108,7 +108,7 @@ export function sweepHtml(rows: SweepRow[], title = 'POLCA sweep'): string {
               id: 'claims',
               title: 'The paper’s claims over seeds',
               figures: [],
-              intro: `<p>Per group of grid points that differ only in the seed: each claim’s deciding AMI (on clustered tokens) per seed with the threshold it had to pass (✓: reproduced in that run), the mean and sample sd over seeds, the mean AMI of the same rows with the skill shuffled, and in how many seeds the claim was reproduced. A run reproduces a claim when its clusters cover at least ${MIN_COVERAGE} of a scope’s tokens with an AMI of at least ${MIN_AMI} above the shuffled mean + ${SIGMAS} sd (report/claims.ts).</p>${claimsTable(claimSpread(rows))}`,
+              intro: `<p>Per group of grid points that differ only in the seed: each claim’s deciding AMI (on clustered tokens) per seed with the threshold it had to pass (✓: reproduced in that run), the mean and sample sd over seeds, the mean AMI of the same rows with the skill shuffled, and in how many seeds the claim was reproduced. A run reproduces a claim when its clusters cover at least ${MIN_COVERAGE} of a scope’s tokens with an AMI of at least ${MIN_AMI} that also exceeds the shuffled mean + ${SIGMAS} sd (report/claims.ts).</p>${claimsTable(claimSpread(rows))}`,
             },
           ]
         : []),
