@@ -29,7 +29,7 @@
  * With no clustered token in the scope, every clustered-token metric is NaN.
  */
 import { randInt, STREAMS } from './rng.ts';
-import { adjustedMutualInfo, weightedHomogeneity } from './skills.ts';
+import { adjustedMutualInfo, amiParts, mutualInfo, weightedHomogeneity } from './skills.ts';
 
 export const SCOPES = ['all', 'thousands', 'hundreds', 'tens', 'ones'] as const;
 export type Scope = (typeof SCOPES)[number];
@@ -96,6 +96,8 @@ export function shuffledStats(
   const n = skill.length;
   if (n === 0) return { baseline: Number.NaN, amiMean: Number.NaN, amiSd: Number.NaN };
   const perm = new Float64Array(n);
+  // a permutation keeps the group sizes: the expected MI and the denominator are shared
+  const parts = amiParts(labels, skill);
   let hSum = 0;
   const amis: number[] = [];
   for (let s = 0; s < shuffles; s++) {
@@ -107,7 +109,7 @@ export function shuffledStats(
       perm[j] = t;
     }
     hSum += weightedHomogeneity(labels, perm);
-    amis.push(adjustedMutualInfo(labels, perm));
+    amis.push(parts.trivial ? 1 : (mutualInfo(labels, perm) - parts.emi) / parts.denom);
   }
   const mean = amis.reduce((a, b) => a + b, 0) / shuffles;
   const sd = Math.sqrt(amis.reduce((a, b) => a + (b - mean) ** 2, 0) / shuffles);

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { samePartition, scopedSkillTable, shuffledStats } from '../../core/skill-scopes.ts';
 import { adjustedMutualInfo, shuffledBaseline, weightedHomogeneity } from '../../core/skills.ts';
+import { randInt, STREAMS } from '../../core/rng.ts';
 import { evalTokens } from '../helpers/tokens.ts';
 
 test('samePartition: same groups under renaming, not merely correlated', () => {
@@ -99,4 +100,24 @@ test('shuffled AMI: about 0 with a spread that shrinks with the token count; the
   assert.equal(s.baseline, shuffledBaseline(labels, tok.carry, 50, 1));
   assert.equal(shuffledStats(labels, tok.carry, 50, 1).amiSd, s.amiSd, 'seeded');
   assert.throws(() => shuffledStats(labels, tok.carry, 0, 1), /shuffles must be an integer ≥ 1/);
+});
+
+test('shuffled AMI from shared parts equals the AMI of each explicitly permuted labeling', () => {
+  const tok = evalTokens(100);
+  const labels = Int32Array.from(tok.digit, (d, i) => (d * 3 + (i % 3)) % 5);
+  const shuffles = 6;
+  const s = shuffledStats(labels, tok.value, shuffles, 9);
+  const amis: number[] = [];
+  for (let k = 0; k < shuffles; k++) {
+    const perm = Float64Array.from(tok.value);
+    for (let i = perm.length - 1; i > 0; i--) {
+      const j = randInt(i + 1, 9, STREAMS.shuffle, k, i);
+      [perm[i], perm[j]] = [perm[j], perm[i]];
+    }
+    amis.push(adjustedMutualInfo(labels, perm));
+  }
+  const mean = amis.reduce((a, b) => a + b, 0) / shuffles;
+  const sd = Math.sqrt(amis.reduce((a, b) => a + (b - mean) ** 2, 0) / shuffles);
+  assert.ok(Math.abs(s.amiMean - mean) < 1e-12, `${s.amiMean} vs ${mean}`);
+  assert.ok(Math.abs(s.amiSd - sd) < 1e-12, `${s.amiSd} vs ${sd}`);
 });
