@@ -48,18 +48,28 @@ const fmt = (x: unknown, digits = 3) => {
   return x !== 0 && Math.abs(x) < 10 ** -digits ? x.toExponential(1) : x.toFixed(digits);
 };
 
-type ClusterMetric = { name: string; clusters?: number; summary?: { skill: string; homogeneity: number; baseline: number; ami: number }[] };
+type ClusterMetric = {
+  name: string;
+  clusters?: number;
+  summary?: { scope?: string; skill: string; coverage?: number; homogeneity: number; baseline: number; ami: number }[];
+};
 
 export function summaryLines(r: ExperimentResult): string[] {
   const m = r.metrics;
   const lines = [
     `exact-match accuracy ${fmt(m.accuracy)}, evaluation loss ${fmt(m.evalLoss)}`,
     `basis eigenvalues ${((m.eigenvalues as number[]) ?? []).map((e) => fmt(e, 2)).join(', ')}`,
-    'homogeneity (shuffled baseline) / AMI per family and skill:',
+    'coverage; homogeneity (shuffled baseline) / AMI on clustered tokens per skill; carry AMI within hundreds / tens:',
   ];
   for (const c of (m.clustering as ClusterMetric[]) ?? []) {
-    const cells = (c.summary ?? []).map((s) => `${s.skill} ${fmt(s.homogeneity, 2)} (${fmt(s.baseline, 2)}) / ${fmt(s.ami, 2)}`);
-    lines.push(`  ${c.name.padEnd(18)} ${String(c.clusters ?? '?').padStart(3)} clusters  ${cells.join('   ')}`);
+    const all = (c.summary ?? []).filter((s) => (s.scope ?? 'all') === 'all');
+    const cells = all.map((s) => `${s.skill} ${fmt(s.homogeneity, 2)} (${fmt(s.baseline, 2)}) / ${fmt(s.ami, 2)}`);
+    const within = ['hundreds', 'tens'].map((scope) =>
+      fmt((c.summary ?? []).find((s) => s.scope === scope && s.skill === 'carry')?.ami, 2),
+    );
+    lines.push(
+      `  ${c.name.padEnd(18)} ${String(c.clusters ?? '?').padStart(3)} clusters  ${fmt(all[0]?.coverage, 2)}  ${cells.join('   ')}   carry ${within.join(' / ')}`,
+    );
   }
   return lines;
 }

@@ -195,13 +195,22 @@ export function resolveConfig(opts: ResolveOptions = {}): Config {
   return validateConfig(merged as ConfigInput);
 }
 
+/** Fields that are absent from the defaults (optional, no default). */
+const OPTIONAL_PATHS = [
+  'preset',
+  'cluster.minSamples',
+  'train.denseCheckpoints',
+  'train.denseCheckpoints.every',
+  'train.denseCheckpoints.until',
+];
+
 /** True when `path` names a field of the schema (checked against the defaults' shape). */
 export function knownPath(path: string[]): boolean {
   let cur: unknown = configSchema.parse({});
   for (const p of path) {
     if (!isPlain(cur) || !Object.hasOwn(cur, p)) {
       // optional fields without defaults
-      return path.join('.') === 'cluster.minSamples' || path.join('.') === 'preset';
+      return OPTIONAL_PATHS.includes(path.join('.'));
     }
     cur = cur[p];
   }

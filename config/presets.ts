@@ -3,7 +3,10 @@
  *  - tiny: for tests; the whole DAG in about a minute on 2 cores.
  *  - small: the default of `polca run`; learns 3-digit addition on 2 CPU cores in minutes (cosine
  *    decay: with a constant rate the exact-match accuracy swings between 85 % and 100 % late in
- *    training, so the end point would be luck).
+ *    training, so the end point would be luck). Checkpoints every 5 iterations up to 400 (the
+ *    paper's spacing), every 20 after: measured on seed 0, the thousands digit is learned by
+ *    iteration ~60, the hundreds gradually over 40–300, the ones and tens at ~190–240, so the
+ *    learning phase gets 80 intervals instead of 20.
  *  - paper: the paper's setting (2 layers, d_model 512, 4 heads, MLP 2048; 1250 evaluation
  *    examples = 5000 tokens; a checkpoint every 5 iterations; a basis vector every 100
  *    iterations; Hessian sample of 1250 training examples). For GPUs or many workers.
@@ -25,7 +28,15 @@ export const PRESETS: Record<PresetName, ConfigInput> = {
   small: {
     data: { evalSize: 500, hessianSize: 256 },
     model: { nLayers: 2, dModel: 64, nHeads: 4, dMlp: 256 },
-    train: { iterations: 2000, batchSize: 128, lr: 3e-3, warmup: 100, schedule: 'cosine', checkpointEvery: 20 },
+    train: {
+      iterations: 2000,
+      batchSize: 128,
+      lr: 3e-3,
+      warmup: 100,
+      schedule: 'cosine',
+      checkpointEvery: 20,
+      denseCheckpoints: { every: 5, until: 400 },
+    },
     basis: { every: 200, k: 1, maxIter: 30 },
     cluster: { minClusterSize: 20 },
     runtime: { concurrency: 2 },

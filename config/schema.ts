@@ -60,6 +60,11 @@ export const trainSchema = z
     gradClip: z.number().min(0).default(1),
     /** A checkpoint (parameters + per-token evaluation loss) every this many iterations. */
     checkpointEvery: posInt().default(5),
+    /**
+     * Extra checkpoints early in training, where the loss moves most: also every `every`
+     * iterations up to iteration `until` (core/schedule.ts). Absent: the uniform schedule.
+     */
+    denseCheckpoints: z.object({ every: posInt(), until: posInt() }).strict().optional(),
   })
   .strict();
 
@@ -156,6 +161,21 @@ export const configSchema = z
         code: 'custom',
         path: ['basis', 'every'],
         message: `basis.every must be a multiple of train.checkpointEvery (${c.train.checkpointEvery}); got ${c.basis.every}`,
+      });
+    }
+    const dense = c.train.denseCheckpoints;
+    if (dense && dense.every >= c.train.checkpointEvery) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['train', 'denseCheckpoints', 'every'],
+        message: `train.denseCheckpoints.every must be smaller than train.checkpointEvery (${c.train.checkpointEvery}); got ${dense.every}`,
+      });
+    }
+    if (dense && dense.until > c.train.iterations) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['train', 'denseCheckpoints', 'until'],
+        message: `train.denseCheckpoints.until must be at most train.iterations (${c.train.iterations}); got ${dense.until}`,
       });
     }
     if (c.train.iterations % c.basis.every !== 0) {

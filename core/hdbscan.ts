@@ -37,6 +37,14 @@
  *    sqrt(Σ_k (a_k − b_k)²) in ascending k with one accumulator (scipy's cdist order), and sort
  *    stably, so results are deterministic and independent of thread count.
  *
+ * Ties and input order: mutual-reachability ties are the rule (a point's core distance is
+ * shared by all its close pairs), and where edges tie, Prim's choice and the order of equal-height
+ * merges follow the point order. The same points in another order can then give another
+ * hierarchy — typically one tied point moved between a cluster and the outliers. Passing `ids`
+ * makes the order canonical: points are processed by ascending id, so the same (id, point) pairs
+ * give the same labels and probabilities in any input order (tests/unit/hdbscan.test.ts). The
+ * cluster step passes the token ids.
+ *
  * Degenerate input: fewer than 2 points, n < minSamples, a non-finite value, trajectories of
  * length 0 or of unequal lengths throw an Error naming the trajectory. All-identical points
  * (all distances 0, λ = ∞) give all outliers, or with allowSingleCluster one cluster with
@@ -65,6 +73,13 @@ export interface HdbscanOptions {
   threads?: number;
   /** Largest n×n float64 distance matrix to keep, in bytes (default 2 GiB); above, rows are recomputed. */
   matrixBytes?: number;
+  /**
+   * Distinct integer ids of the points, one per point. The points are processed in ascending id
+   * order, so ties fall the same way whatever order the points are passed in: permuting points
+   * and ids together permutes the labels and probabilities and changes nothing else. Without
+   * ids the input order is the canonical order (as scikit-learn).
+   */
+  ids?: ArrayLike<number>;
 }
 
 export interface HdbscanResult {
@@ -313,7 +328,44 @@ interface Condensed {
   size: number[];
 }
 
+/**
+ * HDBSCAN of `points` (one trajectory per point). With `opts.ids`, the points are first put in
+ * ascending id order and the results mapped back (see HdbscanOptions.ids); the condensed tree's
+ * point children are then given as input positions.
+ */
 export function hdbscan(points: ArrayLike<number>[], opts: HdbscanOptions): HdbscanResult {
+  if (opts.ids === undefined) return hdbscanInOrder(points, opts);
+  const order = canonicalOrder(opts.ids, Array.isArray(points) ? points.length : -1);
+  const res = hdbscanInOrder(
+    Array.from(order, (i) => points[i]),
+    { ...opts, ids: undefined },
+  );
+  const n = order.length;
+  const labels = new Int32Array(n);
+  const probabilities = new Float64Array(n);
+  for (let k = 0; k < n; k++) {
+    labels[order[k]] = res.labels[k];
+    probabilities[order[k]] = res.probabilities[k];
+  }
+  const child = Int32Array.from(res.condensed.child, (c) => (c < n ? order[c] : c));
+  return { labels, probabilities, nClusters: res.nClusters, condensed: { ...res.condensed, child } };
+}
+
+/** Input positions sorted by ascending id; the ids must be distinct finite integers, one per point. */
+export function canonicalOrder(ids: ArrayLike<number>, n: number): Int32Array {
+  if (ids == null || typeof ids.length !== 'number') throw new Error('ids must be an array of integers, one per point');
+  if (n >= 0 && ids.length !== n) throw new Error(`ids must have one entry per point: ${ids.length} ids for ${n} points`);
+  const seen = new Set<number>();
+  for (let i = 0; i < ids.length; i++) {
+    const v = ids[i];
+    if (!Number.isSafeInteger(v)) throw new Error(`ids must be integers; ids[${i}] = ${v}`);
+    if (seen.has(v)) throw new Error(`ids must be distinct; ${v} appears twice`);
+    seen.add(v);
+  }
+  return Int32Array.from({ length: ids.length }, (_, i) => i).sort((a, b) => ids[a] - ids[b]);
+}
+
+function hdbscanInOrder(points: ArrayLike<number>[], opts: HdbscanOptions): HdbscanResult {
   validateTrajectories(points, opts);
   const n = points.length;
   const d = points[0].length;

@@ -151,17 +151,27 @@ export function expectedMutualInfo(rows: Float64Array, cols: Float64Array, n: nu
   return emi;
 }
 
-export function adjustedMutualInfo(a: ArrayLike<number>, b: ArrayLike<number>): number {
+/**
+ * The parts of AMI that depend only on the two labelings' group sizes, not on how the groups
+ * overlap: the expected MI under random permutation and the denominator. AMI = (MI − emi) /
+ * denom, or 1 when both labelings are a single group (or empty). Shared by every permutation of
+ * one labeling (core/skill-scopes.ts).
+ */
+export function amiParts(a: ArrayLike<number>, b: ArrayLike<number>): { trivial: boolean; emi: number; denom: number } {
   const { rows, cols, R, C } = contingency(a, b);
   const n = a.length;
-  if ((R === 1 && C === 1) || (R === 0 && C === 0)) return 1;
-  const mi = mutualInfo(a, b);
+  if ((R === 1 && C === 1) || (R === 0 && C === 0)) return { trivial: true, emi: 0, denom: 1 };
   const emi = expectedMutualInfo(rows, cols, n);
   const norm = 0.5 * (entropy(rows, n) + entropy(cols, n));
   let denom = norm - emi;
   const eps = 2.220446049250313e-16;
   denom = denom < 0 ? Math.min(denom, -eps) : Math.max(denom, eps);
-  return (mi - emi) / denom;
+  return { trivial: false, emi, denom };
+}
+
+export function adjustedMutualInfo(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  const p = amiParts(a, b);
+  return p.trivial ? 1 : (mutualInfo(a, b) - p.emi) / p.denom;
 }
 
 /** The tokens with label ≥ 0, labels and skill alike. */

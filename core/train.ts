@@ -15,6 +15,7 @@
 import type { Config } from '../config/schema.ts';
 import { makeData, trainBatch } from './data.ts';
 import { decayMask, disposeBatch, encodeBatch, evaluate, initParams, lossAndGrad } from './model.ts';
+import { isCheckpoint } from './schedule.ts';
 
 export interface TrainState {
   /** Updates applied so far. */
@@ -98,8 +99,8 @@ export function adamwStep(train: Config['train'], state: TrainState, grad: Float
 
 /**
  * Train from `state` until `untilStep` updates have been applied (state is not mutated; the
- * result holds the new state). Emits a checkpoint at every multiple of `checkpointEvery` in
- * (state.step, untilStep], and at iteration 0 when starting from it.
+ * result holds the new state). Emits a checkpoint at every iteration of the checkpoint schedule
+ * (core/schedule.ts) in (state.step, untilStep], and at iteration 0 when starting from it.
  */
 export async function trainSegment(
   config: Pick<Config, 'model' | 'seed' | 'data' | 'train'>,
@@ -117,7 +118,6 @@ export async function trainSegment(
   const checkpoints: Checkpoint[] = [];
   const evalRows: EvalRows[] = [];
   const trainLoss = { iteration: [] as number[], loss: [] as number[], lr: [] as number[] };
-  const every = config.train.checkpointEvery;
   const total = untilStep - start.step;
   const checkpoint = async () => {
     const ev = evaluate(config.model, state.params, evalBatch);
@@ -140,7 +140,7 @@ export async function trainSegment(
       trainLoss.lr.push(lr);
       hooks.onIteration?.(state.step, loss, lr);
       adamwStep(config.train, state, grad, mask, lr);
-      if (state.step % every === 0) await checkpoint();
+      if (isCheckpoint(config.train, state.step)) await checkpoint();
       hooks.onProgress?.(state.step - start.step, total);
     }
   } finally {

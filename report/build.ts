@@ -6,9 +6,11 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { ArtifactStore, RunRecord } from '../artifacts/index.ts';
+import { describeSchedule, type ScheduleConfig } from '../core/schedule.ts';
 import { loadReportData, type LoadOptions, type ReportData } from './data.ts';
 import { buildFigures, type Figure, SECTIONS } from './figures.ts';
 import { escapeHtml, type PageSection, page } from './html.ts';
+import { follows, MIN_AMI, MIN_COVERAGE, SIGMAS, threshold } from './claims.ts';
 import { claimChecks, headlineMetrics } from './metrics.ts';
 import { renderSvg, svgToPng } from './render.ts';
 
@@ -22,6 +24,14 @@ export interface BuiltReport {
   figures: Figure[];
   data: ReportData;
   metrics: Record<string, number>;
+}
+
+/** The run's checkpoint schedule in words (core/schedule.ts), from its stored config. */
+function scheduleText(c: Record<string, unknown>): string {
+  const t = (c.train ?? {}) as Partial<ScheduleConfig>;
+  return typeof t.checkpointEvery === 'number'
+    ? describeSchedule({ iterations: Number(t.iterations), checkpointEvery: t.checkpointEvery, denseCheckpoints: t.denseCheckpoints })
+    : '–';
 }
 
 export function fmt(v: number | undefined): string {
@@ -52,7 +62,7 @@ function header(data: ReportData, metrics: Record<string, number>): string {
     ['model', `${g('model.nLayers')} layers, d_model ${g('model.dModel')}, ${g('model.nHeads')} heads, MLP ${g('model.dMlp')}`],
     [
       'training',
-      `${g('train.iterations')} iterations, batch ${g('train.batchSize')}, lr ${g('train.lr')} (${g('train.schedule')}), a checkpoint every ${g('train.checkpointEvery')}`,
+      `${g('train.iterations')} iterations, batch ${g('train.batchSize')}, lr ${g('train.lr')} (${g('train.schedule')}), checkpoints ${escapeHtml(scheduleText(c))}`,
     ],
     ['evaluation tokens', data.tokens ? String(data.tokens.n) : '–'],
     ['checkpoints / intervals', T1 ? `${T1} / ${T1 - 1}` : '–'],
@@ -74,8 +84,8 @@ function header(data: ReportData, metrics: Record<string, number>): string {
   return `<h1>POLCA report${data.name ? `: ${escapeHtml(data.name)}` : ''}</h1>
 <p>Hidden breakthroughs in training: per-token loss changes decomposed along Hessian eigenvectors (POLCA) and clustered with HDBSCAN, read against the arithmetic task’s skills (digit, carry, value).</p>
 <table class="meta">${meta.map(([k, v]) => `<tr><th>${k}</th><td>${v}</td></tr>`).join('')}</table>
-<p><b>The paper’s findings in this run:</b> ${held} of ${checked} checks hold (details in <a href="#claim">the claim in numbers</a>).</p>
-<ul>${checks.map((k) => `<li>${escapeHtml(k.statement)} — ${escapeHtml(k.measured)}: ${verdict(k.holds)}</li>`).join('')}</ul>
+<p><b>The paper’s findings in this run:</b> ${held} of ${checked} reproduced (the rule and every number in <a href="#claim">the claim in numbers</a>).</p>
+<ul>${checks.map((k) => `<li>${verdict(k.holds)}: ${escapeHtml(k.statement)} ${escapeHtml(k.measured)}.</li>`).join('')}</ul>
 ${data.missing.length ? `<p class="warn">Not in this run’s record (figures that need them are left out): ${data.missing.map(escapeHtml).join(', ')}.</p>` : ''}`;
 }
 
@@ -83,31 +93,42 @@ function verdict(h: boolean | undefined): string {
   return h === undefined
     ? '<span class="na">not checked</span>'
     : h
-      ? '<span class="yes">holds</span>'
-      : '<span class="no">does not hold</span>';
+      ? '<span class="yes">reproduced</span>'
+      : '<span class="no">not reproduced</span>';
 }
 
 function claimTables(data: ReportData): string {
   const checks = claimChecks(data);
   const rows: string[] = [];
-  // best family per skill by AMI
-  const best = new Map<string, number>();
-  for (const f of data.families)
-    for (const s of f.summary)
-      if (Number.isFinite(s.ami) && s.ami > (best.get(s.skill) ?? Number.NEGATIVE_INFINITY)) best.set(s.skill, s.ami);
   for (const f of data.families)
     for (const s of f.summary)
       rows.push(
         row(
-          [escapeHtml(f.label), escapeHtml(s.skill), s.clusters, s.outliers, s.homogeneity, s.baseline, s.homogeneity - s.baseline, s.ami],
-          best.get(s.skill) === s.ami ? 'best' : '',
+          [
+            escapeHtml(f.label),
+            escapeHtml(s.scope),
+            escapeHtml(s.skill),
+            escapeHtml(s.coincidesWith),
+            s.tokens,
+            s.coverage,
+            s.clusters,
+            s.homogeneity,
+            s.baseline,
+            s.ami,
+            s.amiWithOutliers,
+            s.amiShuffledMean,
+            s.amiShuffledSd,
+            threshold(s),
+          ],
+          follows(s) ? 'best' : '',
         ),
       );
   return `<table class="data"><tr><th>the paper’s finding</th><th>measured</th><th>in this run</th></tr>${checks
     .map((k) => `<tr><td>${escapeHtml(k.statement)}</td><td>${escapeHtml(k.measured)}</td><td>${verdict(k.holds)}</td></tr>`)
     .join('')}</table>
-<p>Every clustering against every skill. Homogeneity: size-weighted share of each cluster’s tokens holding its dominant value (outliers excluded); baseline: the same with the skill shuffled across tokens; lift = homogeneity − baseline; AMI: adjusted mutual information (outliers as one label). The highest AMI per skill is shaded.</p>
-<table class="data"><tr><th>clustering</th><th>skill</th><th>clusters</th><th>outliers</th><th>homogeneity</th><th>baseline</th><th>lift</th><th>AMI</th></tr>${rows.join('')}</table>`;
+<p>The rule (report/claims.ts; docs/artifacts.md shows how to recompute every number from the stored tables): a clustering <i>follows</i> a skill on a scope when at least ${MIN_COVERAGE} of the scope’s tokens are clustered, its AMI on the clustered tokens is at least ${MIN_AMI}, and that AMI exceeds the mean + ${SIGMAS} sd of the AMI the same clusters reach with the skill shuffled among their tokens. Carry is read within the hundreds and tens only (on the thousands digit it is the value, the ones digit never receives one); value within each digit position where it is not the carry. Loss: follows digit over all tokens and carry nowhere. |ΔL|: follows value in at least half of the digit positions and carry nowhere. POLCA: some vector follows carry within the hundreds or tens.</p>
+<p>Every clustering against every skill, over all tokens and within each digit position where the skill varies (“same as”: another skill with the same partition there). Coverage: share of the scope’s tokens clustered. Homogeneity: size-weighted share of each cluster’s tokens holding its dominant value (clustered tokens); baseline: the same with the skill shuffled among the clustered tokens. AMI: adjusted mutual information on the clustered tokens; with outliers: over all the scope’s tokens, outliers as one more label; shuffled: mean and sd over the same permutations; needs: the AMI the rule asks for. Shaded rows follow their skill.</p>
+<table class="data"><tr><th>clustering</th><th>scope</th><th>skill</th><th>same as</th><th>tokens</th><th>coverage</th><th>clusters</th><th>homogeneity</th><th>baseline</th><th>AMI</th><th>AMI with outliers</th><th>shuffled AMI mean</th><th>shuffled AMI sd</th><th>needs</th></tr>${rows.join('')}</table>`;
 }
 
 function completenessTable(data: ReportData): string {

@@ -9,6 +9,7 @@
  * a run configured without some cluster families still gets a report of what it has.
  */
 import { type ArtifactStore, decodeParquet, type RunRecord, type Table } from '../artifacts/index.ts';
+import type { ScopedSkillRow } from '../core/skill-scopes.ts';
 
 export const DIGIT_NAMES = ['thousands', 'hundreds', 'tens', 'ones'] as const;
 export const SKILLS = ['carry', 'digit', 'value'] as const;
@@ -40,7 +41,8 @@ export interface FamilyData {
   vector: number;
   /** `loss`, `ΔL`, `|ΔL|`, `POLCA b3`. */
   label: string;
-  summary: { skill: string; homogeneity: number; baseline: number; ami: number; clusters: number; outliers: number }[];
+  /** summary.parquet: one row per scope and skill (core/skill-scopes.ts). */
+  summary: (Omit<ScopedSkillRow, 'scope' | 'skill'> & { scope: string; skill: string })[];
   /** Per cluster (≥ 0) and skill: dominant value and its share. */
   skills: { cluster: number; size: number; skill: string; dominant: number; share: number }[];
   /** Cluster sizes (from skills), clusters ≥ 0 only. */
@@ -97,6 +99,31 @@ export interface ReportData {
 }
 
 const num = (col: Table[string] | undefined, i: number): number => Number((col as ArrayLike<unknown>)[i]);
+
+/**
+ * One row of a cluster step's summary.parquet. Tables written before the per-scope columns
+ * existed have one row per skill over all tokens: they read as scope `all` with the missing
+ * metrics NaN, so that their claim checks read "not reproduced" rather than guess.
+ */
+function summaryRow(t: Table, i: number): FamilyData['summary'][number] {
+  const opt = (name: string) => (t[name] === undefined ? Number.NaN : num(t[name], i));
+  return {
+    scope: t.scope === undefined ? 'all' : String((t.scope as unknown[])[i]),
+    skill: String((t.skill as unknown[])[i]),
+    coincidesWith: t.coincidesWith === undefined ? '' : String((t.coincidesWith as unknown[])[i]),
+    tokens: opt('tokens'),
+    clustered: opt('clustered'),
+    coverage: opt('coverage'),
+    clusters: num(t.clusters, i),
+    outliers: num(t.outliers, i),
+    homogeneity: num(t.homogeneity, i),
+    baseline: num(t.baseline, i),
+    ami: num(t.ami, i),
+    amiWithOutliers: opt('amiWithOutliers'),
+    amiShuffledMean: opt('amiShuffledMean'),
+    amiShuffledSd: opt('amiShuffledSd'),
+  };
+}
 
 /** Bins of consecutive indices so that `length` points become at most `max`. */
 export function bins(length: number, max: number): [number, number][] {
@@ -421,14 +448,7 @@ export async function loadReportData(store: ArtifactStore, record: RunRecord, op
       family,
       vector,
       label: familyLabel(family, vector),
-      summary: Array.from({ length: summary.skill.length }, (_, i) => ({
-        skill: String((summary.skill as unknown[])[i]),
-        homogeneity: num(summary.homogeneity, i),
-        baseline: num(summary.baseline, i),
-        ami: num(summary.ami, i),
-        clusters: num(summary.clusters, i),
-        outliers: num(summary.outliers, i),
-      })),
+      summary: Array.from({ length: summary.skill.length }, (_, i) => summaryRow(summary, i)),
       skills: Array.from({ length: skills.skill.length }, (_, i) => ({
         cluster: num(skills.cluster, i),
         size: num(skills.size, i),

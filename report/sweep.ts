@@ -1,9 +1,46 @@
 /**
- * The report of a sweep: one table row per grid point with its parameters, headline metrics
+ * The report of a sweep: the paper's claims over seeds (report/sweep-claims.ts: per group of
+ * non-seed parameters, each claim's AMI per seed, mean ± sd, against its shuffled baseline and
+ * threshold), then one table row per grid point with its parameters, headline metrics
  * (report/metrics.ts `headlineMetrics`) and a relative link to the point's own report.
  */
 import { fmt } from './build.ts';
+import { MIN_AMI, MIN_COVERAGE, SIGMAS } from './claims.ts';
 import { escapeHtml, page } from './html.ts';
+import { type ClaimSpread, claimSpread, hasClaimMetrics } from './sweep-claims.ts';
+
+const CLAIM_TEXT: Record<string, string> = {
+  'loss-digit': 'loss clusters follow the digit, not the carry (loss digit AMI)',
+  'absdloss-value': '|ΔL| clusters follow the value within digits, not the carry (mean within-digit value AMI)',
+  'polca-carry': 'some POLCA vector’s clusters follow the carry within hundreds or tens (best such AMI)',
+};
+
+function claimsTable(spread: ClaimSpread[]): string {
+  const byGroup = new Map<string, ClaimSpread[]>();
+  for (const c of spread) {
+    const k = JSON.stringify(c.group);
+    byGroup.set(k, [...(byGroup.get(k) ?? []), c]);
+  }
+  return [...byGroup.values()]
+    .map((cs) => {
+      const g = Object.entries(cs[0].group);
+      const title = g.length ? g.map(([k, v]) => `${escapeHtml(k)} = ${escapeHtml(JSON.stringify(v))}`).join(', ') : 'all points';
+      const seeds = cs[0].seeds;
+      const head = `<tr><th>claim</th>${seeds.map((sd) => `<th>seed ${escapeHtml(String(sd))}: AMI (needs)</th>`).join('')}<th>mean</th><th>sd</th><th>shuffled AMI mean</th><th>mean threshold</th><th>reproduced</th></tr>`;
+      const body = cs
+        .map(
+          (c) =>
+            `<tr><td>${escapeHtml(CLAIM_TEXT[c.claim] ?? c.claim)}</td>${c.values
+              .map((v, i) => `<td class="num">${fmt(v)} (${fmt(c.thresholds[i])})${c.reproduced[i] ? ' ✓' : ''}</td>`)
+              .join(
+                '',
+              )}<td class="num">${fmt(c.mean)}</td><td class="num">${fmt(c.sd)}</td><td class="num">${fmt(c.shuffledMean)}</td><td class="num">${fmt(c.thresholdMean)}</td><td class="num">${c.held} of ${c.checked}</td></tr>`,
+        )
+        .join('');
+      return `<h3>${title}</h3><table class="data">${head}${body}</table>`;
+    })
+    .join('');
+}
 
 export interface SweepRow {
   point: Record<string, unknown>;
@@ -65,6 +102,16 @@ export function sweepHtml(rows: SweepRow[], title = 'POLCA sweep'): string {
     title,
     header: `<h1>${escapeHtml(title)}</h1><p>${rows.length} grid point${rows.length === 1 ? '' : 's'}. Parameters are the config fields the sweep varied; metrics: final evaluation loss and accuracy, how many of the paper’s three findings hold, AMI of the clusterings with the skills (the best POLCA vector for each skill), and the median completeness error per POLCA variant. Each report link opens that point’s full report.</p>`,
     sections: [
+      ...(hasClaimMetrics(rows)
+        ? [
+            {
+              id: 'claims',
+              title: 'The paper’s claims over seeds',
+              figures: [],
+              intro: `<p>Per group of grid points that differ only in the seed: each claim’s deciding AMI (on clustered tokens) per seed with the threshold it had to pass (✓: reproduced in that run), the mean and sample sd over seeds, the mean AMI of the same rows with the skill shuffled, and in how many seeds the claim was reproduced. A run reproduces a claim when its clusters cover at least ${MIN_COVERAGE} of a scope’s tokens with an AMI of at least ${MIN_AMI} that also exceeds the shuffled mean + ${SIGMAS} sd (report/claims.ts).</p>${claimsTable(claimSpread(rows))}`,
+            },
+          ]
+        : []),
       {
         id: 'points',
         title: 'Grid points',

@@ -4,19 +4,26 @@
  *
  * Segments: segment s trains iterations (s·E, (s+1)·E] with E = basis.every (segment 0 also
  * holds checkpoint 0). Basis extension s is computed at θ_{(s+1)·E}, the end of segment s. POLCA
- * chunk s covers the checkpoint intervals that start in [s·E, (s+1)·E).
+ * chunk s covers the checkpoint intervals that start in [s·E, (s+1)·E). Checkpoints follow the
+ * schedule of core/schedule.ts (uniform, or dense early on).
  */
 import type { Config, Family } from '../config/schema.ts';
+import { checkpointIterations } from '../core/schedule.ts';
 
 export function segmentCount(c: Config): number {
   return c.train.iterations / c.basis.every;
 }
-export function checkpointsPerSegment(c: Config): number {
-  return c.basis.every / c.train.checkpointEvery;
-}
 /** Number of checkpoint intervals T (checkpoints 0..T). */
 export function intervalCount(c: Config): number {
-  return c.train.iterations / c.train.checkpointEvery;
+  return checkpointIterations(c.train).length - 1;
+}
+/** The intervals of POLCA chunk s: first, first+1, …, first+count−1 (those starting in [s·E, (s+1)·E)). */
+export function segmentIntervals(c: Config, s: number): { first: number; count: number } {
+  const its = checkpointIterations(c.train);
+  const first = its.indexOf(s * c.basis.every);
+  const end = its.indexOf((s + 1) * c.basis.every);
+  if (first < 0 || end < 0) throw new Error(`segment ${s}: its boundaries are not checkpoints`);
+  return { first, count: end - first };
 }
 export function basisSize(c: Config): number {
   return segmentCount(c) * c.basis.k;

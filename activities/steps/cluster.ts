@@ -1,8 +1,13 @@
-/** The `cluster` step: HDBSCAN of one trajectory family and its skill reading (core/hdbscan.ts, core/skills.ts). */
+/**
+ * The `cluster` step: HDBSCAN of one trajectory family and its skill reading (core/hdbscan.ts,
+ * core/skills.ts per cluster, core/skill-scopes.ts per scope with coverage and the within-digit
+ * metrics). Tables: docs/artifacts.md.
+ */
 import { decodeParquet, decodeSafetensors } from '../../artifacts/index.ts';
 import type { Config, Family } from '../../config/schema.ts';
 import { TOKENS_PER_EXAMPLE } from '../../core/data.ts';
 import { hdbscan } from '../../core/hdbscan.ts';
+import { scopedSkillTable } from '../../core/skill-scopes.ts';
 import { readSkills } from '../../core/skills.ts';
 import { clusterCurves, deltaTrajectories, lossTrajectories, scale } from '../../core/trajectories.ts';
 import { type ClusterTarget, intervalCount } from '../../workflows/plan.ts';
@@ -51,6 +56,7 @@ export async function clusterStep(
     ctx.heartbeat({ phase: 'hdbscan', done: 0, total: 1 });
     await yieldNow();
     const res = hdbscan(rows, {
+      ids: Int32Array.from({ length: rows.length }, (_, i) => i),
       minClusterSize: c.cluster.minClusterSize,
       minSamples: c.cluster.minSamples,
       selection: c.cluster.selection,
@@ -63,7 +69,8 @@ export async function clusterStep(
       carry: Int32Array.from(tok.carry as boolean[], (b) => (b ? 1 : 0)),
       value: tok.value as Int32Array,
     };
-    const { perCluster, summary } = readSkills(res.labels, skills, c.cluster.shuffles, c.seed);
+    const { perCluster } = readSkills(res.labels, skills, c.cluster.shuffles, c.seed);
+    const summary = scopedSkillTable(res.labels, skills, c.cluster.shuffles, c.seed);
     const curves = clusterCurves(raw, res.labels);
     const n = rows.length;
     const fam = (k: number) => new Array<string>(k).fill(target.family);
@@ -88,12 +95,20 @@ export async function clusterStep(
       'summary.parquet': parquet([
         ['family', 'utf8', fam(summary.length)],
         ['vector', 'int32', vec(summary.length)],
+        ['scope', 'utf8', summary.map((s) => s.scope)],
         ['skill', 'utf8', summary.map((s) => s.skill)],
+        ['coincidesWith', 'utf8', summary.map((s) => s.coincidesWith)],
+        ['tokens', 'int32', Int32Array.from(summary.map((s) => s.tokens))],
+        ['clustered', 'int32', Int32Array.from(summary.map((s) => s.clustered))],
+        ['coverage', 'float64', Float64Array.from(summary.map((s) => s.coverage))],
+        ['clusters', 'int32', Int32Array.from(summary.map((s) => s.clusters))],
+        ['outliers', 'int32', Int32Array.from(summary.map((s) => s.outliers))],
         ['homogeneity', 'float64', Float64Array.from(summary.map((s) => s.homogeneity))],
         ['baseline', 'float64', Float64Array.from(summary.map((s) => s.baseline))],
         ['ami', 'float64', Float64Array.from(summary.map((s) => s.ami))],
-        ['clusters', 'int32', Int32Array.from(summary.map((s) => s.clusters))],
-        ['outliers', 'int32', Int32Array.from(summary.map((s) => s.outliers))],
+        ['amiWithOutliers', 'float64', Float64Array.from(summary.map((s) => s.amiWithOutliers))],
+        ['amiShuffledMean', 'float64', Float64Array.from(summary.map((s) => s.amiShuffledMean))],
+        ['amiShuffledSd', 'float64', Float64Array.from(summary.map((s) => s.amiShuffledSd))],
       ]),
       'curves.parquet': parquet([
         ['family', 'utf8', fam(curves.length)],
@@ -110,13 +125,19 @@ export async function clusterStep(
         family: target.family,
         vector: target.vector,
         clusters: res.nClusters,
-        summary: summary.map((s) => ({
-          skill: s.skill,
-          homogeneity: s.homogeneity,
-          baseline: s.baseline,
-          ami: s.ami,
-          outliers: s.outliers,
-        })),
+        coverage: summary[0].coverage,
+        summary: summary
+          .filter((s) => s.scope === 'all' || s.coincidesWith === '')
+          .map((s) => ({
+            scope: s.scope,
+            skill: s.skill,
+            coverage: s.coverage,
+            homogeneity: s.homogeneity,
+            baseline: s.baseline,
+            ami: s.ami,
+            amiWithOutliers: s.amiWithOutliers,
+            outliers: s.outliers,
+          })),
       },
     };
   });

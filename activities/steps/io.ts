@@ -15,7 +15,7 @@ export const STEP_VERSIONS = {
   basis: '2',
   polca: '2',
   trajectories: '1',
-  cluster: '1',
+  cluster: '2',
   report: '2',
 } as const;
 

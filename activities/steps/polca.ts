@@ -4,7 +4,8 @@ import type { Config, PolcaVariant } from '../../config/schema.ts';
 import { makeData } from '../../core/data.ts';
 import { makeTokenLossModel } from '../../core/model.ts';
 import { type Derivatives, type PolcaIntervalResult, polcaInterval } from '../../core/polca.ts';
-import { checkpointsPerSegment } from '../../workflows/plan.ts';
+import { checkpointIterations } from '../../core/schedule.ts';
+import { segmentIntervals } from '../../workflows/plan.ts';
 import { runStep, type StepContext, type StepResult, yieldNow } from '../context.ts';
 import { loadIntervalResults, saveIntervalResults } from './interval-results.ts';
 import { backend, concat, loadBasis, loadCheckpoints, loadState, parquet, STEP_VERSIONS } from './io.ts';
@@ -23,8 +24,8 @@ export async function polcaStep(
   inputs: { data: string; basis: string; train: string; prevTrain?: string },
 ): Promise<StepResult> {
   const ce = c.train.checkpointEvery;
-  const first = (s * c.basis.every) / ce;
-  const count = checkpointsPerSegment(c);
+  const { first, count } = segmentIntervals(c, s);
+  const its = checkpointIterations(c.train);
   const spec = {
     step: 'polca',
     version: STEP_VERSIONS.polca,
@@ -34,6 +35,7 @@ export async function polcaStep(
       model: c.model,
       polca: c.polca,
       checkpointEvery: ce,
+      ...(c.train.denseCheckpoints ? { denseCheckpoints: c.train.denseCheckpoints } : {}),
       intervals: [first, first + count],
     },
     inputs: {
@@ -72,14 +74,14 @@ export async function polcaStep(
         // A retry continues where an earlier attempt stopped: finished intervals are in scratch/.
         let results = await loadIntervalResults(ctx, key, interval);
         if (!results) {
-          const itT = interval * ce;
-          const itT1 = itT + ce;
+          const itT = its[interval];
+          const itT1 = its[interval + 1];
           const thetaT = cps.get(itT);
           const thetaT1 = cps.get(itT1);
           if (!thetaT || !thetaT1) throw new Error(`polca/${s}: checkpoints ${itT} and ${itT1} are needed`);
           const atT = at(itT);
           const atT1 = at(itT1);
-          derivs.delete(itT - ce);
+          if (interval > 0) derivs.delete(its[interval - 1]);
           results = variants.map((variant) => ({
             variant,
             r: polcaInterval({ model, interval, thetaT, thetaT1, basis, polca: { ...c.polca, variant }, atT, atT1 }),

@@ -178,8 +178,12 @@ export async function trainStep(ctx: StepContext, c: Config, s: number, inputs: 
         acc.checkpoints.push(cp);
         acc.evalRows.push(rows);
         acc.state = state;
-        // The segment's start needs no resume point (a retry starts from the same inputs).
-        if (state.step > params.from && state.step < params.until) await ctx.store.backend.putObject(scratch, encodePartial(acc, be));
+        // The segment's start needs no resume point (a retry starts from the same inputs). Resume
+        // points are written at the multiples of checkpointEvery only: the extra checkpoints of a
+        // dense schedule would make the writes quadratic in their number, and a retry recomputes
+        // the few iterations since the last resume point with the same bytes.
+        if (state.step > params.from && state.step < params.until && state.step % c.train.checkpointEvery === 0)
+          await ctx.store.backend.putObject(scratch, encodePartial(acc, be));
         ctx.heartbeat({
           phase: 'train',
           done: state.step - params.from,

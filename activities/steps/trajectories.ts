@@ -2,6 +2,7 @@
 import { decodeParquet, encodeSafetensors, type Tensor } from '../../artifacts/index.ts';
 import type { Config } from '../../config/schema.ts';
 import { TOKENS_PER_EXAMPLE } from '../../core/data.ts';
+import { checkpointIndex, checkpointIterations } from '../../core/schedule.ts';
 import { basisSize, intervalCount } from '../../workflows/plan.ts';
 import { readInput, runStep, type StepContext, type StepResult } from '../context.ts';
 import { f32, parquet, STEP_VERSIONS } from './io.ts';
@@ -15,7 +16,10 @@ export async function trajectoriesStep(
   const spec = {
     step: 'trajectories',
     version: STEP_VERSIONS.trajectories,
-    params: { checkpointEvery: c.train.checkpointEvery },
+    params: {
+      checkpointEvery: c.train.checkpointEvery,
+      ...(c.train.denseCheckpoints ? { denseCheckpoints: c.train.denseCheckpoints } : {}),
+    },
     inputs: Object.fromEntries([
       ['data', inputs.data],
       ...inputs.train.map((k, i) => [`train/${i}`, k]),
@@ -24,7 +28,8 @@ export async function trajectoriesStep(
   };
   return runStep(ctx, 'trajectories', spec, async () => {
     const T = intervalCount(c);
-    const ce = c.train.checkpointEvery;
+    const its = checkpointIterations(c.train);
+    const index = checkpointIndex(its);
     const n = c.data.evalSize * TOKENS_PER_EXAMPLE;
     const loss = new Float32Array((T + 1) * n).fill(Number.NaN);
     for (const key of inputs.train) {
@@ -32,7 +37,11 @@ export async function trajectoriesStep(
       const it = t.iteration as Int32Array;
       const tok = t.token as Int32Array;
       const l = t.loss as Float32Array;
-      for (let r = 0; r < it.length; r++) loss[(it[r] / ce) * n + tok[r]] = l[r];
+      for (let r = 0; r < it.length; r++) {
+        const t = index.get(it[r]);
+        if (t === undefined) throw new Error(`trajectories: iteration ${it[r]} of ${key} is not a checkpoint of the schedule`);
+        loss[t * n + tok[r]] = l[r];
+      }
     }
     if (loss.some(Number.isNaN)) throw new Error('trajectories: the evaluation losses do not cover every checkpoint and token');
     const m = basisSize(c);
@@ -59,7 +68,7 @@ export async function trajectoriesStep(
       for (let t = 0; t <= T; t++, r++) {
         tokCol[r] = x;
         cpCol[r] = t;
-        itCol[r] = t * ce;
+        itCol[r] = its[t];
         lossCol[r] = loss[t * n + x];
       }
     const tensors: Record<string, Tensor> = {};

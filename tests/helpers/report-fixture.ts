@@ -12,6 +12,7 @@
 import { type ArtifactStore, type Column, encodeParquet, type RunRecord } from '../../artifacts/index.ts';
 import { type Config, resolveConfig } from '../../config/index.ts';
 import { pairOf, skillsOf } from '../../core/data.ts';
+import { scopedSkillTable } from '../../core/skill-scopes.ts';
 import { readSkills } from '../../core/skills.ts';
 import { clusterCurves } from '../../core/trajectories.ts';
 
@@ -329,7 +330,8 @@ export async function makeRun(store: ArtifactStore, opts: FixtureOptions = {}): 
     const remap = new Map<number, number>();
     for (const l of labels) if (l >= 0 && !remap.has(l)) remap.set(l, remap.size);
     for (let x = 0; x < n; x++) if (labels[x] >= 0) labels[x] = remap.get(labels[x])!;
-    const { perCluster, summary } = readSkills(labels, { carry, digit, value }, config.cluster.shuffles, config.seed);
+    const { perCluster } = readSkills(labels, { carry, digit, value }, config.cluster.shuffles, config.seed);
+    const summary = scopedSkillTable(labels, { carry, digit, value }, config.cluster.shuffles, config.seed);
     const curves = clusterCurves(f.rows(), labels);
     const fam = (k: number) => Array.from({ length: k }, () => f.family);
     const vec = (k: number) => new Int32Array(k).fill(f.vector);
@@ -357,12 +359,20 @@ export async function makeRun(store: ArtifactStore, opts: FixtureOptions = {}): 
         'summary.parquet': [
           { name: 'family', type: 'utf8', values: fam(summary.length) },
           { name: 'vector', type: 'int32', values: vec(summary.length) },
+          { name: 'scope', type: 'utf8', values: summary.map((s) => s.scope) },
           { name: 'skill', type: 'utf8', values: summary.map((s) => s.skill) },
+          { name: 'coincidesWith', type: 'utf8', values: summary.map((s) => s.coincidesWith) },
+          { name: 'tokens', type: 'int32', values: Int32Array.from(summary, (s) => s.tokens) },
+          { name: 'clustered', type: 'int32', values: Int32Array.from(summary, (s) => s.clustered) },
+          { name: 'coverage', type: 'float64', values: Float64Array.from(summary, (s) => s.coverage) },
+          { name: 'clusters', type: 'int32', values: Int32Array.from(summary, (s) => s.clusters) },
+          { name: 'outliers', type: 'int32', values: Int32Array.from(summary, (s) => s.outliers) },
           { name: 'homogeneity', type: 'float64', values: Float64Array.from(summary, (s) => s.homogeneity) },
           { name: 'baseline', type: 'float64', values: Float64Array.from(summary, (s) => s.baseline) },
           { name: 'ami', type: 'float64', values: Float64Array.from(summary, (s) => s.ami) },
-          { name: 'clusters', type: 'int32', values: Int32Array.from(summary, (s) => s.clusters) },
-          { name: 'outliers', type: 'int32', values: Int32Array.from(summary, (s) => s.outliers) },
+          { name: 'amiWithOutliers', type: 'float64', values: Float64Array.from(summary, (s) => s.amiWithOutliers) },
+          { name: 'amiShuffledMean', type: 'float64', values: Float64Array.from(summary, (s) => s.amiShuffledMean) },
+          { name: 'amiShuffledSd', type: 'float64', values: Float64Array.from(summary, (s) => s.amiShuffledSd) },
         ],
         'curves.parquet': [
           { name: 'family', type: 'utf8', values: fam(curves.length) },
