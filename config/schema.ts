@@ -171,13 +171,6 @@ export const configSchema = z
         message: `train.denseCheckpoints.every must be smaller than train.checkpointEvery (${c.train.checkpointEvery}); got ${dense.every}`,
       });
     }
-    if (dense && dense.until > c.train.iterations) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['train', 'denseCheckpoints', 'until'],
-        message: `train.denseCheckpoints.until must be at most train.iterations (${c.train.iterations}); got ${dense.until}`,
-      });
-    }
     if (c.train.iterations % c.basis.every !== 0) {
       ctx.addIssue({
         code: 'custom',

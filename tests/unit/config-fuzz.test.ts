@@ -206,7 +206,7 @@ test(`config fuzz: ${CASES} seeded cases, no crash, no stack trace, every reject
     }
     digest.push(`ok${out.seed}`);
   }
-  assert.ok(accepted > 50 && rejected > 500, `a mix of outcomes (accepted ${accepted}, rejected ${rejected})`);
+  assert.ok(accepted > 25 && rejected > 500, `a mix of outcomes (accepted ${accepted}, rejected ${rejected})`);
   // Deterministic: the same seed gives the same cases and outcomes.
   const again = rng(20261130);
   for (let i = 0; i < 50; i++) {

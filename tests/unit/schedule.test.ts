@@ -50,9 +50,18 @@ test('a bad dense schedule names the field and the allowed values', () => {
       },
     );
   rejects('train.denseCheckpoints={"every":10,"until":30}', 'train.denseCheckpoints.every', 'smaller than train.checkpointEvery (10)');
-  rejects('train.denseCheckpoints={"every":2,"until":500}', 'train.denseCheckpoints.until', 'at most train.iterations (120)');
   rejects('train.denseCheckpoints={"every":0,"until":30}', 'train.denseCheckpoints.every');
   rejects('train.denseCheckpoints={"every":2}', 'train.denseCheckpoints.until');
+});
+
+test('a dense schedule that reaches past the last iteration is dense to the end (a shortened run keeps its preset schedule)', () => {
+  const c = resolveConfig({ preset: 'tiny', sets: ['train.denseCheckpoints={"every":5,"until":500}'] });
+  const its = checkpointIterations(c.train);
+  assert.equal(its.at(-1), c.train.iterations);
+  assert.deepEqual(
+    its,
+    Array.from({ length: c.train.iterations / 5 + 1 }, (_, i) => i * 5),
+  );
 });
 
 test('dense checkpoints leave training bit-identical: same parameters at the shared checkpoints', async () => {
