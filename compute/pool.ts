@@ -126,7 +126,8 @@ export class ComputePool {
     return this.pool.threads.length;
   }
 
+  /** Stop every thread now, running steps included (piscina's close would wait 30 s for them, then fail). */
   async close(): Promise<void> {
-    await this.pool.close({ force: true });
+    await this.pool.destroy();
   }
 }

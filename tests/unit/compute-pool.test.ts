@@ -95,6 +95,26 @@ describe('ComputePool', { concurrency: false }, () => {
     assert.ok(again.cached);
   });
 
+  test('close() ends a running step at once', async () => {
+    const own = new ComputePool({ kind: 'local', dir: mkdtempSync(join(tmpdir(), 'polca-pool-close-')) }, 1, BEAT_MS);
+    const data = await own.run('data', [long], { owner: 'pool-test/close-data', onProgress: () => undefined });
+    let training = false;
+    const running = own.run('train', [long, 0, { data: data.key }], {
+      owner: 'pool-test/close-train',
+      onProgress: (p) => {
+        if (p.iteration === 0) training = true;
+      },
+    });
+    running.catch(() => undefined);
+    await waitFor(() => training, 120_000);
+    const t0 = Date.now();
+    await own.close();
+    const ms = Date.now() - t0;
+    await assert.rejects(running);
+    assert.ok(ms < 5000, `closed in ${ms} ms`);
+    assert.equal(own.size, 0);
+  });
+
   test('a missing input crosses the thread boundary as InputIntegrityError with its key', async () => {
     const missing = 'train-0000000000000000000000000000000000000000';
     await assert.rejects(
