@@ -30,7 +30,7 @@ export interface RunOptions {
 }
 
 /** Rebuild the error classes whose type decides retries (plain Error otherwise). */
-function rebuild(e: SerializedError): Error {
+export function rebuildError(e: SerializedError): Error {
   let err: Error;
   if (e.name === 'InputIntegrityError' && e.key) err = new InputIntegrityError(e.message, e.key);
   else if (e.name === 'BadInputError') err = new BadInputError(e.message);
@@ -73,7 +73,7 @@ export class ComputePool {
       store: this.store,
       owner: 'backend',
     } satisfies ComputeTask)) as ComputeReply;
-    if (!reply.ok) throw rebuild(reply.error);
+    if (!reply.ok) throw rebuildError(reply.error);
     if (!('backend' in reply)) throw new Error('compute: unexpected reply to a backend query');
     return reply.backend;
   }
@@ -110,7 +110,7 @@ export class ComputePool {
         port: port2,
       };
       const reply = (await this.pool.run(task, { transferList: [port2], signal: opts.signal }).finally(() => writes)) as ComputeReply;
-      if (!reply.ok) throw rebuild(reply.error);
+      if (!reply.ok) throw rebuildError(reply.error);
       if (!('result' in reply)) throw new Error('compute: unexpected reply to a step');
       // A stored step needs no resume point: remove any that was written after the step removed its own.
       if (!reply.result.cached) await this.artifactStore.backend.deletePrefix(scratchPath(reply.result.key, '')).catch(() => undefined);
@@ -126,7 +126,8 @@ export class ComputePool {
     return this.pool.threads.length;
   }
 
+  /** Stop every thread now, running steps included (piscina's close would wait 30 s for them, then fail). */
   async close(): Promise<void> {
-    await this.pool.close({ force: true });
+    await this.pool.destroy();
   }
 }

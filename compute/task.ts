@@ -58,6 +58,12 @@ const STEPS: Record<StepName, AnyStep> = {
   report: steps.reportStep as AnyStep,
 };
 
+/** An error as plain data that crosses the thread boundary (compute/pool.ts rebuilds its class). */
+export function serializeError(e: unknown): SerializedError {
+  const err = e instanceof Error ? e : new Error(String(e));
+  return { name: err.name, message: err.message, key: (err as { key?: string }).key, stack: err.stack };
+}
+
 export async function runTask(task: ComputeTask): Promise<ComputeReply> {
   try {
     if (task.step === 'backend') {
@@ -83,8 +89,7 @@ export async function runTask(task: ComputeTask): Promise<ComputeReply> {
     const result = await fn(ctx, ...(task.args as never[]));
     return { ok: true, result };
   } catch (e) {
-    const err = e instanceof Error ? e : new Error(String(e));
-    return { ok: false, error: { name: err.name, message: err.message, key: (err as { key?: string }).key, stack: err.stack } };
+    return { ok: false, error: serializeError(e) };
   } finally {
     task.port?.close();
   }

@@ -29,8 +29,11 @@ export function encodeIntervalResults(results: IntervalResults[]): Uint8Array {
     for (const k of COMPLETENESS) tensors[`${i}.completeness.${k}`] = tensor(r.completeness[k]);
   });
   const heads = results.map(({ variant, r }) => ({ variant, summary: r.summary }));
+  // Numbers JSON cannot hold exactly (NaN, ±Infinity, and -0, which it writes as 0) go as {n: "…"}.
   return encodeSafetensors(tensors, {
-    results: JSON.stringify(heads, (_, v) => (typeof v === 'number' && !Number.isFinite(v) ? { n: String(v) } : v)),
+    results: JSON.stringify(heads, (_, v) =>
+      typeof v === 'number' && (!Number.isFinite(v) || Object.is(v, -0)) ? { n: Object.is(v, -0) ? '-0' : String(v) } : v,
+    ),
   });
 }
 
