@@ -61,7 +61,7 @@ export function ensurePeersPython(log: (line: string) => void = console.log): st
   const python = join(dir, 'bin', 'python');
   run(
     python,
-    ['-m', 'pip', 'install', '--disable-pip-version-check', '--progress-bar', 'off', `torch==${TORCH_VERSION}`],
+    ['-m', 'pip', 'install', '--disable-pip-version-check', '--progress-bar', 'off', `torch==${TORCH_VERSION}`, 'numpy'],
     'pip install torch',
   );
   const version = run(python, ['-c', 'import torch; print(torch.__version__)'], 'importing torch').trim();
