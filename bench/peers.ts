@@ -22,8 +22,9 @@
  * forward-over-forward) and polca's own exact method where core/ has one (one line in
  * HVP_METHODS / D12_METHODS below).
  *
- * Threads: the peer runs torch.set_num_threads(N) with N = the threads polca's backend uses (1 for
- * wasm and cpu, which run single-threaded in Node; every core for tensorflow), or --threads.
+ * Threads: the peer runs torch.set_num_threads(N) with N = the threads polca's backend uses: 1 for
+ * wasm and cpu (single-threaded in Node); for tensorflow every core, or --threads N, which also
+ * sets TensorFlow's intra-op pool (TF_NUM_INTRAOP_THREADS) so that both sides use N.
  * The PyTorch environment is made once under the user's cache directory (bench/peers-env.ts).
  * Results: printed, and written to the backend's section of --out.
  */
@@ -64,12 +65,22 @@ const { values } = parseArgs({
     out: { type: 'string', default: join(here, 'results', 'peers.md') },
   },
 });
+const loadStart = loadavg().map((x) => x.toFixed(2));
 const rounds = Number(values.rounds);
 const minMs = Number(values['min-ms']);
 const m = Number(values.m);
 
+// TensorFlow's intra-op pool reads TF_NUM_INTRAOP_THREADS when the native backend starts (else it
+// uses every core): --threads sets it, so that both sides run on N threads.
+if (values.threads && !process.env.TF_NUM_INTRAOP_THREADS) process.env.TF_NUM_INTRAOP_THREADS = values.threads;
 const backend = await initBackend();
-const threads = values.threads ? Number(values.threads) : backend === 'tensorflow' ? availableParallelism() : 1;
+const threads =
+  backend === 'tensorflow'
+    ? Number(process.env.TF_NUM_INTRAOP_THREADS) || availableParallelism()
+    : values.threads
+      ? Number(values.threads)
+      : 1;
+const polcaThreads = backend === 'tensorflow' ? threads : 1;
 const python = ensurePeersPython();
 const peer = await Peer.start(python, threads);
 const dir = mkdtempSync(join(tmpdir(), 'polca-peers-'));
@@ -337,7 +348,7 @@ const date = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 const venvGiB = peersVenvBytes();
 const lines: string[] = [];
 lines.push(
-  `Machine: ${cpu}, ${cpus().length} cores; load average before the report ${load.join(', ')}; ${date}. Node ${process.version}, TF.js ${tf.version.tfjs} backend **${backend}**; PyTorch ${peer.hello.torch} (CPU, eager, Python ${peer.hello.python}) on **N = ${peer.hello.threads}** thread(s)${venvGiB ? ` (its environment: ${(venvGiB / 2 ** 30).toFixed(2)} GiB in ${peersVenvDir()})` : ''}.`,
+  `Machine: ${cpu}, ${cpus().length} cores; load average (1, 5, 15 min) at the start ${loadStart.join(', ')}, at the end ${load.join(', ')}; ${date}. Node ${process.version}, TF.js ${tf.version.tfjs} backend **${backend}** on ${polcaThreads} thread(s); PyTorch ${peer.hello.torch} (CPU, eager, Python ${peer.hello.python}) on **N = ${peer.hello.threads}** thread(s)${venvGiB ? ` (its environment: ${(venvGiB / 2 ** 30).toFixed(2)} GiB in ${peersVenvDir()})` : ''}.`,
 );
 lines.push('');
 lines.push(`Shapes: ${shapeLines.join('. ')}.`);
