@@ -411,8 +411,8 @@ console.log(`\n${body}\n`);
 console.log(ratioRows.join('\n'));
 writeSection(
   values.out!,
-  `peers-${backend}-${peer.hello.threads}`,
-  `## ${backend}, ${peer.hello.threads} thread(s) (bench/peers.ts)\n\n${body}\n`,
+  `peers-${backend}-${polcaThreads}-${peer.hello.threads}`,
+  `## ${backend} on ${polcaThreads} thread(s), PyTorch on ${peer.hello.threads} (bench/peers.ts)\n\n${body}\n`,
   '# polca against PyTorch (bench/peers.ts)',
 );
 console.log(`wrote ${values.out}`);
