@@ -120,7 +120,9 @@ lines.push('|---|---|');
 lines.push(`| one training iteration | ${iteration.toFixed(2)} |`);
 lines.push(`| evaluation of the ${config.data.evalSize} examples (a checkpoint) | ${evaluation.toFixed(2)} |`);
 lines.push(`| one HVP over the Hessian sample (a Lanczos iteration) | ${hvpSeconds.toFixed(2)} |`);
-lines.push(`| one forward pass over the evaluation set (per-token losses; directionalDerivatives makes 1 + ${passesPerDir}m of them) | ${pass.toFixed(2)} |`);
+lines.push(
+  `| one forward pass over the evaluation set (per-token losses; directionalDerivatives makes 1 + ${passesPerDir}m of them) | ${pass.toFixed(2)} |`,
+);
 lines.push('');
 lines.push('Projection:');
 lines.push('');
