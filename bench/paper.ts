@@ -1,0 +1,144 @@
+/**
+ * The `paper` preset's cost on this machine and backend, and the projection of a full run from it.
+ * Timed with the real core/ functions at the preset's shape (θ at initialisation; the cost of these
+ * operations does not depend on θ):
+ *   iteration  one training iteration (batch, forward, backward, AdamW), as trainSegment runs it
+ *   evaluation the per-token loss of the evaluation set, as at every checkpoint
+ *   HVP        one Hessian-vector product over the Hessian sample (one Lanczos iteration)
+ *   pass       one forward pass over the evaluation set (model.tokenLosses: what
+ *              directionalDerivatives calls 1 + 6m times with the 5-point stencil and refinement)
+ * and projected (E = basis.every, c = checkpointEvery, S = iterations / E segments, K = S·basis.k
+ * final basis vectors, P = 1 + K·(4 + 2) forward passes per checkpoint):
+ *   training segment = E·iteration + (E/c)·evaluation
+ *   basis extension  = basis.maxIter·HVP (Lanczos without early stop: an upper bound)
+ *   POLCA chunk      = (E/c + 1)·P·pass (derivatives at every checkpoint of the segment, shared by
+ *                      the two intervals that meet there, along the final basis)
+ *   full run         = S·(segment + extension + chunk), one step at a time: with the native
+ *                      backend one worker already uses every core (clustering and the report,
+ *                      minutes, are left out).
+ *
+ *   node --import tsx bench/paper.ts [--preset paper] [--reps 3] [--out bench/results/paper.md]
+ */
+import { cpus, loadavg } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import * as tf from '@tensorflow/tfjs';
+import { resolveConfig } from '../config/index.ts';
+import { initBackend } from '../core/backend.ts';
+import { makeData, trainBatch } from '../core/data.ts';
+import { hvp } from '../core/hvp.ts';
+import { decayMask, disposeBatch, encodeBatch, evaluate, lossAndGrad, makeTokenLossModel, numParams } from '../core/model.ts';
+import { normal } from '../core/rng.ts';
+import { adamwStep, initTrainState, learningRate } from '../core/train.ts';
+import { writeSection } from './sections.ts';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const { values } = parseArgs({
+  options: {
+    preset: { type: 'string', default: 'paper' },
+    reps: { type: 'string', default: '3' },
+    out: { type: 'string', default: join(here, 'results', 'paper.md') },
+  },
+});
+const reps = Number(values.reps);
+const loadStart = loadavg().map((x) => x.toFixed(2));
+const config = resolveConfig({ preset: values.preset });
+const backend = await initBackend();
+const threads = backend === 'tensorflow' ? Number(process.env.TF_NUM_INTRAOP_THREADS) || cpus().length : 1;
+
+/** Median seconds of f over n calls, after one warm-up call unless warm is false. */
+function seconds(f: () => void, n = reps, warm = true): number {
+  if (warm) f();
+  const t: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const s = performance.now();
+    f();
+    t.push((performance.now() - s) / 1000);
+  }
+  t.sort((a, b) => a - b);
+  return t[t.length >> 1];
+}
+
+const m = config.model;
+const data = makeData(config);
+const state = initTrainState(config);
+const mask = decayMask(m);
+const iteration = seconds(() => {
+  const batch = encodeBatch(trainBatch(config.seed, state.step, config.train.batchSize, data.evalSet));
+  const { grad } = lossAndGrad(m, state.params, batch);
+  disposeBatch(batch);
+  adamwStep(config.train, state, grad, mask, learningRate(config.train, state.step));
+});
+console.log(`iteration ${iteration.toFixed(2)} s`);
+const evalBatch = encodeBatch(data.evalExamples);
+const evaluation = seconds(() => evaluate(m, state.params, evalBatch));
+disposeBatch(evalBatch);
+console.log(`evaluation ${evaluation.toFixed(2)} s`);
+const model = makeTokenLossModel(m, data.evalExamples, data.hessianExamples);
+const dir = (() => {
+  const v = Float64Array.from({ length: model.numParams }, (_, i) => normal(config.seed, 400, i));
+  const n = Math.sqrt(v.reduce((s, x) => s + x * x, 0));
+  return Float32Array.from(v, (x) => x / n);
+})();
+// HVP and pass: the kernels are warm from the iteration and the evaluation; no warm-up call
+const hvpSeconds = seconds(() => hvp(model, state.params, dir, config.basis.hvpEps), Math.min(reps, 2), false);
+console.log(`HVP ${hvpSeconds.toFixed(2)} s`);
+const passesPerDir = (config.polca.stencil === 5 ? 4 : 2) + 2;
+// One pass of directionalDerivatives is one tokenLosses call over the evaluation set (the stencil's
+// arithmetic is O(tokens)); timing the whole call along one direction would take 1 + 6 passes.
+const pass = seconds(() => model.tokenLosses(state.params), Math.min(reps, 2), false);
+console.log(`forward pass over the evaluation set ${pass.toFixed(2)} s`);
+model.dispose();
+
+const E = config.basis.every;
+const ce = config.train.checkpointEvery;
+const S = config.train.iterations / E;
+const K = S * config.basis.k;
+const P = 1 + K * passesPerDir;
+const segment = E * iteration + (E / ce) * evaluation;
+const extension = config.basis.maxIter * hvpSeconds;
+const chunk = (E / ce + 1) * P * pass;
+const total = S * (segment + extension + chunk);
+const h = (s: number) => (s >= 3600 ? `${(s / 3600).toFixed(1)} h` : s >= 60 ? `${(s / 60).toFixed(1)} min` : `${s.toFixed(1)} s`);
+
+const lines: string[] = [];
+lines.push(
+  `Machine: ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores; load average (1, 5, 15 min) at the start ${loadStart.join(', ')}, at the end ${loadavg()
+    .map((x) => x.toFixed(2))
+    .join(
+      ', ',
+    )}; ${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}. Node ${process.version}, TF.js ${tf.version.tfjs} backend **${backend}** on ${threads} thread(s).`,
+);
+lines.push('');
+lines.push(
+  `\`${values.preset}\`: ${numParams(m).toLocaleString('en')} parameters (d_model ${m.dModel}, ${m.nHeads} heads, MLP ${m.dMlp}, ${m.nLayers} layers), batch ${config.train.batchSize}, evaluation set ${config.data.evalSize} examples, Hessian sample ${config.data.hessianSize}, ${config.train.iterations} iterations, a checkpoint every c = ${ce}, a basis vector every E = ${E} (S = ${S} segments, K = ${K} final basis vectors), Lanczos maxIter ${config.basis.maxIter}. Medians of ${reps} after one warm-up (HVP and pass: ${Math.min(reps, 2)}, no warm-up).`,
+);
+lines.push('');
+lines.push('| measured | seconds |');
+lines.push('|---|---|');
+lines.push(`| one training iteration | ${iteration.toFixed(2)} |`);
+lines.push(`| evaluation of the ${config.data.evalSize} examples (a checkpoint) | ${evaluation.toFixed(2)} |`);
+lines.push(`| one HVP over the Hessian sample (a Lanczos iteration) | ${hvpSeconds.toFixed(2)} |`);
+lines.push(
+  `| one forward pass over the evaluation set (per-token losses; directionalDerivatives makes 1 + ${passesPerDir}m of them) | ${pass.toFixed(2)} |`,
+);
+lines.push('');
+lines.push('Projection:');
+lines.push('');
+lines.push(`- training segment = ${E}·${iteration.toFixed(2)} + ${E / ce}·${evaluation.toFixed(2)} = ${h(segment)}`);
+lines.push(`- basis extension = ${config.basis.maxIter}·${hvpSeconds.toFixed(2)} = ${h(extension)} (at most)`);
+lines.push(`- POLCA chunk = ${E / ce + 1} checkpoints · ${P} passes · ${pass.toFixed(2)} = ${h(chunk)}`);
+lines.push(
+  `- full run = ${S}·(${h(segment)} + ${h(extension)} + ${h(chunk)}) = **${h(total)}** (training ${h(S * segment)}, basis ${h(S * extension)}, POLCA ${h(S * chunk)})`,
+);
+const body = lines.join('\n');
+console.log(`\n${body}`);
+writeSection(
+  values.out!,
+  `paper-${backend}-${threads}`,
+  `## ${backend} on ${threads} thread(s) (bench/paper.ts)\n\n${body}\n`,
+  '# The `paper` preset: cost and projection (bench/paper.ts)',
+);
+console.log(`wrote ${values.out}`);
+process.exit(0);

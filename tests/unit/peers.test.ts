@@ -1,0 +1,88 @@
+/**
+ * The PyTorch peer of bench/peers.ts computes polca's model, loss and optimizer: on the same flat
+ * θ it gives the same loss as polca and as the float64 reference model, the same gradient and the
+ * same AdamW step, and its exact HVPs and d1/d2 (torch.func) agree with polca's finite-difference
+ * ones. Runs only where the bench's cached PyTorch environment exists (`npm run bench -- peers`
+ * makes it); this test installs nothing and is skipped, saying so, elsewhere.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { before, test } from 'node:test';
+import { resolveConfig } from '../../config/index.ts';
+import { initBackend } from '../../core/backend.ts';
+import { makeData, trainBatch } from '../../core/data.ts';
+import { hvp } from '../../core/hvp.ts';
+import { decayMask, disposeBatch, encodeBatch, lossAndGrad, makeTokenLossModel } from '../../core/model.ts';
+import { directionalDerivatives } from '../../core/polca.ts';
+import { normal } from '../../core/rng.ts';
+import { adamwStep, cloneState, initTrainState, learningRate, trainSegment } from '../../core/train.ts';
+import { peersPython, peersVenvDir } from '../../bench/peers-env.ts';
+import { compareWithPeer, loadShape, Peer } from '../../bench/peers-peer.ts';
+import { referenceMeanLoss } from '../helpers/reference-model.ts';
+
+const python = peersPython();
+const skip = python ? false : `no cached PyTorch environment at ${peersVenvDir()} (\`npm run bench -- peers\` makes it)`;
+
+before(async () => {
+  await initBackend('wasm');
+});
+
+test('the PyTorch peer computes the same loss, gradient, AdamW step, HVP and d1/d2 as polca', { skip }, async () => {
+  // h = 3e-2: with the default 3e-3, float32 rounding dominates d2 along a random direction (median
+  // relative error 0.5-0.7 on both sides: the method's own noise, not a mismatch); at 3e-2 the
+  // stencils are accurate and a wrong stencil or a wrong exact value shows
+  const config = resolveConfig({ preset: 'tiny', sets: ['polca.h=0.03'] });
+  const data = makeData(config);
+  const start = initTrainState(config);
+  const batches = [0, 1].map((k) => trainBatch(config.seed, k, config.train.batchSize, data.evalSet));
+  // the derivative point: θ after a few iterations, so that the loss is not at its symmetric start
+  const theta = (await trainSegment({ ...config, train: { ...config.train, checkpointEvery: 10 } }, start, 10)).state.params;
+  const dirs = [0, 1].map((j) => {
+    const v = Float64Array.from({ length: theta.length }, (_, i) => normal(7, 300 + j, i));
+    const n = Math.sqrt(v.reduce((s, x) => s + x * x, 0));
+    return Float32Array.from(v, (x) => x / n);
+  });
+  const model = makeTokenLossModel(config.model, data.evalExamples, data.hessianExamples);
+  const peer = await Peer.start(python as string, 1);
+  const dir = mkdtempSync(join(tmpdir(), 'polca-peers-test-'));
+  try {
+    await loadShape(peer, dir, {
+      name: 'tiny',
+      config,
+      theta: start.params,
+      batches,
+      deriv: { theta, hessianExamples: data.hessianExamples, evalExamples: data.evalExamples, dirs },
+    });
+    const b0 = encodeBatch(batches[0]);
+    const lg = lossAndGrad(config.model, start.params, b0);
+    disposeBatch(b0);
+    const one = cloneState(start);
+    const lr = learningRate(config.train, 0);
+    adamwStep(config.train, one, lg.grad, decayMask(config.model), lr);
+    const d12 = directionalDerivatives(model, theta, dirs, config.polca.h, config.polca.stencil);
+    const a = await compareWithPeer(peer, 'tiny', dir, lr, {
+      loss: lg.loss,
+      grad: lg.grad,
+      theta1: one.params,
+      hvp: { fd: hvp(model, theta, dirs[0], config.basis.hvpEps) },
+      d12: { fd: d12 },
+    });
+    const ref = referenceMeanLoss(config.model, Float64Array.from(start.params), batches[0]);
+    assert.ok(a.lossDiff <= 1e-5, `loss: polca ${a.polcaLoss}, PyTorch ${a.torchLoss}`);
+    assert.ok(Math.abs(a.torchLoss - ref) <= 1e-5, `loss: PyTorch ${a.torchLoss}, float64 reference ${ref}`);
+    assert.ok(a.gradRel <= 1e-4, `gradient: max|Δ|/max|g| = ${a.gradRel}`);
+    // AdamW's first step moves each parameter by about lr·sign(g); agreement to 1 % of lr
+    assert.ok(a.stepRel <= 1e-2, `one AdamW step: max|Δθ|/lr = ${a.stepRel}`);
+    assert.ok(a.hvp['polca fd'] <= 1e-2, `HVP, polca fd against exact: ${a.hvp['polca fd']}`);
+    assert.ok(a.hvp['torch fd'] <= 1e-2, `HVP, PyTorch fd against exact: ${a.hvp['torch fd']}`);
+    assert.ok(a.d1['polca fd'].median <= 1e-3, `d1 median error ${a.d1['polca fd'].median}`);
+    assert.ok(a.d2['polca fd'].median <= 1e-2, `d2 median error ${a.d2['polca fd'].median}`);
+    assert.ok(a.d1['torch fd'].median <= 1e-3, `PyTorch fd d1 median error ${a.d1['torch fd'].median}`);
+  } finally {
+    model.dispose();
+    await peer.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
