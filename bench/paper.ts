@@ -4,15 +4,16 @@
  * operations does not depend on θ):
  *   iteration  one training iteration (batch, forward, backward, AdamW), as trainSegment runs it
  *   evaluation the per-token loss of the evaluation set, as at every checkpoint
- *   HVP        one Hessian-vector product over the Hessian sample (one Lanczos iteration)
- *   pass       one forward pass over the evaluation set (model.tokenLosses: what
- *              directionalDerivatives calls 1 + 6m times with the 5-point stencil and refinement)
+ *   HVP        one exact Hessian-vector product over the Hessian sample (reverse over forward;
+ *              one Lanczos iteration)
+ *   jet        exact per-token d1, d2 along q = min(K, 10) directions at one checkpoint
+ *              (model.tokenDerivatives, the second-order forward-mode pass the POLCA step uses)
  * and projected (E = basis.every, c = checkpointEvery, S = iterations / E segments, K = S·basis.k
- * final basis vectors, P = 1 + K·(4 + 2) forward passes per checkpoint):
+ * final basis vectors):
  *   training segment = E·iteration + (E/c)·evaluation
  *   basis extension  = basis.maxIter·HVP (Lanczos without early stop: an upper bound)
- *   POLCA chunk      = (E/c + 1)·P·pass (derivatives at every checkpoint of the segment, shared by
- *                      the two intervals that meet there, along the final basis)
+ *   POLCA chunk      = (E/c + 1)·(K/q)·jet (derivatives at every checkpoint of the segment, shared
+ *                      by the two intervals that meet there, along the final basis)
  *   full run         = S·(segment + extension + chunk), one step at a time: with the native
  *                      backend one worker already uses every core (clustering and the report,
  *                      minutes, are left out).
@@ -27,7 +28,6 @@ import * as tf from '@tensorflow/tfjs';
 import { resolveConfig } from '../config/index.ts';
 import { initBackend } from '../core/backend.ts';
 import { makeData, trainBatch } from '../core/data.ts';
-import { hvp } from '../core/hvp.ts';
 import { decayMask, disposeBatch, encodeBatch, evaluate, lossAndGrad, makeTokenLossModel, numParams } from '../core/model.ts';
 import { normal } from '../core/rng.ts';
 import { adamwStep, initTrainState, learningRate } from '../core/train.ts';
@@ -82,23 +82,25 @@ const dir = (() => {
   return Float32Array.from(v, (x) => x / n);
 })();
 // HVP and pass: the kernels are warm from the iteration and the evaluation; no warm-up call
-const hvpSeconds = seconds(() => hvp(model, state.params, dir, config.basis.hvpEps), Math.min(reps, 2), false);
+const hvpSeconds = seconds(() => model.hvp(state.params, dir), Math.min(reps, 2), false);
 console.log(`HVP ${hvpSeconds.toFixed(2)} s`);
-const passesPerDir = (config.polca.stencil === 5 ? 4 : 2) + 2;
-// One pass of directionalDerivatives is one tokenLosses call over the evaluation set (the stencil's
-// arithmetic is O(tokens)); timing the whole call along one direction would take 1 + 6 passes.
-const pass = seconds(() => model.tokenLosses(state.params), Math.min(reps, 2), false);
-console.log(`forward pass over the evaluation set ${pass.toFixed(2)} s`);
-model.dispose();
-
 const E = config.basis.every;
 const ce = config.train.checkpointEvery;
 const S = config.train.iterations / E;
 const K = S * config.basis.k;
-const P = 1 + K * passesPerDir;
+const q = Math.min(K, 10);
+const dirs = Array.from({ length: q }, (_, j) => {
+  const v = Float64Array.from({ length: model.numParams }, (_, i) => normal(config.seed, 401 + j, i));
+  const n = Math.sqrt(v.reduce((s, x) => s + x * x, 0));
+  return Float32Array.from(v, (x) => x / n);
+});
+const jet = seconds(() => model.tokenDerivatives(state.params, dirs), Math.min(reps, 2), false);
+console.log(`jet d1, d2 along ${q} directions over the evaluation set ${jet.toFixed(2)} s`);
+model.dispose();
+
 const segment = E * iteration + (E / ce) * evaluation;
 const extension = config.basis.maxIter * hvpSeconds;
-const chunk = (E / ce + 1) * P * pass;
+const chunk = (E / ce + 1) * (K / q) * jet;
 const total = S * (segment + extension + chunk);
 const h = (s: number) => (s >= 3600 ? `${(s / 3600).toFixed(1)} h` : s >= 60 ? `${(s / 60).toFixed(1)} min` : `${s.toFixed(1)} s`);
 
@@ -119,16 +121,14 @@ lines.push('| measured | seconds |');
 lines.push('|---|---|');
 lines.push(`| one training iteration | ${iteration.toFixed(2)} |`);
 lines.push(`| evaluation of the ${config.data.evalSize} examples (a checkpoint) | ${evaluation.toFixed(2)} |`);
-lines.push(`| one HVP over the Hessian sample (a Lanczos iteration) | ${hvpSeconds.toFixed(2)} |`);
-lines.push(
-  `| one forward pass over the evaluation set (per-token losses; directionalDerivatives makes 1 + ${passesPerDir}m of them) | ${pass.toFixed(2)} |`,
-);
+lines.push(`| one exact HVP over the Hessian sample (a Lanczos iteration) | ${hvpSeconds.toFixed(2)} |`);
+lines.push(`| exact per-token d1, d2 along ${q} directions over the evaluation set (one jet call) | ${jet.toFixed(2)} |`);
 lines.push('');
 lines.push('Projection:');
 lines.push('');
 lines.push(`- training segment = ${E}·${iteration.toFixed(2)} + ${E / ce}·${evaluation.toFixed(2)} = ${h(segment)}`);
 lines.push(`- basis extension = ${config.basis.maxIter}·${hvpSeconds.toFixed(2)} = ${h(extension)} (at most)`);
-lines.push(`- POLCA chunk = ${E / ce + 1} checkpoints · ${P} passes · ${pass.toFixed(2)} = ${h(chunk)}`);
+lines.push(`- POLCA chunk = ${E / ce + 1} checkpoints · ${K}/${q} jet calls · ${jet.toFixed(2)} = ${h(chunk)}`);
 lines.push(
   `- full run = ${S}·(${h(segment)} + ${h(extension)} + ${h(chunk)}) = **${h(total)}** (training ${h(S * segment)}, basis ${h(S * extension)}, POLCA ${h(S * chunk)})`,
 );

@@ -13,6 +13,7 @@ import type { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { Config } from '../config/schema.ts';
 import { encodeExamples, type Example } from '../core/data.ts';
+import { FD_SETTINGS } from '../tests/helpers/finite-differences.ts';
 
 export const PEERS_SCRIPT = fileURLToPath(new URL('./peers.py', import.meta.url));
 
@@ -150,9 +151,9 @@ export async function loadShape(peer: Peer, dir: string, s: ShapeData): Promise<
       hess: { n: dv.hessianExamples.length, inputs: f('hess-inputs.i32'), targets: f('hess-targets.i32') },
       eval: { n: dv.evalExamples.length, inputs: f('eval-inputs.i32'), targets: f('eval-targets.i32') },
       dirs: { m: dv.dirs.length, file: f('dirs.f32'), theta: f('dtheta.f32') },
-      hvpEps: s.config.basis.hvpEps,
-      h: s.config.polca.h,
-      stencil: s.config.polca.stencil,
+      hvpEps: FD_SETTINGS.hvpEps,
+      h: FD_SETTINGS.h,
+      stencil: FD_SETTINGS.stencil,
       refine: true,
     });
   }

@@ -37,12 +37,11 @@ import * as tf from '@tensorflow/tfjs';
 import { type Config, resolveConfig } from '../config/index.ts';
 import { initBackend } from '../core/backend.ts';
 import { type Example, makeData, trainBatch } from '../core/data.ts';
-import { hvp } from '../core/hvp.ts';
 import { decayMask, disposeBatch, encodeBatch, lossAndGrad, makeTokenLossModel, meanLossTensor, numParams } from '../core/model.ts';
-import { directionalDerivatives } from '../core/polca.ts';
 import { normal } from '../core/rng.ts';
 import { adamwStep, cloneState, initTrainState, learningRate, type TrainState, trainSegment } from '../core/train.ts';
 import type { TokenLossModel } from '../core/types.ts';
+import { directionalDerivatives, FD_SETTINGS, hvp } from '../tests/helpers/finite-differences.ts';
 import { ensurePeersPython, peersVenvBytes, peersVenvDir } from './peers-env.ts';
 import { type Agreement, compareWithPeer, loadShape, Peer, type PolcaSide } from './peers-peer.ts';
 import { writeSection } from './sections.ts';
@@ -141,15 +140,19 @@ interface DerivCtx {
   calls: number;
 }
 
+const FD = FD_SETTINGS;
+
 const nextDir = (c: DerivCtx) => c.dirs[c.calls++ % c.dirs.length];
 
 /** Polca's HVP methods. A method added here is timed and checked against the peer's exact HVP. */
 const HVP_METHODS: Record<string, (c: DerivCtx, v: Float32Array) => ArrayLike<number>> = {
-  fd: (c, v) => hvp(c.model, c.theta, v, c.config.basis.hvpEps),
+  fd: (c, v) => hvp(c.model, c.theta, v, FD.hvpEps),
+  exact: (c, v) => c.model.hvp(c.theta, v),
 };
 /** Polca's per-token d1/d2 methods along all of c.dirs. */
 const D12_METHODS: Record<string, (c: DerivCtx) => { d1: ArrayLike<number>; d2: ArrayLike<number> }> = {
-  fd: (c) => directionalDerivatives(c.model, c.theta, c.dirs, c.config.polca.h, c.config.polca.stencil),
+  fd: (c) => directionalDerivatives(c.model, c.theta, c.dirs, FD.h, FD.stencil),
+  exact: (c) => c.model.tokenDerivatives(c.theta, c.dirs),
 };
 /** The peer's methods of the same operations. */
 const PEER_METHODS = ['fd', 'exact'];
@@ -239,7 +242,7 @@ for (const preset of values.shapes!.split(',').filter(Boolean)) {
   shapeLines.push(
     `\`${preset}\`: ${mc.nLayers} layers, d_model ${mc.dModel}, ${mc.nHeads} heads, MLP ${mc.dMlp}, ${numParams(mc).toLocaleString('en')} parameters, batch ${config.train.batchSize}` +
       (deriv
-        ? `; Hessian sample ${config.data.hessianSize} examples, evaluation set ${config.data.evalSize} examples = ${deriv.model.numTokens} tokens, m = ${m} unit directions, θ after ${values.warm} iterations, HVP ε ${config.basis.hvpEps}, d1/d2 ${config.polca.stencil}-point stencil h = ${config.polca.h} with step refinement (${1 + m * ((config.polca.stencil === 5 ? 4 : 2) + 2)} forward passes)`
+        ? `; Hessian sample ${config.data.hessianSize} examples, evaluation set ${config.data.evalSize} examples = ${deriv.model.numTokens} tokens, m = ${m} unit directions, θ after ${values.warm} iterations, HVP ε ${FD.hvpEps}, d1/d2 ${FD.stencil}-point stencil h = ${FD.h} with step refinement (${1 + m * ((FD.stencil === 5 ? 4 : 2) + 2)} forward passes)`
         : ''),
   );
   ops.push({

@@ -68,6 +68,13 @@ export interface DerivativeOptions {
   refine?: boolean;
 }
 
+/**
+ * The settings polca used while its derivatives were finite differences (chosen by measurement
+ * then): the gradient-difference HVP step, the directional step and the stencil. Benches compare
+ * the exact methods against these.
+ */
+export const FD_SETTINGS = { hvpEps: 1e-3, h: 3e-3, stencil: 5 as const };
+
 /** Float32 unit roundoff. */
 const U32 = 2 ** -24;
 

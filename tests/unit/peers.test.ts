@@ -13,9 +13,8 @@ import { before, test } from 'node:test';
 import { resolveConfig } from '../../config/index.ts';
 import { initBackend } from '../../core/backend.ts';
 import { makeData, trainBatch } from '../../core/data.ts';
-import { hvp } from '../../core/hvp.ts';
 import { decayMask, disposeBatch, encodeBatch, lossAndGrad, makeTokenLossModel } from '../../core/model.ts';
-import { directionalDerivatives } from '../../core/polca.ts';
+import { directionalDerivatives, FD_SETTINGS, hvp } from '../helpers/finite-differences.ts';
 import { normal } from '../../core/rng.ts';
 import { adamwStep, cloneState, initTrainState, learningRate, trainSegment } from '../../core/train.ts';
 import { peersPython, peersVenvDir } from '../../bench/peers-env.ts';
@@ -33,7 +32,8 @@ test('the PyTorch peer computes the same loss, gradient, AdamW step, HVP and d1/
   // h = 3e-2: with the default 3e-3, float32 rounding dominates d2 along a random direction (median
   // relative error 0.5-0.7 on both sides: the method's own noise, not a mismatch); at 3e-2 the
   // stencils are accurate and a wrong stencil or a wrong exact value shows
-  const config = resolveConfig({ preset: 'tiny', sets: ['polca.h=0.03'] });
+  const config = resolveConfig({ preset: 'tiny' });
+  const fdH = 0.03;
   const data = makeData(config);
   const start = initTrainState(config);
   const batches = [0, 1].map((k) => trainBatch(config.seed, k, config.train.batchSize, data.evalSet));
@@ -61,13 +61,13 @@ test('the PyTorch peer computes the same loss, gradient, AdamW step, HVP and d1/
     const one = cloneState(start);
     const lr = learningRate(config.train, 0);
     adamwStep(config.train, one, lg.grad, decayMask(config.model), lr);
-    const d12 = directionalDerivatives(model, theta, dirs, config.polca.h, config.polca.stencil);
+    const d12 = directionalDerivatives(model, theta, dirs, fdH, FD_SETTINGS.stencil);
     const a = await compareWithPeer(peer, 'tiny', dir, lr, {
       loss: lg.loss,
       grad: lg.grad,
       theta1: one.params,
-      hvp: { fd: hvp(model, theta, dirs[0], config.basis.hvpEps) },
-      d12: { fd: d12 },
+      hvp: { fd: hvp(model, theta, dirs[0], FD_SETTINGS.hvpEps), exact: model.hvp(theta, dirs[0]) },
+      d12: { fd: d12, exact: model.tokenDerivatives(theta, dirs) },
     });
     const ref = referenceMeanLoss(config.model, Float64Array.from(start.params), batches[0]);
     assert.ok(a.lossDiff <= 1e-5, `loss: polca ${a.polcaLoss}, PyTorch ${a.torchLoss}`);
@@ -75,6 +75,9 @@ test('the PyTorch peer computes the same loss, gradient, AdamW step, HVP and d1/
     assert.ok(a.gradRel <= 1e-4, `gradient: max|Δ|/max|g| = ${a.gradRel}`);
     // AdamW's first step moves each parameter by about lr·sign(g); agreement to 1 % of lr
     assert.ok(a.stepRel <= 1e-2, `one AdamW step: max|Δθ|/lr = ${a.stepRel}`);
+    // polca's exact methods against PyTorch's exact ones (torch.func), both float32
+    assert.ok(a.hvp['polca exact'] <= 1e-4, `HVP, polca exact against PyTorch exact: ${a.hvp['polca exact']}`);
+    assert.ok(a.d1['polca exact'].median <= 1e-4, `exact d1 median error ${a.d1['polca exact'].median}`);
     assert.ok(a.hvp['polca fd'] <= 1e-2, `HVP, polca fd against exact: ${a.hvp['polca fd']}`);
     assert.ok(a.hvp['torch fd'] <= 1e-2, `HVP, PyTorch fd against exact: ${a.hvp['torch fd']}`);
     assert.ok(a.d1['polca fd'].median <= 1e-3, `d1 median error ${a.d1['polca fd'].median}`);
