@@ -381,7 +381,11 @@ export function hessianVectorProduct(
 }
 
 export interface JetOptions {
-  /** Directions propagated together in one pass (default 4). */
+  /**
+   * Directions propagated together in one pass. Default by backend, as measured on `small` with
+   * 10 directions (bench/results/polca.md): 1 / 2 / 4 / 10 per pass took 25.1 / 25.1 / 19.0 / 14.7 s
+   * on tensorflow (default 10) and 71 / 138 / 145 / 161 s on wasm (default 1), both under load.
+   */
   directionsPerPass?: number;
   /**
    * Examples per pass: bounds the memory of one pass. Default: 128 / directions per pass for
@@ -409,7 +413,7 @@ export function tokenDerivatives(
   opts: JetOptions = {},
   order: DerivativeOrder = 2,
 ): Derivatives {
-  const kPass = Math.max(1, opts.directionsPerPass ?? 4);
+  const kPass = Math.max(1, opts.directionsPerPass ?? (tf.getBackend() === 'wasm' ? 1 : 10));
   const ePass = Math.max(1, opts.examplesPerPass ?? Math.ceil(128 / kPass));
   const d = theta.length;
   const T = TOKENS_PER_EXAMPLE;
