@@ -43,7 +43,8 @@ const t0 = performance.now();
 const upTo = 2 * config.train.checkpointEvery;
 const seg = await trainSegment(config, initTrainState(config), upTo);
 const trainSeconds = (performance.now() - t0) / 1000;
-const thetaT = seg.checkpoints.at(-2)!.params;
+// (a dense early schedule adds checkpoints in between: take the one checkpointEvery before)
+const thetaT = seg.checkpoints.find((c) => c.iteration === upTo - config.train.checkpointEvery)!.params;
 const thetaT1 = seg.checkpoints.at(-1)!.params;
 const data = makeData(config);
 const model = makeTokenLossModel(config.model, data.evalExamples, data.hessianExamples);

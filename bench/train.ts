@@ -17,6 +17,7 @@ import { type BackendPref, initBackend } from '../core/backend.ts';
 import { INPUT_LEN, makeData, TOKENS_PER_EXAMPLE, trainBatch, VOCAB_SIZE } from '../core/data.ts';
 import { decayMask, disposeBatch, encodeBatch, evaluate, initParams, lossAndGrad, numParams } from '../core/model.ts';
 import { adamwStep, exactMatch, initTrainState, learningRate, trainSegment } from '../core/train.ts';
+import { describeSchedule } from '../core/schedule.ts';
 
 /** Multiply–add FLOPs (2 per MAC) of one forward pass over n examples; elementwise ops not counted. */
 export function forwardFlops(m: Config['model'], n: number): number {
@@ -208,7 +209,7 @@ if (values['full-run']) {
   lines.push(`## Full schedule`);
   lines.push('');
   lines.push(
-    `${config.train.iterations} iterations with evaluation every ${config.train.checkpointEvery}: ${(f.seconds / 60).toFixed(1)} min; final exact match ${(100 * f.exact).toFixed(1)}% (evaluation loss ${f.loss.toFixed(4)}). Curve: ${f.curve.join(', ')}.`,
+    `${config.train.iterations} iterations with evaluation ${describeSchedule(config.train)}: ${(f.seconds / 60).toFixed(1)} min; final exact match ${(100 * f.exact).toFixed(1)}% (evaluation loss ${f.loss.toFixed(4)}). Curve: ${f.curve.join(', ')}.`,
   );
 }
 console.log(lines.join('\n'));
