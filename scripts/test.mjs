@@ -30,6 +30,8 @@ function testFiles(dir) {
 async function runFiles(files, env, label) {
   console.log(`▶ ${files.length} test file(s) on the ${label} backend`);
   const args = [
+    // tests/unit/memory.test.ts collects garbage before it measures RSS
+    '--expose-gc',
     '--import',
     'tsx',
     '--test',
