@@ -138,6 +138,20 @@ export interface ObjectBackend {
 const sameEntries = (a: FileEntry[], b: FileEntry[]) =>
   a.length === b.length && a.every((f, i) => f.name === b[i].name && f.size === b[i].size && f.sha256 === b[i].sha256);
 
+/**
+ * Move a finished temporary file to `dest`: replace with `overwrite` (rename), otherwise create it
+ * only if absent (link(2), which never replaces), so an existing file is refused, not clobbered.
+ */
+export async function placeFile(tmp: string, dest: string, overwrite: boolean): Promise<void> {
+  if (overwrite) return rename(tmp, dest);
+  try {
+    await link(tmp, dest);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new Error(`${dest} already exists (use --force to overwrite)`);
+    throw e;
+  }
+}
+
 export class ArtifactStore {
   constructor(readonly backend: ObjectBackend) {}
 
@@ -406,15 +420,7 @@ export class ArtifactStore {
       if (got !== entry.sha256)
         throw new IntegrityError(`artifact ${key}: file ${name} has SHA-256 ${got}, the manifest says ${entry.sha256}`, key, name);
       await opts.beforePlace?.();
-      if (opts.overwrite) await rename(tmp, dest);
-      else {
-        try {
-          await link(tmp, dest);
-        } catch (e) {
-          if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new Error(`${dest} already exists (use --force to overwrite)`);
-          throw e;
-        }
-      }
+      await placeFile(tmp, dest, opts.overwrite ?? false);
       return entry;
     } finally {
       await rm(tmp, { force: true });

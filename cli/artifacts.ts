@@ -14,7 +14,7 @@
 import { link, lstat, mkdir, mkdtemp, realpath, rename, rm, writeFile } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { Command } from 'commander';
-import { type ArtifactStore, checkFileName, IntegrityError, type Manifest, NotFoundError } from '../artifacts/store.ts';
+import { type ArtifactStore, checkFileName, IntegrityError, type Manifest, NotFoundError, placeFile } from '../artifacts/store.ts';
 
 export interface ArtifactRow {
   step: string;
@@ -294,16 +294,10 @@ export async function downloadArtifacts(store: ArtifactStore, target: string, op
       const tmp = join(tmpDir, 'manifest.json');
       await writeFile(tmp, JSON.stringify(manifest, null, 2), { flag: 'wx', mode: 0o644 });
       await recheck(d)();
-      if (opts.force) await rename(tmp, dest);
-      else {
-        try {
-          await link(tmp, dest);
-        } catch (e) {
-          if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new Error(`${dest} already exists (use --force to overwrite)`);
-          throw e;
-        } finally {
-          await rm(tmp, { force: true });
-        }
+      try {
+        await placeFile(tmp, dest, opts.force ?? false);
+      } finally {
+        await rm(tmp, { force: true });
       }
     }
   } finally {

@@ -1,35 +1,4 @@
-/**
- * Skill metrics that carry their coverage, over all tokens and within each digit position.
- *
- * A clustering's reading against a skill (core/skills.ts) is only as good as the tokens it is
- * computed on. Two traps: (1) metrics on clustered tokens say nothing about the outliers, so each
- * row states how many of its tokens were clustered; (2) skills coincide on some tokens: on the
- * thousands digit the target value (0 or 1) equals the carry out of the hundreds, and the ones
- * digit never receives a carry, so a clustering of thousands tokens alone looks perfectly
- * "carry"-homogeneous with no carry structure at all. Carry is informative only where it is
- * neither constant nor another skill — within the hundreds and tens digits.
- *
- * Rows (one per scope and skill):
- *  - scope `all`: every token; skills digit, carry, value;
- *  - scope = a digit position (`thousands`, `hundreds`, `tens`, `ones`; digit 0 … 3): the tokens
- *    of that position; skills carry and value, each only where it is not constant on the scope.
- *    `coincidesWith` names the other skills whose partition of the scope's tokens is the same
- *    (same groups, values renamed), so that `thousands`·carry reads `value` and vice versa.
- * Per row, on the scope's tokens:
- *  tokens      the scope's token count; clustered = those with label ≥ 0; coverage = clustered/tokens;
- *  outliers    tokens − clustered; clusters = distinct labels ≥ 0 among them;
- *  homogeneity size-weighted dominant-value share over clusters (clustered tokens only);
- *  baseline    mean homogeneity over `shuffles` seeded permutations of the skill among the
- *              clustered tokens (the permutations of core/skills.ts `shuffledBaseline`);
- *  ami         adjusted mutual information (sklearn's, arithmetic) on the clustered tokens;
- *  amiWithOutliers  the same over all the scope's tokens, −1 counted as one more label;
- *  amiShuffledMean, amiShuffledSd  mean and population standard deviation (ddof 0) of `ami`
- *              over the same permutations: how far from 0 chance alone takes the AMI of this
- *              many clustered tokens in these clusters.
- * With no clustered token in the scope, every clustered-token metric is NaN.
- */
-import { randInt, STREAMS } from './rng.ts';
-import { adjustedMutualInfo, amiParts, mutualInfo, weightedHomogeneity } from './skills.ts';
+import { adjustedMutualInfo, amiParts, forEachShuffle, mutualInfo, weightedHomogeneity } from './skills.ts';
 
 export const SCOPES = ['all', 'thousands', 'hundreds', 'tens', 'ones'] as const;
 export type Scope = (typeof SCOPES)[number];
@@ -95,22 +64,14 @@ export function shuffledStats(
   if (!Number.isInteger(shuffles) || shuffles < 1) throw new Error(`shuffledStats: shuffles must be an integer ≥ 1; got ${shuffles}`);
   const n = skill.length;
   if (n === 0) return { baseline: Number.NaN, amiMean: Number.NaN, amiSd: Number.NaN };
-  const perm = new Float64Array(n);
   // a permutation keeps the group sizes: the expected MI and the denominator are shared
   const parts = amiParts(labels, skill);
   let hSum = 0;
   const amis: number[] = [];
-  for (let s = 0; s < shuffles; s++) {
-    for (let i = 0; i < n; i++) perm[i] = skill[i];
-    for (let i = n - 1; i > 0; i--) {
-      const j = randInt(i + 1, seed, STREAMS.shuffle, s, i);
-      const t = perm[i];
-      perm[i] = perm[j];
-      perm[j] = t;
-    }
+  forEachShuffle(skill, shuffles, seed, (perm) => {
     hSum += weightedHomogeneity(labels, perm);
     amis.push(parts.trivial ? 1 : (mutualInfo(labels, perm) - parts.emi) / parts.denom);
-  }
+  });
   const mean = amis.reduce((a, b) => a + b, 0) / shuffles;
   const sd = Math.sqrt(amis.reduce((a, b) => a + (b - mean) ** 2, 0) / shuffles);
   return { baseline: hSum / shuffles, amiMean: mean, amiSd: sd };

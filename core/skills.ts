@@ -57,6 +57,26 @@ export function weightedHomogeneity(labels: ArrayLike<number>, skill: ArrayLike<
 }
 
 /**
+ * The seeded shuffles of the baselines: for s = 0 … shuffles−1, a Fisher–Yates permutation of
+ * `skill` (j = randInt(i+1, seed, STREAMS.shuffle, s, i) for i = n−1 … 1), passed to `f` (the same
+ * buffer each time).
+ */
+export function forEachShuffle(skill: ArrayLike<number>, shuffles: number, seed: number, f: (perm: Float64Array, s: number) => void): void {
+  const n = skill.length;
+  const perm = new Float64Array(n);
+  for (let s = 0; s < shuffles; s++) {
+    for (let i = 0; i < n; i++) perm[i] = skill[i];
+    for (let i = n - 1; i > 0; i--) {
+      const j = randInt(i + 1, seed, STREAMS.shuffle, s, i);
+      const t = perm[i];
+      perm[i] = perm[j];
+      perm[j] = t;
+    }
+    f(perm, s);
+  }
+}
+
+/**
  * Mean weighted homogeneity over `shuffles` seeded permutations of the skill labels among the
  * clustered tokens (label ≥ 0); outliers keep no skill and do not enter.
  */
@@ -68,17 +88,9 @@ export function shuffledBaseline(labels: ArrayLike<number>, skill: ArrayLike<num
   const n = skill.length;
   if (n === 0) return Number.NaN;
   let sum = 0;
-  const perm = new Float64Array(n);
-  for (let s = 0; s < shuffles; s++) {
-    for (let i = 0; i < n; i++) perm[i] = skill[i];
-    for (let i = n - 1; i > 0; i--) {
-      const j = randInt(i + 1, seed, STREAMS.shuffle, s, i);
-      const t = perm[i];
-      perm[i] = perm[j];
-      perm[j] = t;
-    }
+  forEachShuffle(skill, shuffles, seed, (perm) => {
     sum += weightedHomogeneity(labels, perm);
-  }
+  });
   return sum / shuffles;
 }
 
