@@ -11,7 +11,7 @@
  * inside DIR (mkdtemp, mode 0700), then moved into place (rename, which replaces a name and never
  * follows it). Symbolic links inside a local store are refused by the store.
  */
-import { link, lstat, mkdir, mkdtemp, realpath, rename, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, realpath, rm, writeFile } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { Command } from 'commander';
 import { type ArtifactStore, checkFileName, IntegrityError, type Manifest, NotFoundError, placeFile } from '../artifacts/store.ts';
