@@ -111,6 +111,22 @@ function removedIssues(input: unknown): { path: string; message: string }[] {
     .map(([path, why]) => ({ path, message: why }));
 }
 
+/**
+ * `input` without the fields REMOVED_FIELDS names (a copy; the input is not changed). For
+ * workflows started before those fields were removed: their recorded input still carries them,
+ * and they must go on (replay) rather than fail on validation.
+ */
+export function withoutRemovedFields(input: unknown): unknown {
+  if (!input || typeof input !== 'object') return input;
+  const out = JSON.parse(JSON.stringify(input)) as Record<string, unknown>;
+  for (const path of Object.keys(REMOVED_FIELDS)) {
+    const parts = path.split('.');
+    const parent = valueAt(out, parts.slice(0, -1)) as Record<string, unknown> | undefined;
+    if (parent && typeof parent === 'object') delete parent[parts[parts.length - 1]];
+  }
+  return out;
+}
+
 /** Validate a full or partial config; throws ConfigError naming every bad field. */
 export function validateConfig(input: unknown): Config {
   const removed = removedIssues(input);

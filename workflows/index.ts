@@ -12,11 +12,12 @@ import {
   ApplicationFailure,
   defineQuery,
   executeChild,
+  patched,
   proxyActivities,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
-import { ConfigError, resolveConfig } from '../config/index.ts';
+import { ConfigError, resolveConfig, withoutRemovedFields } from '../config/index.ts';
 import type { Config } from '../config/schema.ts';
 import { gridPoints, setPath } from './grid.ts';
 import { type ExperimentActivities, type ExperimentResult, emptyProgress, mapLimit, type ProgressState, runExperimentDag } from './dag.ts';
@@ -49,6 +50,9 @@ function activities(heartbeatTimeout: string, startToCloseTimeout: string) {
 }
 
 function validate(input: unknown): Config {
+  // Workflows started before the finite-difference fields were removed carry them in their input
+  // (a resolved config): those go on without them; new ones are told the fields are gone.
+  if (!patched('exact-derivatives-config')) input = withoutRemovedFields(input);
   try {
     return resolveConfig({ config: input ?? {} });
   } catch (e) {
