@@ -534,16 +534,20 @@ export class LocalBackend implements ObjectBackend {
     return cur;
   }
 
-  async getObject(path: string): Promise<Uint8Array | undefined> {
-    const full = await this.safe(path);
-    let fh: Awaited<ReturnType<typeof open>>;
+  /** Open a file for reading without following a symbolic link at its last component; undefined when absent. */
+  private async openNoFollow(full: string): Promise<Awaited<ReturnType<typeof open>> | undefined> {
     try {
-      fh = await open(full, constants.O_RDONLY | constants.O_NOFOLLOW);
+      return await open(full, constants.O_RDONLY | constants.O_NOFOLLOW);
     } catch (e) {
       if (errno(e) === 'ENOENT') return undefined;
       if (errno(e) === 'ELOOP') throw new UnsafePathError(`refusing ${full}: a symbolic link inside the store is not followed`);
       throw e;
     }
+  }
+
+  async getObject(path: string): Promise<Uint8Array | undefined> {
+    const fh = await this.openNoFollow(await this.safe(path));
+    if (!fh) return undefined;
     try {
       if (!(await fh.stat()).isFile()) return undefined;
       return new Uint8Array(await fh.readFile());
@@ -608,15 +612,8 @@ export class LocalBackend implements ObjectBackend {
     await rm(await this.safe(path, { leaf: false }), { force: true });
   }
   async getObjectStream(path: string): Promise<AsyncIterable<Uint8Array> | undefined> {
-    const full = await this.safe(path);
-    let fh: Awaited<ReturnType<typeof open>>;
-    try {
-      fh = await open(full, constants.O_RDONLY | constants.O_NOFOLLOW);
-    } catch (e) {
-      if (errno(e) === 'ENOENT') return undefined;
-      if (errno(e) === 'ELOOP') throw new UnsafePathError(`refusing ${full}: a symbolic link inside the store is not followed`);
-      throw e;
-    }
+    const fh = await this.openNoFollow(await this.safe(path));
+    if (!fh) return undefined;
     if (!(await fh.stat()).isFile()) {
       await fh.close();
       return undefined;
