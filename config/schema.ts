@@ -70,12 +70,12 @@ export const trainSchema = z
 
 /**
  * Fields of earlier versions that tuned finite differences. Derivatives are now exact (forward-mode
- * Taylor propagation and reverse-over-forward Hessian-vector products), so these have no meaning; a
+ * Taylor propagation and forward-over-reverse Hessian-vector products), so these have no meaning; a
  * config that sets one is refused with a message saying so.
  */
 export const REMOVED_FIELDS: Record<string, string> = {
   'basis.hvpEps':
-    'basis.hvpEps was removed: Hessian-vector products are now exact (reverse over forward mode), with no finite-difference step; delete the field',
+    'basis.hvpEps was removed: Hessian-vector products are now exact (forward over reverse mode), with no finite-difference step; delete the field',
   'polca.h':
     'polca.h was removed: d1 and d2 are now exact (second-order forward-mode propagation), with no finite-difference step; delete the field',
   'polca.stencil':

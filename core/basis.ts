@@ -1,7 +1,7 @@
 /**
  * Algorithm 1 (the POLCA basis): at each basis checkpoint, the top-k eigenvectors of
- * P·H_S(θ)·P with P = I − BBᵀ are appended to B. Products H_S·v are exact (reverse over forward,
- * core/jet.ts); each eigenvalue is the Rayleigh quotient of its final vector, reported with its
+ * P·H_S(θ)·P with P = I − BBᵀ are appended to B. Products H_S·v are exact (forward over reverse,
+ * core/backward.ts); each eigenvalue is the Rayleigh quotient of its final vector, reported with its
  * true residual and whether that met the tolerance (core/lanczos.ts). A chain: each extension depends on the
  * previous basis. B is kept orthonormal (rows of length d, float64 while computing, stored F32;
  * a final re-orthonormalisation in float64 keeps ‖BBᵀ − I‖ at rounding level).

@@ -1,6 +1,6 @@
 /**
  * Exact directional derivatives of the transformer of core/model.ts by second-order forward-mode
- * ("jet", truncated Taylor) propagation, and exact Hessian-vector products by reverse over forward.
+ * ("jet", truncated Taylor) propagation. (Hessian-vector products: core/backward.ts.)
  *
  * Along a line θ(s) = θ + s·b every activation z becomes a jet (z, ż, z̈) = (z(0), z'(0), z''(0)).
  * Parameters are jets (θ, b, 0). The propagation rules (all elementwise unless stated):
@@ -21,11 +21,6 @@
  * One pass gives ℓ_x, d1 = dℓ_x/ds and d2 = d²ℓ_x/ds² at s = 0 for every token, exact up to
  * float32 rounding (no step size). K directions are propagated together: tangents carry a
  * leading axis of length K and share the value part.
- *
- * Hessian-vector product: with the first-order part only, the pass is a differentiable function
- * θ ↦ mean_x ℓ˙_x(θ; v) = ∇L(θ)·v whose gradient (TF.js' ordinary first-order reverse mode) is
- * H(θ)·v exactly. No second-order reverse mode is involved (TF.js' gradient of the softmax
- * gradient is wrong), and no ε.
  *
  * Everything is written with TF.js tensor ops, so it runs on every backend and stays
  * differentiable.
@@ -65,6 +60,16 @@ function lift(t: tf.Tensor | null, rank: number): tf.Tensor | null {
   if (t === null || t.rank === rank + 1) return t;
   const shape = [t.shape[0], ...new Array<number>(rank + 1 - t.rank).fill(1), ...t.shape.slice(1)];
   return t.reshape(shape);
+}
+
+/**
+ * tf.transpose, or a reshape when the permutation only moves axes of length 1 (with one direction,
+ * K = 1, most tangent transposes are such): no copy, and no transpose kernel in the gradient.
+ */
+function permute(t: tf.Tensor, perm: number[]): tf.Tensor {
+  const moved = perm.filter((a) => t.shape[a] !== 1);
+  if (moved.every((a, i) => i === 0 || moved[i - 1] < a)) return t.reshape(perm.map((a) => t.shape[a]));
+  return tf.transpose(t, perm);
 }
 
 function add(x: Jet, y: Jet): Jet {
@@ -111,7 +116,7 @@ function reshape(P: Pass, x: Jet, shape: number[]): Jet {
 
 function transpose(x: Jet, perm: number[]): Jet {
   const p = [0, ...perm.map((i) => i + 1)];
-  const r = (t: tf.Tensor | null) => t && tf.transpose(t, p);
+  const r = (t: tf.Tensor | null) => t && permute(t, p);
   return { v: tf.transpose(x.v, perm), a: r(x.a), b: r(x.b) };
 }
 
@@ -133,9 +138,7 @@ function affine(P: Pass, x: Jet, w: Jet, bias?: Jet): Jet {
   // x·Ẇ_k for every k as one product: x [N, D] × [D, K·E] → [N, K, E] → [K, N, E]
   const xWdot =
     w.a &&
-    linear(x.v, tf.transpose(w.a, [1, 0, 2]).reshape([D, K * E]))
-      .reshape([N, K, E])
-      .transpose([1, 0, 2]);
+    permute(linear(x.v, permute(w.a, [1, 0, 2]).reshape([D, K * E])).reshape([N, K, E]), [1, 0, 2]);
   const a = plus(byW(x.a), xWdot);
   const b = P.second ? plus(byW(x.b), x.a && w.a ? tf.mul(tf.matMul(x.a as tf.Tensor3D, w.a as tf.Tensor3D), 2) : null) : null;
   const out: Jet = { v: linear(x.v, w.v), a, b };
@@ -155,8 +158,8 @@ function bmm(P: Pass, x: Jet, y: Jet, transposeB: boolean): Jet {
   const tanTimesVal = (t: tf.Tensor | null) => {
     if (t === null) return null;
     const e = t.shape[3] as number;
-    const r = mm(tf.transpose(t, [1, 0, 2, 3]).reshape([B, K * L, e]), y.v);
-    return r.reshape([B, K, L, r.shape[2] as number]).transpose([1, 0, 2, 3]);
+    const r = mm(permute(t, [1, 0, 2, 3]).reshape([B, K * L, e]), y.v);
+    return permute(r.reshape([B, K, L, r.shape[2] as number]), [1, 0, 2, 3]);
   };
   /** value of x times tangent [K, B, r, c] of y → [K, B, L, ·] */
   const valTimesTan = (t: tf.Tensor | null) => {
@@ -164,12 +167,12 @@ function bmm(P: Pass, x: Jet, y: Jet, transposeB: boolean): Jet {
     const [, , r, c] = t.shape as number[];
     if (transposeB) {
       // x [B, L, e] × (t [B, K·L', e])ᵀ → [B, L, K·L'] → [K, B, L, L']
-      const o = mm(x.v, tf.transpose(t, [1, 0, 2, 3]).reshape([B, K * r, c]));
-      return o.reshape([B, L, K, r]).transpose([2, 0, 1, 3]);
+      const o = mm(x.v, permute(t, [1, 0, 2, 3]).reshape([B, K * r, c]));
+      return permute(o.reshape([B, L, K, r]), [2, 0, 1, 3]);
     }
     // x [B, L, L'] × t [B, L', K·e'] → [B, L, K·e'] → [K, B, L, e']
-    const o = mm(x.v, tf.transpose(t, [1, 2, 0, 3]).reshape([B, r, K * c]));
-    return o.reshape([B, L, K, c]).transpose([2, 0, 1, 3]);
+    const o = mm(x.v, permute(t, [1, 2, 0, 3]).reshape([B, r, K * c]));
+    return permute(o.reshape([B, L, K, c]), [2, 0, 1, 3]);
   };
   const tanTimesTan = (p: tf.Tensor | null, q: tf.Tensor | null) => {
     if (p === null || q === null) return null;
@@ -331,55 +334,6 @@ export function tokenLossJetTensors(
   return tokenLossJets(P, logitJets(m, P, theta, dirs, batch), batch.targets);
 }
 
-/**
- * First-order pass only: the directional derivative of the mean loss of `batch` along each row of
- * `dirs`, [K] (= ∇L(θ)·v). Differentiable in θ; its gradient is H·v.
- */
-export function meanLossTangent(m: ModelConfig, theta: tf.Tensor1D, dirs: tf.Tensor2D, batch: EncodedBatch): tf.Tensor1D {
-  const P: Pass = { K: dirs.shape[0], second: false };
-  return tf.mean(tokenLossJets(P, logitJets(m, P, theta, dirs, batch), batch.targets).d1, -1) as tf.Tensor1D;
-}
-
-/**
- * Exact H·v of the mean loss of `batch` at θ (reverse over forward), float32. Chunks of at most
- * `examplesPerPass` examples, each weighted by its share of the batch, bound the memory.
- */
-export function hessianVectorProduct(
-  m: ModelConfig,
-  theta: Float32Array,
-  v: ArrayLike<number>,
-  batch: EncodedBatch,
-  examplesPerPass = 128,
-): Float32Array {
-  const d = theta.length;
-  const out = new Float32Array(d);
-  const th = tf.tensor1d(theta);
-  const dir = tf.tensor2d(Float32Array.from(v), [1, d]);
-  try {
-    for (let e0 = 0; e0 < batch.n; e0 += examplesPerPass) {
-      const count = Math.min(examplesPerPass, batch.n - e0);
-      const sub = count === batch.n ? batch : sliceBatch(batch, e0, count);
-      try {
-        const g = tf.tidy(() => tf.grad((t: tf.Tensor) => tf.sum(meanLossTangent(m, t as tf.Tensor1D, dir, sub)))(th));
-        try {
-          const gv = g.dataSync() as Float32Array;
-          const w = count / batch.n;
-          if (count === batch.n) out.set(gv);
-          else for (let i = 0; i < d; i++) out[i] += w * gv[i];
-        } finally {
-          g.dispose();
-        }
-      } finally {
-        if (sub !== batch) disposeBatch(sub);
-      }
-    }
-  } finally {
-    th.dispose();
-    dir.dispose();
-  }
-  return out;
-}
-
 export interface JetOptions {
   /**
    * Directions propagated together in one pass. Default by backend, as measured on `small` with
@@ -388,13 +342,16 @@ export interface JetOptions {
    */
   directionsPerPass?: number;
   /**
-   * Examples per pass: bounds the memory of one pass. Default: 128 / directions per pass for
-   * derivatives (a jet holds about three forward passes' activations per example and direction),
-   * 128 for Hessian-vector products (about four gradients' memory per example; on `small`,
-   * 64 / 128 / 256 examples per pass held 274 / 543 / 1079 MB and took 11.0 / 3.8 / 3.3 s per product
-   * on the tensorflow backend under load: fewer, larger passes launch fewer kernels).
+   * Examples per derivative pass: bounds the memory of one pass. Default 128 / directions per pass
+   * (a jet holds about three forward passes' activations per example and direction).
    */
   examplesPerPass?: number;
+  /**
+   * Examples per Hessian-vector-product pass (core/backward.ts). Default: the whole Hessian sample in
+   * one pass (fewer, larger passes launch fewer kernels; on `small`, 256 examples, the pass holds
+   * about three gradients' activations with their tangents).
+   */
+  hvpExamplesPerPass?: number;
 }
 
 /** 2: ℓ, d1 and d2; 1: ℓ and d1 only (d2 is returned empty), about a third cheaper. */

@@ -20,9 +20,11 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Config } from '../config/schema.ts';
 import { encodeExamples, type Example, INPUT_LEN, TOKENS_PER_EXAMPLE, VOCAB_SIZE } from './data.ts';
-import { hessianVectorProduct, type JetOptions, tokenDerivatives } from './jet.ts';
+import { hessianVectorProduct, lossAndGrad } from './backward.ts';
+import { type JetOptions, tokenDerivatives } from './jet.ts';
 import { numParams, paramLayout } from './layout.ts';
-import { affine, linear } from './matmul.ts';
+import * as D from './dual.ts';
+import type { Dual } from './dual.ts';
 import { normal, STREAMS } from './rng.ts';
 import type { TokenLossModel } from './types.ts';
 
@@ -52,19 +54,31 @@ export function initParams(m: ModelConfig, seed: number): Float32Array {
   return theta;
 }
 
-function layerNorm(x: tf.Tensor2D, w: tf.Tensor, b: tf.Tensor): tf.Tensor2D {
-  const { mean, variance } = tf.moments(x, -1, true);
-  return x.sub(mean).div(variance.add(LN_EPS).sqrt()).mul(w).add(b) as tf.Tensor2D;
+/** LayerNorm's saved state: x̂ = (x − μ)·r and r = (σ² + eps)^{-1/2}, per row. */
+export interface LnSaved {
+  xhat: Dual;
+  r: Dual;
+}
+
+/** y = x̂·w + b over the last axis. */
+function layerNorm(x: Dual, w: Dual, b: Dual): { y: Dual; saved: LnSaved } {
+  const c = D.sub(x, D.meanLast(x));
+  const r = D.rsqrt(D.affineScalar(D.meanLast(D.mul(c, c)), 1, LN_EPS));
+  const xhat = D.mul(c, r);
+  return { y: D.add(D.mul(xhat, w), b), saved: { xhat, r } };
 }
 
 const GELU_C = Math.sqrt(2 / Math.PI);
+const GELU_K = 0.044715;
 /**
  * gelu_new, 0.5·x·(1 + tanh(u)) with u = √(2/π)(x + 0.044715x³), computed as x·σ(2u) (the same
  * function: 0.5(1 + tanh(u)) = σ(2u)). The wasm backend's Sigmoid is vectorised (XNNPACK) and its
- * Tanh is not: 0.5 ms against 6.5 ms on a [1408, 256] activation.
+ * Tanh is not: 0.5 ms against 6.5 ms on a [1408, 256] activation. Returns σ(2u) too (the
+ * derivative needs it).
  */
-function gelu(x: tf.Tensor): tf.Tensor {
-  return x.mul(tf.sigmoid(x.add(x.mul(x).mul(x).mul(0.044715)).mul(2 * GELU_C)));
+function gelu(x: Dual): { y: Dual; s: Dual } {
+  const s = D.sigmoid(D.affineScalar(D.add(x, D.affineScalar(D.mul(D.mul(x, x), x), GELU_K)), 2 * GELU_C));
+  return { y: D.mul(x, s), s };
 }
 
 /** Causal mask added to attention scores: 0 on and below the diagonal, −1e9 above. */
@@ -123,63 +137,95 @@ export function disposeBatch(b: EncodedBatch): void {
   b.targets.dispose();
 }
 
+/** Parameters as duals by name, from θ and (optionally) a tangent u of the same layout. */
+export function paramDuals(m: ModelConfig, theta: tf.Tensor1D, u: tf.Tensor1D | null = null): Record<string, Dual> {
+  const layout = paramLayout(m);
+  const sizes = layout.map((e) => e.size);
+  const vs = tf.split(theta, sizes);
+  const ts = u && tf.split(u, sizes);
+  const P: Record<string, Dual> = {};
+  layout.forEach((e, i) => {
+    const shaped = (t: tf.Tensor) => (e.shape.length === 1 ? t : t.reshape(e.shape));
+    P[e.name] = { v: shaped(vs[i]), t: ts && shaped(ts[i]) };
+  });
+  return P;
+}
+
+/** What one block's forward pass keeps for the reverse pass (core/backward.ts). */
+export interface BlockSaved {
+  ln1: LnSaved;
+  h1: Dual;
+  /** Q, K, V of all heads, each [H·n, L, dHead]. */
+  q: Dual;
+  k: Dual;
+  v: Dual;
+  /** Attention probabilities [H·n, L, L]. */
+  att: Dual;
+  /** Heads merged, the input of W_O [n·L, D]. */
+  z: Dual;
+  ln2: LnSaved;
+  h2: Dual;
+  /** MLP pre-activation [n·L, dMlp] and its σ(2u). */
+  pre: Dual;
+  s: Dual;
+  /** GELU output, the input of W_out. */
+  hid: Dual;
+}
+
+export interface ForwardResult {
+  /** Logits of the 4 output tokens, [n·4, V]. */
+  logits: Dual;
+  blocks: BlockSaved[];
+  lnFinal: LnSaved;
+  /** Final LayerNorm output at the output positions, the input of W_U [n·4, D]. */
+  hf: Dual;
+}
+
+/**
+ * The forward pass on duals (core/dual.ts): with tangents, every activation's derivative along
+ * θ's tangent comes with it. Keeps what the reverse pass needs.
+ */
+export function forward(m: ModelConfig, P: Record<string, Dual>, batch: EncodedBatch): ForwardResult {
+  const { n } = batch;
+  const L = INPUT_LEN;
+  const Dm = m.dModel;
+  const H = m.nHeads;
+  const dh = Dm / H;
+  const embedded = D.matMul(D.constant(batch.onehot), P['embed.W_E']);
+  let x = D.reshape(D.add(D.reshape(embedded, [n, L, Dm]), P['pos_embed.W_pos']), [n * L, Dm]);
+  const mask = D.constant(causalMask(L));
+  const blocks: BlockSaved[] = [];
+  for (let l = 0; l < m.nLayers; l++) {
+    const p = `blocks.${l}`;
+    const { y: h1, saved: ln1 } = layerNorm(x, P[`${p}.ln1.w`], P[`${p}.ln1.b`]);
+    const qkv = D.affine(h1, P[`${p}.attn.W_QKV`], P[`${p}.attn.b_QKV`]);
+    // All heads at once: [n·L, 3D] → [3H, n, L, dHead] by one transpose, then Q, K, V are
+    // contiguous slices along the first axis and attention is one batched matmul over H·n.
+    const hr = D.reshape(D.transpose(D.reshape(qkv, [n, L, 3 * H, dh]), [2, 0, 1, 3]), [3 * H * n, L, dh]);
+    const q = D.slice(hr, [0, 0, 0], [H * n, L, dh]);
+    const k = D.slice(hr, [H * n, 0, 0], [H * n, L, dh]);
+    const v = D.slice(hr, [2 * H * n, 0, 0], [H * n, L, dh]);
+    const att = D.softmax(D.add(D.affineScalar(D.matMul(q, k, false, true), 1 / Math.sqrt(dh)), mask));
+    const z = D.reshape(D.transpose(D.reshape(D.matMul(att, v), [H, n, L, dh]), [1, 2, 0, 3]), [n * L, Dm]);
+    x = D.add(x, D.affine(z, P[`${p}.attn.W_O`], P[`${p}.attn.b_O`]));
+    const { y: h2, saved: ln2 } = layerNorm(x, P[`${p}.ln2.w`], P[`${p}.ln2.b`]);
+    const pre = D.affine(h2, P[`${p}.mlp.W_in`], P[`${p}.mlp.b_in`]);
+    const { y: hid, s } = gelu(pre);
+    x = D.add(x, D.affine(hid, P[`${p}.mlp.W_out`], P[`${p}.mlp.b_out`]));
+    blocks.push({ ln1, h1, q, k, v, att, z, ln2, h2, pre, s, hid });
+  }
+  // Only the 4 positions that predict output digits (7..10) reach the unembedding.
+  const T = TOKENS_PER_EXAMPLE;
+  const out = D.reshape(D.slice(D.reshape(x, [n, L, Dm]), [0, L - T, 0], [n, T, Dm]), [n * T, Dm]);
+  const { y: hf, saved: lnFinal } = layerNorm(out, P['ln_final.w'], P['ln_final.b']);
+  return { logits: D.affine(hf, P['unembed.W_U'], P['unembed.b_U']), blocks, lnFinal, hf };
+}
+
 /**
  * Logits of the 4 output tokens, [n·4, V], for parameters θ (a 1-D tensor in layout order).
  */
 export function outputLogits(m: ModelConfig, theta: tf.Tensor1D, batch: EncodedBatch): tf.Tensor2D {
-  const layout = paramLayout(m);
-  const parts = tf.split(
-    theta,
-    layout.map((e) => e.size),
-  );
-  const P: Record<string, tf.Tensor> = {};
-  layout.forEach((e, i) => {
-    P[e.name] = e.shape.length === 1 ? parts[i] : parts[i].reshape(e.shape);
-  });
-  const { n } = batch;
-  const L = INPUT_LEN;
-  const D = m.dModel;
-  const H = m.nHeads;
-  const dh = D / H;
-  const posEmb = P['pos_embed.W_pos'];
-  let x = linear(batch.onehot, P['embed.W_E'])
-    .reshape([n, L, D])
-    .add(posEmb)
-    .reshape([n * L, D]) as tf.Tensor2D;
-  const mask = causalMask(L);
-  const scale = 1 / Math.sqrt(dh);
-  for (let l = 0; l < m.nLayers; l++) {
-    const p = `blocks.${l}`;
-    const h1 = layerNorm(x, P[`${p}.ln1.w`], P[`${p}.ln1.b`]);
-    const qkv = affine(h1, P[`${p}.attn.W_QKV`], P[`${p}.attn.b_QKV`]);
-    // All heads at once: [n·L, 3D] → [3H, n, L, dHead] by one transpose, then Q, K, V are
-    // contiguous slices along the first axis and attention is one batched matmul over H·n.
-    const hr = qkv
-      .reshape([n, L, 3 * H, dh])
-      .transpose([2, 0, 1, 3])
-      .reshape([3 * H * n, L, dh]) as tf.Tensor3D;
-    const q = hr.slice([0, 0, 0], [H * n, L, dh]);
-    const k = hr.slice([H * n, 0, 0], [H * n, L, dh]);
-    const v = hr.slice([2 * H * n, 0, 0], [H * n, L, dh]);
-    const scores = tf.matMul(q, k, false, true).mul(scale).add(mask);
-    const att = tf.softmax(scores, -1) as tf.Tensor3D;
-    const z = tf
-      .matMul(att, v)
-      .reshape([H, n, L, dh])
-      .transpose([1, 2, 0, 3])
-      .reshape([n * L, D]) as tf.Tensor2D;
-    x = x.add(affine(z, P[`${p}.attn.W_O`], P[`${p}.attn.b_O`])) as tf.Tensor2D;
-    const h2 = layerNorm(x, P[`${p}.ln2.w`], P[`${p}.ln2.b`]);
-    const hid = gelu(affine(h2, P[`${p}.mlp.W_in`], P[`${p}.mlp.b_in`]));
-    x = x.add(affine(hid, P[`${p}.mlp.W_out`], P[`${p}.mlp.b_out`])) as tf.Tensor2D;
-  }
-  // Only the 4 positions that predict output digits (7..10) reach the unembedding.
-  const out = x
-    .reshape([n, L, D])
-    .slice([0, 7, 0], [n, TOKENS_PER_EXAMPLE, D])
-    .reshape([n * TOKENS_PER_EXAMPLE, D]) as tf.Tensor2D;
-  const hf = layerNorm(out, P['ln_final.w'], P['ln_final.b']);
-  return affine(hf, P['unembed.W_U'], P['unembed.b_U']);
+  return forward(m, paramDuals(m, theta), batch).logits.v as tf.Tensor2D;
 }
 
 /** Cross-entropy of every output token, [n·4]. */
@@ -204,14 +250,7 @@ export function evaluate(m: ModelConfig, theta: Float32Array, batch: EncodedBatc
   return { loss, correct };
 }
 
-/** Mean loss and its gradient (a flat Float32Array) at θ on a batch. */
-export function lossAndGrad(m: ModelConfig, theta: Float32Array, batch: EncodedBatch): { loss: number; grad: Float32Array } {
-  const [value, grad] = readTidy(() => {
-    const { value, grad } = tf.valueAndGrad((th: tf.Tensor) => meanLossTensor(m, th as tf.Tensor1D, batch))(tf.tensor1d(theta));
-    return [value, grad];
-  });
-  return { loss: value[0], grad };
-}
+export { lossAndGrad } from './backward.ts';
 
 /**
  * The model with its evaluation set X and Hessian sample S bound: what the Hessian basis and
@@ -246,7 +285,7 @@ export function makeTokenLossModel(
       return tokenDerivatives(m, theta, directions, evalBatch, jet, order);
     },
     hvp(theta, v) {
-      return Float64Array.from(hessianVectorProduct(m, theta, v, hessBatch, jet.examplesPerPass));
+      return Float64Array.from(hessianVectorProduct(m, theta, v, hessBatch, jet.hvpExamplesPerPass));
     },
     hessianLossGrad(theta) {
       return lossAndGrad(m, theta, hessBatch);

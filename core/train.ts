@@ -82,8 +82,10 @@ export function adamwStep(train: Config['train'], state: TrainState, grad: Float
     if (norm > gradClip) scale = gradClip / norm;
   }
   const t = state.step + 1;
-  const bc1 = 1 - beta1 ** t;
-  const bc2 = 1 - beta2 ** t;
+  // As torch.optim.AdamW: θ ← θ·(1 − lr·wd) − (lr/bc1)·m / (√v/√bc2 + eps), one division per element.
+  const stepSize = lr / (1 - beta1 ** t);
+  const invSqrtBc2 = 1 / Math.sqrt(1 - beta2 ** t);
+  const decay = 1 - lr * weightDecay;
   const { params: p, m, v } = state;
   for (let i = 0; i < p.length; i++) {
     const g = grad[i] * scale;
@@ -91,8 +93,7 @@ export function adamwStep(train: Config['train'], state: TrainState, grad: Float
     const vi = beta2 * v[i] + (1 - beta2) * g * g;
     m[i] = mi;
     v[i] = vi;
-    const upd = mi / bc1 / (Math.sqrt(vi / bc2) + eps);
-    p[i] = p[i] * (1 - lr * weightDecay * mask[i]) - lr * upd;
+    p[i] = (mask[i] === 1 ? p[i] * decay : p[i]) - (stepSize * mi) / (Math.sqrt(vi) * invSqrtBc2 + eps);
   }
   state.step = t;
 }

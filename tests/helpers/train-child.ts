@@ -8,7 +8,7 @@ import { initTrainState, type TrainState, trainSegment } from '../../core/train.
 
 const [, , from, until, out] = process.argv;
 const config = resolveConfig({ preset: 'tiny' });
-await initBackend('wasm');
+await initBackend();
 let state: TrainState = initTrainState(config);
 if (from !== '-') {
   const s = JSON.parse(readFileSync(from, 'utf8'));

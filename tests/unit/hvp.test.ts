@@ -8,7 +8,7 @@ import { explicitHessian, hvp } from '../helpers/finite-differences.ts';
 import { referenceMeanLoss } from '../helpers/reference-model.ts';
 
 before(async () => {
-  await initBackend('wasm');
+  await initBackend();
 });
 
 // A transformer small enough for an explicit Hessian: 1 layer, d_model 4, 2 heads, MLP 8 (332 parameters).
@@ -24,7 +24,7 @@ const relErr = (a: ArrayLike<number>, b: ArrayLike<number>) => {
   return Math.sqrt(num / den);
 };
 
-test('HVP: the exact product (reverse over forward) and gradient differences against float64 second differences of the loss', () => {
+test('HVP: the exact product (forward over reverse) and gradient differences against float64 second differences of the loss', () => {
   const { evalExamples, hessianExamples } = makeData({ seed: 0, data: { evalSize: 4, hessianSize: 16 } });
   const model = makeTokenLossModel(micro, evalExamples, hessianExamples);
   const theta = initParams(micro, 3).map((x, i) => x + 0.6 * (uniform(1, 2, i) - 0.5));
@@ -101,7 +101,7 @@ test('HVP: the exact product (reverse over forward) and gradient differences aga
     `explicit Hessian (${d} parameters) by gradient differences vs float64 loss second differences: relative error diagonal ${eDiag.toExponential(2)}, 6 full rows ${eRows.toExponential(2)}; H·v ${eHv.toExponential(2)}`,
   );
   console.log(
-    `HVP along a random direction vs float64 mixed second differences: exact (reverse over forward) ${eExact.toExponential(2)}; gradient differences ${errByEps.join(', ')}`,
+    `HVP along a random direction vs float64 mixed second differences: exact (forward over reverse) ${eExact.toExponential(2)}; gradient differences ${errByEps.join(', ')}`,
   );
   assert.ok(eExact < 1e-5, `exact HVP relative error ${eExact}`);
   assert.ok(eExact < eBest / 10, `exact ${eExact} vs best gradient difference ${eBest}`);

@@ -110,7 +110,7 @@ test('repeated eigenvalues: the projected chain finds every copy', () => {
 });
 
 test('on the micro transformer Hessian, Lanczos by HVPs and the projected problem match dense eigendecomposition', async () => {
-  await initBackend('wasm');
+  await initBackend();
   const micro = { nLayers: 1, dModel: 4, nHeads: 1, dMlp: 8 };
   const { evalExamples, hessianExamples } = makeData({ seed: 0, data: { evalSize: 4, hessianSize: 16 } });
   const model = makeTokenLossModel(micro, evalExamples, hessianExamples);

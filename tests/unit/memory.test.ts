@@ -17,7 +17,7 @@ const dir = mkdtempSync(join(tmpdir(), 'polca-memory-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 test('every step of repeated runs in one process leaves TF.js memory where it was and RSS flat', { timeout: 600_000 }, async (t) => {
-  await initBackend('wasm');
+  await initBackend();
   // A smaller tiny: 2 segments, fewer tokens, so that several whole runs stay quick.
   const config = (seed: number) =>
     resolveConfig({

@@ -20,7 +20,7 @@ import { uniform } from '../../core/rng.ts';
 import { referenceForward, referenceMeanLoss, referenceOffsets } from '../helpers/reference-model.ts';
 
 before(async () => {
-  await initBackend('wasm');
+  await initBackend();
 });
 
 const config = resolveConfig({ preset: 'tiny' });

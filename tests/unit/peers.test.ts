@@ -25,7 +25,7 @@ const python = peersPython();
 const skip = python ? false : `no cached PyTorch environment at ${peersVenvDir()} (\`npm run bench -- peers\` makes it)`;
 
 before(async () => {
-  await initBackend('wasm');
+  await initBackend();
 });
 
 test('the PyTorch peer computes the same loss, gradient, AdamW step, HVP and d1/d2 as polca', { skip }, async () => {

@@ -13,7 +13,7 @@ import type { TokenLossModel } from '../../core/types.ts';
 import { directionalDerivatives } from '../helpers/finite-differences.ts';
 
 before(async () => {
-  await initBackend('wasm');
+  await initBackend();
 });
 
 /** ℓ_x(θ) = g_xᵀθ + ½ θᵀ H_x θ: every POLCA term has a closed form. */
@@ -246,7 +246,7 @@ test('directional derivatives and HVPs never hold per-token gradients in memory'
   );
   // Peak memory is a few forward passes / gradients, set by the pass size (a jet holds value, first
   // and second tangents of one sub-layer's activations for ~128 example-directions; a
-  // reverse-over-forward pass ~4 gradients' memory per example, 128 examples at a time), not by
+  // forward-over-reverse pass about three gradients' activations with their tangents), not by
   // the number of tokens × parameters.
   assert.ok(dd <= 6 * forward, `derivatives peak ${dd} vs forward ${forward}`);
   assert.ok(hv <= 5 * gradient, `HVP peak ${hv} vs gradient ${gradient}`);

@@ -12,7 +12,7 @@ import { initTrainState, trainSegment } from '../../core/train.ts';
 import { intervalCount, segmentIntervals } from '../../workflows/plan.ts';
 
 before(async () => {
-  await initBackend('wasm');
+  await initBackend();
 });
 
 test('uniform and dense schedules, by enumeration', () => {

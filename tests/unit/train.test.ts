@@ -10,7 +10,7 @@ import { initBackend } from '../../core/backend.ts';
 import { adamwStep, initTrainState, learningRate, trainSegment } from '../../core/train.ts';
 
 before(async () => {
-  await initBackend('wasm');
+  await initBackend();
 });
 
 const config = resolveConfig({ preset: 'tiny' });

@@ -1,0 +1,174 @@
+/**
+ * The gradient of the mean token loss by a hand-written reverse pass over the forward pass of
+ * core/model.ts, and the exact Hessian-vector product as its derivative (forward over reverse).
+ *
+ * L(θ) = (1/N) Σ_x ℓ_x, ℓ_x = logsumexp(z_x) − z_x,y over the N = n·4 output tokens. Reverse pass
+ * (ḡ denotes ∂L/∂g; row sums Σ_r run over the rows of an activation):
+ *   logits z = h·W_U + b_U:       z̄ = (softmax(z) − onehot(y)) / N
+ *   y = x·W + b:                  W̄ = xᵀȳ,  b̄ = Σ_r ȳ,  x̄ = ȳ·Wᵀ
+ *   LayerNorm y = x̂·w + b:        w̄ = Σ_r ȳ⊙x̂,  b̄ = Σ_r ȳ,  x̄ = r⊙(g − mean(g) − x̂⊙mean(g⊙x̂)), g = ȳ⊙w
+ *   GELU y = x·σ(2u):             x̄ = ȳ⊙(s + 2x·s(1 − s)·u'),  s = σ(2u),  u' = √(2/π)(1 + 3·0.044715x²)
+ *   attention o = A·V, A = softmax(Q·Kᵀ/√d + mask):
+ *                                 Ā = ō·Vᵀ,  V̄ = Aᵀ·ō,  S̄ = A⊙(Ā − Σ_j Ā⊙A)/√d,  Q̄ = S̄·K,  K̄ = S̄ᵀ·Q
+ *   residual x + f(x):            x̄ accumulates both paths
+ *   embeddings x = onehot·W_E + W_pos:  W̄_E = onehotᵀ·x̄,  W̄_pos = Σ_examples x̄
+ * Every line is written with the dual numbers of core/dual.ts. With no tangents it is the plain
+ * gradient, a few hundred kernels with no autodiff tape (TF.js' tape adds identity, cast and
+ * broadcast kernels to every op). With θ's tangent u, every quantity carries its derivative along u,
+ * and the tangent of ∇L(θ) is ∇²L(θ)·u = H·u exactly: forward-mode differentiation of the reverse
+ * pass (as torch.func.jvp over torch.func.grad), no second-order tape (TF.js' gradient of the
+ * softmax gradient is wrong) and no finite difference.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { INPUT_LEN, TOKENS_PER_EXAMPLE } from './data.ts';
+import * as D from './dual.ts';
+import type { Dual } from './dual.ts';
+import { paramLayout } from './layout.ts';
+import { disposeBatch, type EncodedBatch, forward, type LnSaved, type ModelConfig, paramDuals, sliceBatch } from './model.ts';
+
+const GELU_C = Math.sqrt(2 / Math.PI);
+const GELU_K = 0.044715;
+
+/** Reverse of y = x̂·w + b. */
+function layerNormBack(dy: Dual, saved: LnSaved, w: Dual): { dx: Dual; dw: Dual; db: Dual } {
+  const { xhat, r } = saved;
+  const g = D.mul(dy, w);
+  const centred = D.sub(D.sub(g, D.meanLast(g)), D.mul(xhat, D.meanLast(D.mul(g, xhat))));
+  return { dx: D.mul(r, centred), dw: D.sum(D.mul(dy, xhat), 0), db: D.sum(dy, 0) };
+}
+
+/** Reverse of y = x·W + b for a 2-D x. */
+function affineBack(dy: Dual, x: Dual, w: Dual): { dx: Dual; dw: Dual; db: Dual } {
+  return { dx: D.matMul(dy, w, false, true), dw: D.matMul(x, dy, true, false), db: D.sum(dy, 0) };
+}
+
+/** GELU's derivative at x, given s = σ(2u): s + 2x·s(1 − s)·√(2/π)(1 + 3·0.044715x²). */
+function geluDerivative(x: Dual, s: Dual): Dual {
+  const du = D.affineScalar(D.mul(x, x), 3 * GELU_K * GELU_C, GELU_C);
+  return D.add(s, D.affineScalar(D.mul(D.mul(x, D.mul(s, D.oneMinus(s))), du), 2));
+}
+
+export interface GradientResult {
+  /** Mean token loss of the batch at θ. */
+  loss: tf.Scalar;
+  /** ∇L(θ) flat in layout order; with a tangent u, its tangent is H·u. */
+  grad: Dual;
+}
+
+/**
+ * Mean loss, gradient and (with u) Hessian-vector product of the mean token loss of `batch` at θ.
+ * Tensors; call inside tf.tidy.
+ */
+export function gradient(m: ModelConfig, theta: tf.Tensor1D, u: tf.Tensor1D | null, batch: EncodedBatch): GradientResult {
+  const P = paramDuals(m, theta, u);
+  const fw = forward(m, P, batch);
+  const { n } = batch;
+  const L = INPUT_LEN;
+  const T = TOKENS_PER_EXAMPLE;
+  const Dm = m.dModel;
+  const H = m.nHeads;
+  const dh = Dm / H;
+  const targets = D.constant(batch.targets);
+  const loss = tf.neg(tf.mean(tf.sum(tf.mul(tf.logSoftmax(fw.logits.v), batch.targets), -1))) as tf.Scalar;
+  const G: Record<string, Dual> = {};
+
+  const dz = D.affineScalar(D.sub(D.softmax(fw.logits), targets), 1 / (n * T));
+  const unembed = affineBack(dz, fw.hf, P['unembed.W_U']);
+  G['unembed.W_U'] = unembed.dw;
+  G['unembed.b_U'] = unembed.db;
+  const fin = layerNormBack(unembed.dx, fw.lnFinal, P['ln_final.w']);
+  G['ln_final.w'] = fin.dw;
+  G['ln_final.b'] = fin.db;
+  // The output positions are the last T of each example: the others get no gradient from the head.
+  let dx = D.reshape(D.pad(D.reshape(fin.dx, [n, T, Dm]), [[0, 0], [L - T, 0], [0, 0]]), [n * L, Dm]);
+
+  for (let l = m.nLayers - 1; l >= 0; l--) {
+    const p = `blocks.${l}`;
+    const b = fw.blocks[l];
+    const mlpOut = affineBack(dx, b.hid, P[`${p}.mlp.W_out`]);
+    G[`${p}.mlp.W_out`] = mlpOut.dw;
+    G[`${p}.mlp.b_out`] = mlpOut.db;
+    const mlpIn = affineBack(D.mul(mlpOut.dx, geluDerivative(b.pre, b.s)), b.h2, P[`${p}.mlp.W_in`]);
+    G[`${p}.mlp.W_in`] = mlpIn.dw;
+    G[`${p}.mlp.b_in`] = mlpIn.db;
+    const ln2 = layerNormBack(mlpIn.dx, b.ln2, P[`${p}.ln2.w`]);
+    G[`${p}.ln2.w`] = ln2.dw;
+    G[`${p}.ln2.b`] = ln2.db;
+    dx = D.add(dx, ln2.dx);
+
+    const proj = affineBack(dx, b.z, P[`${p}.attn.W_O`]);
+    G[`${p}.attn.W_O`] = proj.dw;
+    G[`${p}.attn.b_O`] = proj.db;
+    const dOut = D.reshape(D.transpose(D.reshape(proj.dx, [n, L, H, dh]), [2, 0, 1, 3]), [H * n, L, dh]);
+    const dAtt = D.matMul(dOut, b.v, false, true);
+    const dV = D.matMul(b.att, dOut, true, false);
+    const dScores = D.affineScalar(D.mul(b.att, D.sub(dAtt, D.sum(D.mul(dAtt, b.att), -1, true))), 1 / Math.sqrt(dh));
+    const dQ = D.matMul(dScores, b.k);
+    const dK = D.matMul(dScores, b.q, true, false);
+    const dQkv = D.reshape(D.transpose(D.reshape(D.concat([dQ, dK, dV], 0), [3 * H, n, L, dh]), [1, 2, 0, 3]), [n * L, 3 * Dm]);
+    const qkv = affineBack(dQkv, b.h1, P[`${p}.attn.W_QKV`]);
+    G[`${p}.attn.W_QKV`] = qkv.dw;
+    G[`${p}.attn.b_QKV`] = qkv.db;
+    const ln1 = layerNormBack(qkv.dx, b.ln1, P[`${p}.ln1.w`]);
+    G[`${p}.ln1.w`] = ln1.dw;
+    G[`${p}.ln1.b`] = ln1.db;
+    dx = D.add(dx, ln1.dx);
+  }
+  G['pos_embed.W_pos'] = D.sum(D.reshape(dx, [n, L, Dm]), 0);
+  G['embed.W_E'] = D.matMul(D.constant(batch.onehot), dx, true, false);
+  const grad = D.concat(
+    paramLayout(m).map((e) => D.reshape(G[e.name], [e.size])),
+    0,
+  );
+  return { loss, grad };
+}
+
+/** Mean loss and its gradient (a flat Float32Array) at θ on a batch. */
+export function lossAndGrad(m: ModelConfig, theta: Float32Array, batch: EncodedBatch): { loss: number; grad: Float32Array } {
+  const [loss, grad] = tf.tidy(() => {
+    const r = gradient(m, tf.tensor1d(theta), null, batch);
+    return [r.loss, r.grad.v];
+  });
+  try {
+    return { loss: loss.dataSync()[0], grad: Float32Array.from(grad.dataSync() as Float32Array) };
+  } finally {
+    tf.dispose([loss, grad]);
+  }
+}
+
+/**
+ * Exact H·v of the mean loss of `batch` at θ, float32. Chunks of at most `examplesPerPass`
+ * examples (default: the whole batch), each weighted by its share of the batch, bound the memory.
+ */
+export function hessianVectorProduct(m: ModelConfig, theta: Float32Array, v: ArrayLike<number>, batch: EncodedBatch, examplesPerPass?: number): Float32Array {
+  const d = theta.length;
+  const per = Math.max(1, examplesPerPass ?? batch.n);
+  const out = new Float32Array(d);
+  const th = tf.tensor1d(theta);
+  const u = tf.tensor1d(Float32Array.from(v));
+  try {
+    for (let e0 = 0; e0 < batch.n; e0 += per) {
+      const count = Math.min(per, batch.n - e0);
+      const sub = count === batch.n ? batch : sliceBatch(batch, e0, count);
+      try {
+        const hv = tf.tidy(() => gradient(m, th, u, sub).grad.t as tf.Tensor);
+        try {
+          const hvv = hv.dataSync() as Float32Array;
+          if (count === batch.n) out.set(hvv);
+          else {
+            const w = count / batch.n;
+            for (let i = 0; i < d; i++) out[i] += w * hvv[i];
+          }
+        } finally {
+          hv.dispose();
+        }
+      } finally {
+        if (sub !== batch) disposeBatch(sub);
+      }
+    }
+  } finally {
+    th.dispose();
+    u.dispose();
+  }
+  return out;
+}
