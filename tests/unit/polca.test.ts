@@ -223,7 +223,7 @@ test('d1 along Hessian eigenvectors agrees with exact per-token gradients (relat
 });
 
 test('directional derivatives and HVPs never hold per-token gradients in memory', async () => {
-  const { seg, model, B } = await tiny();
+  const { config, seg, model, B } = await tiny();
   const theta = seg.checkpoints[6].params;
   const held = tf.memory().numBytes;
   const peak = async (f: () => void) => (await tf.profile(f)).peakBytes - held;
@@ -234,9 +234,14 @@ test('directional derivatives and HVPs never hold per-token gradients in memory'
   const gradient = await peak(() => {
     model.hessianLossGrad(theta);
   });
+  // A derivative pass of ~128 example-directions (the default pass is larger: its memory is set by
+  // its size, documented with JetOptions.examplesPerPass and checked at `small`'s scale in bench/polca.ts).
+  const { evalExamples, hessianExamples } = makeData(config);
+  const passModel = makeTokenLossModel(config.model, evalExamples, hessianExamples, { examplesPerPass: Math.ceil(128 / B.length) });
   const dd = await peak(() => {
-    model.tokenDerivatives(theta, B);
+    passModel.tokenDerivatives(theta, B);
   });
+  passModel.dispose();
   const hv = await peak(() => {
     model.hvp(theta, B[0]);
   });
@@ -245,7 +250,7 @@ test('directional derivatives and HVPs never hold per-token gradients in memory'
     `peak TF.js memory: derivatives along ${B.length} vectors ${(dd / 1024).toFixed(0)} KiB (one forward pass ${(forward / 1024).toFixed(0)} KiB), HVP ${(hv / 1024).toFixed(0)} KiB (one gradient ${(gradient / 1024).toFixed(0)} KiB); per-token gradients would add ${(perTokenGrads / 1024).toFixed(0)} KiB`,
   );
   // Peak memory is a few forward passes / gradients, set by the pass size (a jet holds value, first
-  // and second tangents of one sub-layer's activations for ~128 example-directions; a
+  // and second tangents of one sub-layer's activations for the pass's example-directions; a
   // forward-over-reverse pass about three gradients' activations with their tangents), not by
   // the number of tokens × parameters.
   assert.ok(dd <= 6 * forward, `derivatives peak ${dd} vs forward ${forward}`);
