@@ -102,7 +102,7 @@ export interface RunWorkers {
 /**
  * Workers for a run when none serves the queue: one in this process, and `n − 1` child
  * processes (`polca worker`). One is the default: its compute pool already uses every core (one
- * slot per core on wasm; one slot whose TensorFlow ops use every core on the native backend).
+ * slot per core).
  */
 export async function startRunWorkers(t: TemporalTarget, n = 1): Promise<RunWorkers> {
   const { createWorker } = await import('../worker/index.ts');

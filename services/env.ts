@@ -27,12 +27,15 @@ export const DEFAULT_TASK_QUEUE = 'polca';
 export const DEFAULT_NAMESPACE = 'default';
 export const DEFAULT_BUCKET = 'polca';
 /**
- * Activities one worker runs at once when POLCA_WORKER_CONCURRENCY is not set: with the native
- * TensorFlow backend one step already uses every core (intra-op threads), so one slot; with wasm
- * or cpu a step uses one core, so one slot per core. (BENCHMARKS.md has the measurement.)
+ * Activities one worker runs at once when POLCA_WORKER_CONCURRENCY is not set: one per core, on
+ * every backend. wasm and cpu compute on one core per step. The native TensorFlow backend spreads a
+ * step over the cores (intra-op threads), but `small`'s kernels are too small to keep two cores
+ * busy: per-token d1, d2 along 10 vectors at one checkpoint took 4.0 s in one compute thread alone
+ * and 5.7 s each in two at once (1.4x the throughput; AMD EPYC, 2 cores, 2026-11-30), so the POLCA
+ * fan-out runs one chunk per core. Training and the basis are chains: they use one slot whatever the count.
  */
-export function defaultWorkerConcurrency(backend: string, cores = availableParallelism()): number {
-  return backend === 'tensorflow' ? 1 : Math.max(1, cores);
+export function defaultWorkerConcurrency(_backend: string, cores = availableParallelism()): number {
+  return Math.max(1, cores);
 }
 
 export const polcaHome = (env = process.env) => env.POLCA_HOME ?? join(process.cwd(), '.polca');

@@ -2,8 +2,7 @@
  * A polca worker: polls the task queue (default `polca`) for the experiment workflows and their
  * activities. Every step runs in the worker's compute pool (compute/pool.ts), one thread per
  * activity slot, so this thread stays free for workflow tasks, heartbeats and cancellation.
- * Slots default by backend (services/env.ts `defaultWorkerConcurrency`): the native TensorFlow
- * backend spreads one step over every core, wasm uses one core per step.
+ * Slots default to one per core (services/env.ts `defaultWorkerConcurrency`, with the measurement).
  */
 import { createHash } from 'node:crypto';
 import { availableParallelism } from 'node:os';

@@ -234,7 +234,7 @@ describe('docker/compose.yaml: the worker service', () => {
   test('POLCA_WORKER_CONCURRENCY: a positive integer, the backend default when unset or empty', () => {
     assert.equal(workerConcurrency({}), undefined);
     assert.equal(workerConcurrency({ POLCA_WORKER_CONCURRENCY: '' }), undefined);
-    assert.equal(defaultWorkerConcurrency('tensorflow', 2), 1);
+    assert.equal(defaultWorkerConcurrency('tensorflow', 2), 2);
     assert.equal(defaultWorkerConcurrency('wasm', 2), 2);
     assert.equal(defaultWorkerConcurrency('cpu', 1), 1);
     assert.equal(workerConcurrency({ POLCA_WORKER_CONCURRENCY: '4' }), 4);
