@@ -138,11 +138,13 @@ export function lossAndGrad(m: ModelConfig, theta: Float32Array, batch: EncodedB
 
 /**
  * Exact H·v of the mean loss of `batch` at θ, float32. Chunks of at most `examplesPerPass`
- * examples (default: the whole batch), each weighted by its share of the batch, bound the memory.
+ * examples, each weighted by its share of the batch, bound the memory. Default: 1024 examples at
+ * `small`'s width (dModel + dMlp = 320; its whole Hessian sample of 256 in one pass), fewer in
+ * proportion for wider models (`paper`: 128).
  */
 export function hessianVectorProduct(m: ModelConfig, theta: Float32Array, v: ArrayLike<number>, batch: EncodedBatch, examplesPerPass?: number): Float32Array {
   const d = theta.length;
-  const per = Math.max(1, examplesPerPass ?? batch.n);
+  const per = Math.max(1, examplesPerPass ?? Math.round((1024 * 320) / (m.dModel + m.dMlp)));
   const out = new Float32Array(d);
   const th = tf.tensor1d(theta);
   const u = tf.tensor1d(Float32Array.from(v));

@@ -350,9 +350,9 @@ export interface JetOptions {
    */
   examplesPerPass?: number;
   /**
-   * Examples per Hessian-vector-product pass (core/backward.ts). Default: the whole Hessian sample in
-   * one pass (fewer, larger passes launch fewer kernels; on `small`, 256 examples, the pass holds
-   * about three gradients' activations with their tangents).
+   * Examples per Hessian-vector-product pass (core/backward.ts `hessianVectorProduct`, which
+   * states the default): fewer, larger passes launch fewer kernels; a pass holds about three
+   * gradients' activations with their tangents.
    */
   hvpExamplesPerPass?: number;
 }
