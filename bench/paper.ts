@@ -4,8 +4,8 @@
  * operations does not depend on θ):
  *   iteration  one training iteration (batch, forward, backward, AdamW), as trainSegment runs it
  *   evaluation the per-token loss of the evaluation set, as at every checkpoint
- *   HVP        one exact Hessian-vector product over the Hessian sample (reverse over forward;
- *              one Lanczos iteration)
+ *   HVP        one exact Hessian-vector product over the Hessian sample (forward over reverse,
+ *              core/backward.ts; one Lanczos iteration)
  *   jet        exact per-token d1, d2 along q = min(K, 10) directions at one checkpoint
  *              (model.tokenDerivatives, the second-order forward-mode pass the POLCA step uses)
  * and projected (E = basis.every, c = checkpointEvery, S = iterations / E segments, K = S·basis.k
@@ -14,9 +14,9 @@
  *   basis extension  = basis.maxIter·HVP (Lanczos without early stop: an upper bound)
  *   POLCA chunk      = (E/c + 1)·(K/q)·jet (derivatives at every checkpoint of the segment, shared
  *                      by the two intervals that meet there, along the final basis)
- *   full run         = S·(segment + extension + chunk), one step at a time: with the native
- *                      backend one worker already uses every core (clustering and the report,
- *                      minutes, are left out).
+ *   full run         = S·(segment + extension + chunk), one step at a time: an upper bound, as
+ *                      the worker runs one POLCA chunk per core (on `small`, two at once on 2 cores
+ *                      gave 1.4x the throughput; clustering and the report, minutes, are left out).
  *
  *   node --import tsx bench/paper.ts [--preset paper] [--reps 3] [--out bench/results/paper.md]
  */
