@@ -69,7 +69,7 @@ export function gradient(m: ModelConfig, theta: tf.Tensor1D, u: tf.Tensor1D | nu
   const H = m.nHeads;
   const dh = Dm / H;
   const targets = D.constant(batch.targets);
-  const loss = tf.neg(tf.mean(tf.sum(tf.mul(tf.logSoftmax(fw.logits.v), batch.targets), -1))) as tf.Scalar;
+  const loss = D.value(() => tf.neg(tf.mean(tf.sum(tf.mul(tf.logSoftmax(fw.logits.v), batch.targets), -1)))) as tf.Scalar;
   const G: Record<string, Dual> = {};
 
   const dz = D.affineScalar(D.sub(D.softmax(fw.logits), targets), 1 / (n * T));
@@ -137,15 +137,65 @@ export function lossAndGrad(m: ModelConfig, theta: Float32Array, batch: EncodedB
 }
 
 /**
+ * The recorded values (core/dual.ts) of the passes at one θ, reused by later products at the same
+ * θ so that those compute tangents only: a Lanczos run makes tens of products at one θ. Held up to
+ * a budget (chunks past it are computed in full every time); dispose() releases them.
+ */
+export class HvpValueCache {
+  private theta: Float32Array | null = null;
+  private readonly chunks = new Map<number, tf.Tensor[]>();
+  private bytes = 0;
+  constructor(readonly budgetBytes = 2 ** 30) {}
+
+  /** Forgets everything unless θ equals the θ of the recordings. */
+  at(theta: Float32Array): void {
+    const same = this.theta !== null && this.theta.length === theta.length && this.theta.every((x, i) => Object.is(x, theta[i]));
+    if (!same) {
+      this.dispose();
+      this.theta = theta.slice();
+    }
+  }
+
+  get(chunk: number): tf.Tensor[] | undefined {
+    return this.chunks.get(chunk);
+  }
+
+  /** Whether a recording may be kept (the budget is not reached yet). */
+  get open(): boolean {
+    return this.bytes < this.budgetBytes;
+  }
+
+  put(chunk: number, values: tf.Tensor[]): void {
+    this.chunks.set(chunk, values);
+    for (const v of values) this.bytes += v.size * 4;
+  }
+
+  dispose(): void {
+    for (const values of this.chunks.values()) tf.dispose(values);
+    this.chunks.clear();
+    this.bytes = 0;
+    this.theta = null;
+  }
+}
+
+/**
  * Exact H·v of the mean loss of `batch` at θ, float32. Chunks of at most `examplesPerPass`
  * examples, each weighted by its share of the batch, bound the memory. Default: 1024 examples at
  * `small`'s width (dModel + dMlp = 320; its whole Hessian sample of 256 in one pass), fewer in
  * proportion for wider models (`paper`: 128).
  */
-export function hessianVectorProduct(m: ModelConfig, theta: Float32Array, v: ArrayLike<number>, batch: EncodedBatch, examplesPerPass?: number): Float32Array {
+export function hessianVectorProduct(
+  m: ModelConfig,
+  theta: Float32Array,
+  v: ArrayLike<number>,
+  batch: EncodedBatch,
+  examplesPerPass?: number,
+  cache?: HvpValueCache,
+): Float32Array {
   const d = theta.length;
   const per = Math.max(1, examplesPerPass ?? Math.round((1024 * 320) / (m.dModel + m.dMlp)));
   const out = new Float32Array(d);
+  cache?.at(theta);
   const th = tf.tensor1d(theta);
   const u = tf.tensor1d(Float32Array.from(v));
   try {
@@ -153,7 +203,15 @@ export function hessianVectorProduct(m: ModelConfig, theta: Float32Array, v: Arr
       const count = Math.min(per, batch.n - e0);
       const sub = count === batch.n ? batch : sliceBatch(batch, e0, count);
       try {
-        const hv = tf.tidy(() => gradient(m, th, u, sub).grad.t as tf.Tensor);
+        const hv = tf.tidy(() => {
+          const pass = () => gradient(m, th, u, sub).grad.t as tf.Tensor;
+          const recorded = cache?.get(e0);
+          if (recorded) return D.replayValues(recorded, pass);
+          if (!cache?.open) return pass();
+          const { result, values } = D.recordValues(pass);
+          cache.put(e0, values);
+          return result;
+        });
         try {
           const hvv = hv.dataSync() as Float32Array;
           if (count === batch.n) out.set(hvv);

@@ -20,7 +20,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Config } from '../config/schema.ts';
 import { encodeExamples, type Example, INPUT_LEN, TOKENS_PER_EXAMPLE, VOCAB_SIZE } from './data.ts';
-import { hessianVectorProduct, lossAndGrad } from './backward.ts';
+import { HvpValueCache, hessianVectorProduct, lossAndGrad } from './backward.ts';
 import { type JetOptions, tokenDerivatives } from './jet.ts';
 import { numParams, paramLayout } from './layout.ts';
 import * as D from './dual.ts';
@@ -266,6 +266,7 @@ export function makeTokenLossModel(
   const hessBatch = encodeBatch(hessianExamples);
   const d = numParams(m);
   const numTokens = evalExamples.length * TOKENS_PER_EXAMPLE;
+  const hvpValues = new HvpValueCache();
   return {
     numParams: d,
     numTokens,
@@ -285,7 +286,7 @@ export function makeTokenLossModel(
       return tokenDerivatives(m, theta, directions, evalBatch, jet, order);
     },
     hvp(theta, v) {
-      return Float64Array.from(hessianVectorProduct(m, theta, v, hessBatch, jet.hvpExamplesPerPass));
+      return Float64Array.from(hessianVectorProduct(m, theta, v, hessBatch, jet.hvpExamplesPerPass, hvpValues));
     },
     hessianLossGrad(theta) {
       return lossAndGrad(m, theta, hessBatch);
@@ -302,6 +303,7 @@ export function makeTokenLossModel(
     dispose() {
       disposeBatch(evalBatch);
       disposeBatch(hessBatch);
+      hvpValues.dispose();
     },
   };
 }
