@@ -37,7 +37,8 @@ import * as tf from '@tensorflow/tfjs';
 import { type Config, resolveConfig } from '../config/index.ts';
 import { initBackend } from '../core/backend.ts';
 import { type Example, makeData, trainBatch } from '../core/data.ts';
-import { decayMask, disposeBatch, encodeBatch, lossAndGrad, makeTokenLossModel, meanLossTensor, numParams } from '../core/model.ts';
+import { hessianVectorProduct } from '../core/backward.ts';
+import { decayMask, disposeBatch, type EncodedBatch, encodeBatch, lossAndGrad, makeTokenLossModel, meanLossTensor, numParams } from '../core/model.ts';
 import { normal } from '../core/rng.ts';
 import { adamwStep, cloneState, initTrainState, learningRate, type TrainState, trainSegment } from '../core/train.ts';
 import type { TokenLossModel } from '../core/types.ts';
@@ -135,6 +136,7 @@ const PEER_PARTS: Record<string, string | undefined> = {
 interface DerivCtx {
   config: Config;
   model: TokenLossModel;
+  hessBatch: EncodedBatch;
   theta: Float32Array;
   dirs: Float32Array[];
   calls: number;
@@ -147,7 +149,15 @@ const nextDir = (c: DerivCtx) => c.dirs[c.calls++ % c.dirs.length];
 /** Polca's HVP methods. A method added here is timed and checked against the peer's exact HVP. */
 const HVP_METHODS: Record<string, (c: DerivCtx, v: Float32Array) => ArrayLike<number>> = {
   fd: (c, v) => hvp(c.model, c.theta, v, FD.hvpEps),
+  // at a θ seen before, as in Lanczos: the pass's values are recorded once, tangents computed per product
   exact: (c, v) => c.model.hvp(c.theta, v),
+  // the whole forward-over-reverse pass, values included (the first product at a θ)
+  'exact-cold': (c, v) => hessianVectorProduct(c.config.model, c.theta, v, c.hessBatch),
+};
+const HVP_LABELS: Record<string, string> = {
+  fd: 'difference of two gradients',
+  exact: 'exact, at a θ seen before (Lanczos)',
+  'exact-cold': 'exact, first product at a θ',
 };
 /** Polca's per-token d1/d2 methods along all of c.dirs. */
 const D12_METHODS: Record<string, (c: DerivCtx) => { d1: ArrayLike<number>; d2: ArrayLike<number> }> = {
@@ -213,7 +223,14 @@ for (const preset of values.shapes!.split(',').filter(Boolean)) {
     const data = makeData(config);
     const theta = seg.state.params;
     const dirs = Array.from({ length: m }, (_, j) => unitDirection(theta.length, config.seed, 200 + j));
-    deriv = { config, model: makeTokenLossModel(config.model, data.evalExamples, data.hessianExamples), theta, dirs, calls: 0 };
+    deriv = {
+      config,
+      model: makeTokenLossModel(config.model, data.evalExamples, data.hessianExamples),
+      hessBatch: encodeBatch(data.hessianExamples),
+      theta,
+      dirs,
+      calls: 0,
+    };
     derivData = { theta, hessianExamples: data.hessianExamples, evalExamples: data.evalExamples, dirs };
   }
   await loadShape(peer, dir, { name: preset, config, theta: ctx.state.params, batches, deriv: derivData });
@@ -258,7 +275,7 @@ for (const preset of values.shapes!.split(',').filter(Boolean)) {
       const f = HVP_METHODS[method];
       ops.push({
         op: `hvp/${method}`,
-        what: `HVP, ${method === 'fd' ? 'difference of two gradients' : 'exact'}, \`${preset}\``,
+        what: `HVP, ${HVP_LABELS[method] ?? method}, \`${preset}\``,
         polca: f ? () => timePolca(() => f(dv, nextDir(dv))) : undefined,
         peer: PEER_METHODS.includes(method) ? () => peer.time(preset, `hvp-${method}`, minMs) : undefined,
         units: { count: 1, name: 'HVP' },
