@@ -83,6 +83,7 @@ export function add(x: Dual, y: Dual): Dual {
 
 export function sub(x: Dual, y: Dual): Dual {
   const v = value(() => tf.sub(x.v, y.v));
+  if (x.t && y.t) return { v, t: sumT(tf.sub(x.t, y.t), null, v.shape) };
   return { v, t: sumT(x.t, y.t && tf.neg(y.t), v.shape) };
 }
 
