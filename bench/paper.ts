@@ -7,7 +7,9 @@
  *   HVP        one exact Hessian-vector product over the Hessian sample (forward over reverse,
  *              core/backward.ts; one Lanczos iteration)
  *   jet        exact per-token d1, d2 along q = min(K, 10) directions at one checkpoint
- *              (model.tokenDerivatives, the second-order forward-mode pass the POLCA step uses)
+ *              (model.tokenDerivatives, the second-order forward-mode pass the POLCA step uses),
+ *              timed on the first --jet-examples evaluation examples and scaled to the whole
+ *              set (its cost is linear in the examples: passes of a fixed size)
  * and projected (E = basis.every, c = checkpointEvery, S = iterations / E segments, K = S·basis.k
  * final basis vectors):
  *   training segment = E·iteration + (E/c)·evaluation
@@ -38,6 +40,7 @@ const { values } = parseArgs({
   options: {
     preset: { type: 'string', default: 'paper' },
     reps: { type: 'string', default: '3' },
+    'jet-examples': { type: 'string', default: '125' },
     out: { type: 'string', default: join(here, 'results', 'paper.md') },
   },
 });
@@ -94,9 +97,13 @@ const dirs = Array.from({ length: q }, (_, j) => {
   const n = Math.sqrt(v.reduce((s, x) => s + x * x, 0));
   return Float32Array.from(v, (x) => x / n);
 });
-const jet = seconds(() => model.tokenDerivatives(state.params, dirs), Math.min(reps, 2), false);
-console.log(`jet d1, d2 along ${q} directions over the evaluation set ${jet.toFixed(2)} s`);
 model.dispose();
+const jetN = Math.min(Number(values['jet-examples']), data.evalExamples.length);
+const jetModel = makeTokenLossModel(m, data.evalExamples.slice(0, jetN), data.hessianExamples.slice(0, 1));
+const jetPart = seconds(() => jetModel.tokenDerivatives(state.params, dirs), 1, false);
+jetModel.dispose();
+const jet = (jetPart * data.evalExamples.length) / jetN;
+console.log(`jet d1, d2 along ${q} directions: ${jetPart.toFixed(2)} s for ${jetN} examples, ${jet.toFixed(2)} s scaled to the evaluation set`);
 
 const segment = E * iteration + (E / ce) * evaluation;
 const extension = config.basis.maxIter * hvpSeconds;
@@ -114,7 +121,7 @@ lines.push(
 );
 lines.push('');
 lines.push(
-  `\`${values.preset}\`: ${numParams(m).toLocaleString('en')} parameters (d_model ${m.dModel}, ${m.nHeads} heads, MLP ${m.dMlp}, ${m.nLayers} layers), batch ${config.train.batchSize}, evaluation set ${config.data.evalSize} examples, Hessian sample ${config.data.hessianSize}, ${config.train.iterations} iterations, a checkpoint every c = ${ce}, a basis vector every E = ${E} (S = ${S} segments, K = ${K} final basis vectors), Lanczos maxIter ${config.basis.maxIter}. Medians of ${reps} after one warm-up (HVP and pass: ${Math.min(reps, 2)}, no warm-up).`,
+  `\`${values.preset}\`: ${numParams(m).toLocaleString('en')} parameters (d_model ${m.dModel}, ${m.nHeads} heads, MLP ${m.dMlp}, ${m.nLayers} layers), batch ${config.train.batchSize}, evaluation set ${config.data.evalSize} examples, Hessian sample ${config.data.hessianSize}, ${config.train.iterations} iterations, a checkpoint every c = ${ce}, a basis vector every E = ${E} (S = ${S} segments, K = ${K} final basis vectors), Lanczos maxIter ${config.basis.maxIter}. Medians of ${reps} after one warm-up (HVP: ${Math.min(reps, 2)}, jet: 1, no warm-up).`,
 );
 lines.push('');
 lines.push('| measured | seconds |');
@@ -122,7 +129,7 @@ lines.push('|---|---|');
 lines.push(`| one training iteration | ${iteration.toFixed(2)} |`);
 lines.push(`| evaluation of the ${config.data.evalSize} examples (a checkpoint) | ${evaluation.toFixed(2)} |`);
 lines.push(`| one exact HVP over the Hessian sample (a Lanczos iteration) | ${hvpSeconds.toFixed(2)} |`);
-lines.push(`| exact per-token d1, d2 along ${q} directions over the evaluation set (one jet call) | ${jet.toFixed(2)} |`);
+lines.push(`| exact per-token d1, d2 along ${q} directions over the evaluation set (one jet call; ${jetPart.toFixed(2)} s measured on ${jetN} examples, scaled) | ${jet.toFixed(2)} |`);
 lines.push('');
 lines.push('Projection:');
 lines.push('');
