@@ -103,7 +103,9 @@ const jetModel = makeTokenLossModel(m, data.evalExamples.slice(0, jetN), data.he
 const jetPart = seconds(() => jetModel.tokenDerivatives(state.params, dirs), 1, false);
 jetModel.dispose();
 const jet = (jetPart * data.evalExamples.length) / jetN;
-console.log(`jet d1, d2 along ${q} directions: ${jetPart.toFixed(2)} s for ${jetN} examples, ${jet.toFixed(2)} s scaled to the evaluation set`);
+console.log(
+  `jet d1, d2 along ${q} directions: ${jetPart.toFixed(2)} s for ${jetN} examples, ${jet.toFixed(2)} s scaled to the evaluation set`,
+);
 
 const segment = E * iteration + (E / ce) * evaluation;
 const extension = config.basis.maxIter * hvpSeconds;
@@ -129,7 +131,9 @@ lines.push('|---|---|');
 lines.push(`| one training iteration | ${iteration.toFixed(2)} |`);
 lines.push(`| evaluation of the ${config.data.evalSize} examples (a checkpoint) | ${evaluation.toFixed(2)} |`);
 lines.push(`| one exact HVP over the Hessian sample (a Lanczos iteration) | ${hvpSeconds.toFixed(2)} |`);
-lines.push(`| exact per-token d1, d2 along ${q} directions over the evaluation set (one jet call; ${jetPart.toFixed(2)} s measured on ${jetN} examples, scaled) | ${jet.toFixed(2)} |`);
+lines.push(
+  `| exact per-token d1, d2 along ${q} directions over the evaluation set (one jet call; ${jetPart.toFixed(2)} s measured on ${jetN} examples, scaled) | ${jet.toFixed(2)} |`,
+);
 lines.push('');
 lines.push('Projection:');
 lines.push('');

@@ -38,7 +38,16 @@ import { type Config, resolveConfig } from '../config/index.ts';
 import { initBackend } from '../core/backend.ts';
 import { type Example, makeData, trainBatch } from '../core/data.ts';
 import { hessianVectorProduct } from '../core/backward.ts';
-import { decayMask, disposeBatch, type EncodedBatch, encodeBatch, lossAndGrad, makeTokenLossModel, meanLossTensor, numParams } from '../core/model.ts';
+import {
+  decayMask,
+  disposeBatch,
+  type EncodedBatch,
+  encodeBatch,
+  lossAndGrad,
+  makeTokenLossModel,
+  meanLossTensor,
+  numParams,
+} from '../core/model.ts';
 import { normal } from '../core/rng.ts';
 import { adamwStep, cloneState, initTrainState, learningRate, type TrainState, trainSegment } from '../core/train.ts';
 import type { TokenLossModel } from '../core/types.ts';

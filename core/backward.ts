@@ -80,7 +80,14 @@ export function gradient(m: ModelConfig, theta: tf.Tensor1D, u: tf.Tensor1D | nu
   G['ln_final.w'] = fin.dw;
   G['ln_final.b'] = fin.db;
   // The output positions are the last T of each example: the others get no gradient from the head.
-  let dx = D.reshape(D.pad(D.reshape(fin.dx, [n, T, Dm]), [[0, 0], [L - T, 0], [0, 0]]), [n * L, Dm]);
+  let dx = D.reshape(
+    D.pad(D.reshape(fin.dx, [n, T, Dm]), [
+      [0, 0],
+      [L - T, 0],
+      [0, 0],
+    ]),
+    [n * L, Dm],
+  );
 
   for (let l = m.nLayers - 1; l >= 0; l--) {
     const p = `blocks.${l}`;

@@ -72,7 +72,7 @@ export const constant = (v: tf.Tensor): Dual => ({ v, t: null });
 
 function sumT(t1: tf.Tensor | null, t2: tf.Tensor | null, shape: number[]): tf.Tensor | null {
   const t = t1 === null ? t2 : t2 === null ? t1 : tf.add(t1, t2);
-  if (t === null || t.shape.length === shape.length && t.shape.every((s, i) => s === shape[i])) return t;
+  if (t === null || (t.shape.length === shape.length && t.shape.every((s, i) => s === shape[i]))) return t;
   return tf.broadcastTo(t, shape);
 }
 
@@ -124,7 +124,10 @@ export function matMul(x: Dual, y: Dual, ta = false, tb = false): Dual {
 export function affine(x: Dual, w: Dual, b: Dual): Dual {
   const v = value(() => affineValue(x.v, w.v, b.v));
   let t: tf.Tensor | null = null;
-  if (x.t) t = b.t ? tf.fused.matMul({ a: x.t as tf.Tensor2D, b: w.v as tf.Tensor2D, bias: b.t }) : tf.matMul(x.t as tf.Tensor2D, w.v as tf.Tensor2D);
+  if (x.t)
+    t = b.t
+      ? tf.fused.matMul({ a: x.t as tf.Tensor2D, b: w.v as tf.Tensor2D, bias: b.t })
+      : tf.matMul(x.t as tf.Tensor2D, w.v as tf.Tensor2D);
   if (w.t) t = sumT(t, tf.matMul(x.v as tf.Tensor2D, w.t as tf.Tensor2D), v.shape);
   if (!x.t && b.t) t = sumT(t, b.t, v.shape);
   return { v, t };
@@ -147,7 +150,13 @@ export function concat(xs: Dual[], axis: number): Dual {
     ),
   );
   if (xs.every((x) => x.t === null)) return { v, t: null };
-  return { v, t: tf.concat(xs.map((x) => x.t ?? tf.zerosLike(x.v)), axis) };
+  return {
+    v,
+    t: tf.concat(
+      xs.map((x) => x.t ?? tf.zerosLike(x.v)),
+      axis,
+    ),
+  };
 }
 
 /** u^{-1/2}: ṙ = −½·(r/u)·u̇. */

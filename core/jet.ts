@@ -136,9 +136,7 @@ function affine(P: Pass, x: Jet, w: Jet, bias?: Jet): Jet {
   const K = P.K;
   const byW = (t: tf.Tensor | null) => t && linear(t.reshape([K * N, D]), w.v as tf.Tensor2D).reshape([K, N, E]);
   // x·Ẇ_k for every k as one product: x [N, D] × [D, K·E] → [N, K, E] → [K, N, E]
-  const xWdot =
-    w.a &&
-    permute(linear(x.v, permute(w.a, [1, 0, 2]).reshape([D, K * E])).reshape([N, K, E]), [1, 0, 2]);
+  const xWdot = w.a && permute(linear(x.v, permute(w.a, [1, 0, 2]).reshape([D, K * E])).reshape([N, K, E]), [1, 0, 2]);
   const a = plus(byW(x.a), xWdot);
   const b = P.second ? plus(byW(x.b), x.a && w.a ? tf.mul(tf.matMul(x.a as tf.Tensor3D, w.a as tf.Tensor3D), 2) : null) : null;
   const out: Jet = { v: linear(x.v, w.v), a, b };

@@ -23,7 +23,8 @@ export const linear = tf.customGrad(((...args: (tf.Tensor | tf.GradSaveFunc)[]) 
   save([x, w]);
   return {
     value: tf.matMul(x as tf.Tensor2D, w as tf.Tensor2D),
-    gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => matmulGrads(dy as tf.Tensor2D, saved[0] as tf.Tensor2D, saved[1] as tf.Tensor2D),
+    gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) =>
+      matmulGrads(dy as tf.Tensor2D, saved[0] as tf.Tensor2D, saved[1] as tf.Tensor2D),
   };
 }) as never) as unknown as (x: tf.Tensor, w: tf.Tensor) => tf.Tensor2D;
 

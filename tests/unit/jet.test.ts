@@ -359,7 +359,11 @@ test('jet derivatives and HVPs are deterministic, chunking-invariant and leak no
   const dirs = [0, 1, 2].map((k) => randomUnit(theta.length, 30 + k));
   const held = tf.memory().numTensors;
   const a = makeTokenLossModel(mc, evalExamples, evalExamples.slice(0, 2));
-  const b = makeTokenLossModel(mc, evalExamples, evalExamples.slice(0, 2), { directionsPerPass: 2, examplesPerPass: 3, hvpExamplesPerPass: 1 });
+  const b = makeTokenLossModel(mc, evalExamples, evalExamples.slice(0, 2), {
+    directionsPerPass: 2,
+    examplesPerPass: 3,
+    hvpExamplesPerPass: 1,
+  });
   try {
     const r1 = a.tokenDerivatives(theta, dirs);
     const r2 = a.tokenDerivatives(theta, dirs);
