@@ -6,10 +6,13 @@
  *    training, so the end point would be luck). Checkpoints every 5 iterations up to 400 (the
  *    paper's spacing), every 20 after: measured on seed 0, the thousands digit is learned by
  *    iteration ~60, the hundreds gradually over 40–300, the ones and tens at ~190–240, so the
- *    learning phase gets 80 intervals instead of 20.
+ *    learning phase gets 80 intervals instead of 20. Trajectories are scaled to unit norm before
+ *    clustering: on raw values most POLCA vectors get no cluster at all, so the paper's figure
+ *    (the top three clusters of every vector) cannot be drawn (docs/findings.md, the study).
  *  - paper: the paper's setting (2 layers, d_model 512, 4 heads, MLP 2048; 1250 evaluation
  *    examples = 5000 tokens; a checkpoint every 5 iterations; a basis vector every 100
- *    iterations; Hessian sample of 1250 training examples). For GPUs or many workers.
+ *    iterations; Hessian sample of 1250 training examples; unit-norm trajectories, as `small`). For
+ *    GPUs or many workers.
  */
 import type { ConfigInput } from './schema.ts';
 
@@ -38,7 +41,7 @@ export const PRESETS: Record<PresetName, ConfigInput> = {
       denseCheckpoints: { every: 5, until: 400 },
     },
     basis: { every: 200, k: 1, maxIter: 30 },
-    cluster: { minClusterSize: 20 },
+    cluster: { minClusterSize: 20, scaling: 'unit-norm' },
     runtime: { concurrency: 2 },
   },
   paper: {
@@ -46,7 +49,7 @@ export const PRESETS: Record<PresetName, ConfigInput> = {
     model: { nLayers: 2, dModel: 512, nHeads: 4, dMlp: 2048 },
     train: { iterations: 3000, batchSize: 256, lr: 1e-3, warmup: 100, checkpointEvery: 5 },
     basis: { every: 100, k: 1, maxIter: 40 },
-    cluster: { minClusterSize: 25 },
+    cluster: { minClusterSize: 25, scaling: 'unit-norm' },
     runtime: { concurrency: 8 },
   },
 };
