@@ -21,7 +21,7 @@ for (const name of wanted) {
     process.exit(2);
   }
   console.log(`\n## ${name}\n`);
-  const r = spawnSync(process.execPath, ['--import', 'tsx', join(here, `${name}.ts`)], { stdio: 'inherit' });
+  const r = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', join(here, `${name}.ts`)], { stdio: 'inherit' });
   if (r.status !== 0) {
     console.error(`bench ${name} failed (exit ${r.status})`);
     failed++;

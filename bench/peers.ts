@@ -176,7 +176,13 @@ const D12_METHODS: Record<string, (c: DerivCtx) => { d1: ArrayLike<number>; d2: 
 /** The peer's methods of the same operations. */
 const PEER_METHODS = ['fd', 'exact'];
 
+/**
+ * Mean ms per call of f, repeated for at least --min-ms. A full garbage collection first (when the
+ * process runs with --expose-gc, as `npm run bench` starts it), so that garbage left by the
+ * operations timed before is not collected inside this one's time.
+ */
 function timePolca(f: () => unknown): number {
+  (globalThis as { gc?: () => void }).gc?.();
   let calls = 0;
   const t0 = performance.now();
   let el = 0;
