@@ -13,6 +13,7 @@ import type { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { Config } from '../config/schema.ts';
 import { encodeExamples, type Example } from '../core/data.ts';
+import { relativeError } from '../core/linalg.ts';
 import { FD_SETTINGS } from '../tests/helpers/finite-differences.ts';
 
 export const PEERS_SCRIPT = fileURLToPath(new URL('./peers.py', import.meta.url));
@@ -208,16 +209,6 @@ function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return m;
 }
 
-function relL2(a: ArrayLike<number>, ref: ArrayLike<number>): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < a.length; i++) {
-    num += (a[i] - ref[i]) ** 2;
-    den += ref[i] ** 2;
-  }
-  return Math.sqrt(num / den);
-}
-
 /** Per-element relative errors, with a floor of 1e-3·max|ref| in the denominator (near-zero values). */
 function relStats(a: ArrayLike<number>, ref: ArrayLike<number>): { median: number; max: number } {
   const floor = 1e-3 * maxAbs(ref);
@@ -242,8 +233,8 @@ export async function compareWithPeer(peer: Peer, name: string, outDir: string, 
   };
   if (a.files['hvp-exact']) {
     const exact = file('hvp-exact');
-    agreement.hvp['torch fd'] = relL2(file('hvp-fd'), exact);
-    for (const [method, v] of Object.entries(polca.hvp ?? {})) agreement.hvp[`polca ${method}`] = relL2(v, exact);
+    agreement.hvp['torch fd'] = relativeError(file('hvp-fd'), exact);
+    for (const [method, v] of Object.entries(polca.hvp ?? {})) agreement.hvp[`polca ${method}`] = relativeError(v, exact);
     const d1e = file('d1-exact');
     const d2e = file('d2-exact');
     agreement.d1['torch fd'] = relStats(file('d1-fd'), d1e);

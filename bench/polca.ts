@@ -19,7 +19,7 @@ import * as tf from '@tensorflow/tfjs';
 import { resolveConfig } from '../config/index.ts';
 import { initBackend } from '../core/backend.ts';
 import { makeData } from '../core/data.ts';
-import { dot } from '../core/linalg.ts';
+import { dot, relativeError } from '../core/linalg.ts';
 import { makeTokenLossModel } from '../core/model.ts';
 import { polcaInterval } from '../core/polca.ts';
 import { normal } from '../core/rng.ts';
@@ -128,10 +128,7 @@ for (const [name, f] of [
 }
 let hvpDiff = 0;
 hvpOut.exact.forEach((e, k) => {
-  const g = hvpOut['gradient differences'][k];
-  let num = 0;
-  for (let i = 0; i < d; i++) num += (e[i] - g[i]) ** 2;
-  hvpDiff = Math.max(hvpDiff, Math.sqrt(num / dot(e, e)));
+  hvpDiff = Math.max(hvpDiff, relativeError(hvpOut['gradient differences'][k], e));
 });
 
 // d1, d2: exact jets (several directions per pass) against the finite-difference stencils

@@ -24,10 +24,18 @@ import { INPUT_LEN, TOKENS_PER_EXAMPLE } from './data.ts';
 import * as D from './dual.ts';
 import type { Dual } from './dual.ts';
 import { paramLayout } from './layout.ts';
-import { disposeBatch, type EncodedBatch, forward, type LnSaved, type ModelConfig, paramDuals, sliceBatch } from './model.ts';
-
-const GELU_C = Math.sqrt(2 / Math.PI);
-const GELU_K = 0.044715;
+import {
+  disposeBatch,
+  type EncodedBatch,
+  forward,
+  GELU_C,
+  GELU_K,
+  type LnSaved,
+  type ModelConfig,
+  paramDuals,
+  readTidy,
+  sliceBatch,
+} from './model.ts';
 
 /** Reverse of y = x̂·w + b. */
 function layerNormBack(dy: Dual, saved: LnSaved, w: Dual): { dx: Dual; dw: Dual; db: Dual } {
@@ -132,15 +140,11 @@ export function gradient(m: ModelConfig, theta: tf.Tensor1D, u: tf.Tensor1D | nu
 
 /** Mean loss and its gradient (a flat Float32Array) at θ on a batch. */
 export function lossAndGrad(m: ModelConfig, theta: Float32Array, batch: EncodedBatch): { loss: number; grad: Float32Array } {
-  const [loss, grad] = tf.tidy(() => {
+  const [loss, grad] = readTidy(() => {
     const r = gradient(m, tf.tensor1d(theta), null, batch);
     return [r.loss, r.grad.v];
   });
-  try {
-    return { loss: loss.dataSync()[0], grad: Float32Array.from(grad.dataSync() as Float32Array) };
-  } finally {
-    tf.dispose([loss, grad]);
-  }
+  return { loss: loss[0], grad };
 }
 
 /**

@@ -13,7 +13,7 @@
  * the smaller operand is broadcast to the result's shape.
  */
 import * as tf from '@tensorflow/tfjs';
-import { affine as affineValue, linear } from './matmul.ts';
+import { affine as affineValue, matMulT } from './matmul.ts';
 
 /**
  * Value memo. A pass over the same θ and data computes the same values whatever the tangent, so
@@ -101,20 +101,7 @@ export function affineScalar(x: Dual, c: number, d = 0): Dual {
 /** 1 − x. */
 export const oneMinus = (x: Dual): Dual => ({ v: value(() => tf.sub(1, x.v)), t: x.t && tf.neg(x.t) });
 
-/**
- * Matrix products with transpose flags, 2-D or batched 3-D. On wasm the flags are slow (10–15x on
- * our shapes: core/matmul.ts) and the transposes are materialised; elsewhere they go to BLAS.
- */
-export function matMulT(a: tf.Tensor, b: tf.Tensor, ta = false, tb = false): tf.Tensor {
-  // Plain 2-D products go through `linear`, whose gradient (should a tape record it) is fast on wasm.
-  if (!ta && !tb && a.rank === 2 && b.rank === 2) return linear(a, b);
-  if ((ta || tb) && tf.getBackend() === 'wasm') {
-    const tr = (t: tf.Tensor) => tf.transpose(t, t.rank === 2 ? [1, 0] : [0, 2, 1]);
-    return tf.matMul(ta ? tr(a) : a, tb ? tr(b) : b) as tf.Tensor;
-  }
-  return tf.matMul(a as tf.Tensor3D, b as tf.Tensor3D, ta, tb);
-}
-
+/** x·y with transpose flags, 2-D or batched 3-D (core/matmul.ts `matMulT`). */
 export function matMul(x: Dual, y: Dual, ta = false, tb = false): Dual {
   const v = value(() => matMulT(x.v, y.v, ta, tb));
   return { v, t: sumT(x.t && matMulT(x.t, y.v, ta, tb), y.t && matMulT(x.v, y.t, ta, tb), v.shape) };

@@ -29,11 +29,8 @@ import * as tf from '@tensorflow/tfjs';
 import { INPUT_LEN, TOKENS_PER_EXAMPLE } from './data.ts';
 import { paramLayout } from './layout.ts';
 import { linear } from './matmul.ts';
-import { disposeBatch, type EncodedBatch, type ModelConfig, sliceBatch } from './model.ts';
+import { disposeBatch, type EncodedBatch, GELU_C, GELU_K, LN_EPS, type ModelConfig, sliceBatch } from './model.ts';
 import type { Derivatives } from './types.ts';
-
-const LN_EPS = 1e-5;
-const GELU_C = Math.sqrt(2 / Math.PI);
 
 /**
  * A jet: value v, first tangents a and second tangents b, each [K, ...v.shape]; null stands for
@@ -213,7 +210,7 @@ function layerNorm(P: Pass, x: Jet, w: Jet, b: Jet): Jet {
 /** gelu_new as x·σ(2u), u = √(2/π)(x + 0.044715x³), as in core/model.ts. */
 function gelu(P: Pass, x: Jet): Jet {
   const x3 = mul(P, mul(P, x, x), x);
-  const arg = scale(add(x, scale(x3, 0.044715)), 2 * GELU_C);
+  const arg = scale(add(x, scale(x3, GELU_K)), 2 * GELU_C);
   const s = tf.sigmoid(arg.v);
   const ds = tf.mul(s, tf.sub(1, s));
   return mul(

@@ -10,6 +10,13 @@ export function norm(a: ArrayLike<number>): number {
   return Math.sqrt(dot(a, a));
 }
 
+/** ‖a − ref‖ / ‖ref‖ */
+export function relativeError(a: ArrayLike<number>, ref: ArrayLike<number>): number {
+  let num = 0;
+  for (let i = 0; i < ref.length; i++) num += (a[i] - ref[i]) ** 2;
+  return Math.sqrt(num / dot(ref, ref));
+}
+
 /** y ← y + alpha·x */
 export function axpy(alpha: number, x: ArrayLike<number>, y: Float64Array): void {
   for (let i = 0; i < y.length; i++) y[i] += alpha * x[i];

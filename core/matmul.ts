@@ -11,11 +11,22 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
-/** dy·Wᵀ and xᵀ·dy for the backend in use. */
-function matmulGrads(dy: tf.Tensor2D, x: tf.Tensor2D, w: tf.Tensor2D): [tf.Tensor2D, tf.Tensor2D] {
-  if (tf.getBackend() === 'wasm') return [tf.matMul(dy, tf.transpose(w)), tf.matMul(tf.transpose(x), dy)];
-  return [tf.matMul(dy, w, false, true), tf.matMul(x, dy, true, false)];
+/**
+ * A matrix product with transpose flags, 2-D or batched 3-D, formed for the backend in use (see
+ * above). Plain 2-D products go through `linear`, whose gradient (should a tape record it) is the
+ * one below.
+ */
+export function matMulT(a: tf.Tensor, b: tf.Tensor, ta = false, tb = false): tf.Tensor {
+  if (!ta && !tb && a.rank === 2 && b.rank === 2) return linear(a, b);
+  if ((ta || tb) && tf.getBackend() === 'wasm') {
+    const tr = (t: tf.Tensor) => tf.transpose(t, t.rank === 2 ? [1, 0] : [0, 2, 1]);
+    return tf.matMul(ta ? tr(a) : a, tb ? tr(b) : b) as tf.Tensor;
+  }
+  return tf.matMul(a as tf.Tensor3D, b as tf.Tensor3D, ta, tb);
 }
+
+/** dy·Wᵀ and xᵀ·dy. */
+const matmulGrads = (dy: tf.Tensor, x: tf.Tensor, w: tf.Tensor): tf.Tensor[] => [matMulT(dy, w, false, true), matMulT(x, dy, true, false)];
 
 /** x·W with the gradient of `matmulGrads`. */
 export const linear = tf.customGrad(((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
@@ -23,8 +34,7 @@ export const linear = tf.customGrad(((...args: (tf.Tensor | tf.GradSaveFunc)[]) 
   save([x, w]);
   return {
     value: tf.matMul(x as tf.Tensor2D, w as tf.Tensor2D),
-    gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) =>
-      matmulGrads(dy as tf.Tensor2D, saved[0] as tf.Tensor2D, saved[1] as tf.Tensor2D),
+    gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => matmulGrads(dy as tf.Tensor, saved[0], saved[1]),
   };
 }) as never) as unknown as (x: tf.Tensor, w: tf.Tensor) => tf.Tensor2D;
 
@@ -35,8 +45,8 @@ export const affine = tf.customGrad(((...args: (tf.Tensor | tf.GradSaveFunc)[]) 
   return {
     value: tf.fused.matMul({ a: x as tf.Tensor2D, b: w as tf.Tensor2D, bias: b }),
     gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
-      const g = dy as tf.Tensor2D;
-      return [...matmulGrads(g, saved[0] as tf.Tensor2D, saved[1] as tf.Tensor2D), tf.sum(g, 0)];
+      const g = dy as tf.Tensor;
+      return [...matmulGrads(g, saved[0], saved[1]), tf.sum(g, 0)];
     },
   };
 }) as never) as unknown as (x: tf.Tensor, w: tf.Tensor, b: tf.Tensor) => tf.Tensor2D;

@@ -30,7 +30,7 @@ import type { TokenLossModel } from './types.ts';
 
 export type ModelConfig = Config['model'];
 
-const LN_EPS = 1e-5;
+export const LN_EPS = 1e-5;
 const INIT_STD = 0.02;
 
 export { numParams, paramLayout } from './layout.ts';
@@ -68,8 +68,9 @@ function layerNorm(x: Dual, w: Dual, b: Dual): { y: Dual; saved: LnSaved } {
   return { y: D.add(D.mul(xhat, w), b), saved: { xhat, r } };
 }
 
-const GELU_C = Math.sqrt(2 / Math.PI);
-const GELU_K = 0.044715;
+/** gelu_new's constants: u = GELU_C·(x + GELU_K·x³). */
+export const GELU_C = Math.sqrt(2 / Math.PI);
+export const GELU_K = 0.044715;
 /**
  * gelu_new, 0.5·x·(1 + tanh(u)) with u = √(2/π)(x + 0.044715x³), computed as x·σ(2u) (the same
  * function: 0.5(1 + tanh(u)) = σ(2u)). The wasm backend's Sigmoid is vectorised (XNNPACK) and its
@@ -113,7 +114,7 @@ export function encodeBatch(examples: Example[]): EncodedBatch {
  * returned from tf.tidy itself: TF.js walks a returned object's every element looking for tensors,
  * which made a training step's gradient read-out (10⁵ floats) cost more than the step's matmuls.
  */
-function readTidy(f: () => tf.Tensor[]): Float32Array[] {
+export function readTidy(f: () => tf.Tensor[]): Float32Array[] {
   const ts = tf.tidy(f);
   try {
     return ts.map((t) => Float32Array.from(t.dataSync() as Float32Array));

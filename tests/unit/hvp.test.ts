@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import { initBackend } from '../../core/backend.ts';
 import { makeData } from '../../core/data.ts';
+import { relativeError } from '../../core/linalg.ts';
 import { initParams, makeTokenLossModel, numParams } from '../../core/model.ts';
 import { uniform } from '../../core/rng.ts';
 import { explicitHessian, hvp } from '../helpers/finite-differences.ts';
@@ -13,16 +14,6 @@ before(async () => {
 
 // A transformer small enough for an explicit Hessian: 1 layer, d_model 4, 2 heads, MLP 8 (332 parameters).
 const micro = { nLayers: 1, dModel: 4, nHeads: 2, dMlp: 8 };
-
-const relErr = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < a.length; i++) {
-    num += (a[i] - b[i]) ** 2;
-    den += b[i] ** 2;
-  }
-  return Math.sqrt(num / den);
-};
 
 test('HVP: the exact product (forward over reverse) and gradient differences against float64 second differences of the loss', () => {
   const { evalExamples, hessianExamples } = makeData({ seed: 0, data: { evalSize: 4, hessianSize: 16 } });
@@ -64,8 +55,8 @@ test('HVP: the exact product (forward over reverse) and gradient differences aga
       rowRef.push(Href(i, j));
       rowGd.push(Hgd[i * d + j]);
     }
-  const eDiag = relErr(diagGd, diagRef);
-  const eRows = relErr(rowGd, rowRef);
+  const eDiag = relativeError(diagGd, diagRef);
+  const eRows = relativeError(rowGd, rowRef);
 
   // The production HVP along a random unit direction against (H v)_i = ∂²L/∂v∂θ_i in float64.
   const v = Float64Array.from({ length: d }, (_, i) => uniform(4, 5, i) - 0.5);
@@ -87,16 +78,16 @@ test('HVP: the exact product (forward over reverse) and gradient differences aga
   let eDefault = Number.NaN;
   let eBest = Number.POSITIVE_INFINITY;
   for (const eps of [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2]) {
-    const e = relErr(hvp(model, theta, v, eps), hvRef);
+    const e = relativeError(hvp(model, theta, v, eps), hvRef);
     errByEps.push(`ε=${eps}: ${e.toExponential(2)}`);
     if (eps === 1e-3) eDefault = e;
     eBest = Math.min(eBest, e);
   }
   // The production product: exact up to float32 rounding, far below the finite-difference one.
-  const eExact = relErr(model.hvp(theta, v), hvRef);
+  const eExact = relativeError(model.hvp(theta, v), hvRef);
   const Hv = new Float64Array(d);
   for (let i = 0; i < d; i++) for (let j = 0; j < d; j++) Hv[i] += Hgd[i * d + j] * v[j];
-  const eHv = relErr(Hv, hvRef);
+  const eHv = relativeError(Hv, hvRef);
   console.log(
     `explicit Hessian (${d} parameters) by gradient differences vs float64 loss second differences: relative error diagonal ${eDiag.toExponential(2)}, 6 full rows ${eRows.toExponential(2)}; H·v ${eHv.toExponential(2)}`,
   );

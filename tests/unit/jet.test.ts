@@ -22,7 +22,7 @@ import { resolveConfig } from '../../config/index.ts';
 import { extendBasis } from '../../core/basis.ts';
 import { initBackend } from '../../core/backend.ts';
 import { makeData } from '../../core/data.ts';
-import { dot, symmetricEigen } from '../../core/linalg.ts';
+import { dot, relativeError, symmetricEigen } from '../../core/linalg.ts';
 import { initParams, makeTokenLossModel } from '../../core/model.ts';
 import { polcaInterval, quantiles } from '../../core/polca.ts';
 import { normal, uniform } from '../../core/rng.ts';
@@ -246,9 +246,7 @@ test('H·v by forward over reverse: whole vector on a micro model, projections o
     e[i] = 1;
     ref[i] = refBilinear(micro, theta, f32dir(v), e, hessianExamples);
   }
-  let num = 0;
-  for (let i = 0; i < d; i++) num += (hv[i] - ref[i]) ** 2;
-  const microErr = Math.sqrt(num / dot(ref, ref));
+  const microErr = relativeError(hv, ref);
 
   // small's shape at the end of the run: vᵀHv, ĥᵀHv (ĥ = Hv/‖Hv‖) and three random projections.
   const { config, seg } = await small();
