@@ -18,6 +18,12 @@ import { FD_SETTINGS } from '../tests/helpers/finite-differences.ts';
 
 export const PEERS_SCRIPT = fileURLToPath(new URL('./peers.py', import.meta.url));
 
+/** One side's time for an operation in a round: mean ms per timed call, and the warm-up calls' mean. */
+export interface Timing {
+  ms: number;
+  firstMs: number;
+}
+
 export interface PeerHello {
   torch: string;
   threads: number;
@@ -72,9 +78,13 @@ export class Peer {
     return (await this.next()) as T;
   }
 
-  /** Mean milliseconds per call of `op`, repeating it until minMs have passed (at least once). */
-  async time(name: string, op: string, minMs: number): Promise<number> {
-    return (await this.request<{ ms: number }>({ cmd: 'time', name, op, minMs })).ms;
+  /**
+   * Mean milliseconds per call of `op`, repeating it until minMs have passed (at least once), after
+   * `warmup` untimed calls (their time is returned as firstMs).
+   */
+  async time(name: string, op: string, minMs: number, warmup: number): Promise<Timing> {
+    const r = await this.request<{ ms: number; firstMs: number }>({ cmd: 'time', name, op, minMs, warmup });
+    return { ms: r.ms, firstMs: warmup ? r.firstMs / warmup : Number.NaN };
   }
 
   async close(): Promise<void> {

@@ -5,7 +5,8 @@ The model is core/model.ts written the way a researcher would write it in PyTorc
 TransformerLens-style decoder with learned token and position embeddings, pre-LayerNorm blocks
 (causal multi-head attention with W_QKV [D, 3D] whose columns are Q heads, then K heads, then V
 heads; GELU tanh approximation; LayerNorm eps 1e-5, written out as TransformerLens does), a final LayerNorm and an unembedding; the loss
-is the cross-entropy of the 4 output tokens (predictions at positions 7..10 of the 11 inputs).
+is the cross-entropy of the 4 output tokens (predictions at positions 7..10 of the 11 inputs). Like
+polca, the last block computes only what reaches those positions.
 Parameters come from polca's flat θ (float32, core/model.ts `paramLayout` order), so both sides
 compute on the same numbers. The optimizer is torch.optim.AdamW with polca's betas, eps and weight
 decay on matrices only (core/model.ts `decayMask`), gradient clipping by the global norm, and
@@ -25,7 +26,9 @@ Measured operations, each timed on request:
 Protocol: one JSON command per line on stdin, one JSON answer per line on stdout. Arrays travel as
 raw little-endian files in a directory the caller owns (float32 or int32).
   {"cmd": "load", "name": ..., "spec": {...}}            bind a shape: model, train config, files
-  {"cmd": "time", "name": ..., "op": ..., "minMs": 300}  → {"ms": mean ms per call, "calls": k}
+  {"cmd": "time", "name": ..., "op": ..., "minMs": 300, "warmup": 1}
+                                                         → {"ms": mean ms per timed call, "calls": k,
+                                                            "firstMs": the warm-up calls' time}
   {"cmd": "check", "name": ..., "out": DIR}              → loss, and files of grad, θ after one
                                                            step, HVPs and d1/d2 for comparison
   {"cmd": "quit"}
@@ -99,16 +102,20 @@ def token_losses(P, m, inputs, targets, mask):
     x = P["embed.W_E"][inputs] + P["pos_embed.W_pos"]
     for l in range(m["nLayers"]):
         p = f"blocks.{l}"
+        # As polca: the last block computes queries, W_O, the MLP and the residual stream only at
+        # the output positions (keys and values at every position); the logits are the same.
+        q0 = FIRST_OUT if l == m["nLayers"] - 1 else 0
+        Lq = INPUT_LEN - q0
         h = layer_norm(x, P[f"{p}.ln1.w"], P[f"{p}.ln1.b"])
         qkv = h @ P[f"{p}.attn.W_QKV"] + P[f"{p}.attn.b_QKV"]
         q, k, v = (t.reshape(n, INPUT_LEN, H, dh).transpose(1, 2) for t in qkv.split(D, dim=-1))
-        scores = q @ k.transpose(-1, -2) / math.sqrt(dh) + mask
-        z = (torch.softmax(scores, dim=-1) @ v).transpose(1, 2).reshape(n, INPUT_LEN, D)
-        x = x + z @ P[f"{p}.attn.W_O"] + P[f"{p}.attn.b_O"]
+        scores = q[:, :, q0:] @ k.transpose(-1, -2) / math.sqrt(dh) + mask[q0:]
+        z = (torch.softmax(scores, dim=-1) @ v).transpose(1, 2).reshape(n, Lq, D)
+        x = x[:, q0:] + z @ P[f"{p}.attn.W_O"] + P[f"{p}.attn.b_O"]
         h2 = layer_norm(x, P[f"{p}.ln2.w"], P[f"{p}.ln2.b"])
         hid = F.gelu(h2 @ P[f"{p}.mlp.W_in"] + P[f"{p}.mlp.b_in"], approximate="tanh")
         x = x + hid @ P[f"{p}.mlp.W_out"] + P[f"{p}.mlp.b_out"]
-    out = layer_norm(x[:, FIRST_OUT : FIRST_OUT + TOKENS], P["ln_final.w"], P["ln_final.b"])
+    out = layer_norm(x[:, x.shape[1] - TOKENS :], P["ln_final.w"], P["ln_final.b"])
     logits = out @ P["unembed.W_U"] + P["unembed.b_U"]
     return F.cross_entropy(logits.reshape(-1, VOCAB), targets.reshape(-1), reduction="none")
 
@@ -360,6 +367,10 @@ def main():
             elif cmd == "time":
                 s = shapes[req["name"]]
                 min_ms = req.get("minMs", 0)
+                t0 = time.perf_counter()
+                for _ in range(req.get("warmup", 0)):
+                    s.op(req["op"])
+                first_ms = (time.perf_counter() - t0) * 1000
                 calls, t0 = 0, time.perf_counter()
                 while True:
                     s.op(req["op"])
@@ -367,7 +378,7 @@ def main():
                     el = (time.perf_counter() - t0) * 1000
                     if el >= min_ms:
                         break
-                ans = {"ms": el / calls, "calls": calls}
+                ans = {"ms": el / calls, "calls": calls, "firstMs": first_ms}
             elif cmd == "check":
                 ans = shapes[req["name"]].check(req["out"])
             else:

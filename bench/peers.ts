@@ -10,7 +10,7 @@
  * peer's exact forward-mode values), which must hold for the times to mean anything.
  *
  *   node --import tsx bench/peers.ts [--rounds 5] [--shapes small,paper] [--deriv small] [--m 2]
- *        [--threads N] [--min-ms 300] [--out bench/results/peers.md]
+ *        [--threads N] [--min-ms 300] [--warmup 1] [--out bench/results/peers.md]
  *
  * Operations: `train/<preset>` one training iteration at that preset's shape (batch, forward,
  * backward, clipping, AdamW: core/train.ts); `hvp/<method>` one Hessian-vector product of the
@@ -53,7 +53,7 @@ import { adamwStep, cloneState, initTrainState, learningRate, type TrainState, t
 import type { TokenLossModel } from '../core/types.ts';
 import { directionalDerivatives, FD_SETTINGS, hvp } from '../tests/helpers/finite-differences.ts';
 import { ensurePeersPython, peersVenvBytes, peersVenvDir } from './peers-env.ts';
-import { type Agreement, compareWithPeer, loadShape, Peer, type PolcaSide } from './peers-peer.ts';
+import { type Agreement, compareWithPeer, loadShape, Peer, type PolcaSide, type Timing } from './peers-peer.ts';
 import { writeSection } from './sections.ts';
 
 /** Largest |polca loss − PyTorch loss| on the same θ and batch for the comparison to count. */
@@ -71,12 +71,14 @@ const { values } = parseArgs({
     warm: { type: 'string', default: '20' },
     threads: { type: 'string' },
     'min-ms': { type: 'string', default: '300' },
+    warmup: { type: 'string', default: '1' },
     out: { type: 'string', default: join(here, 'results', 'peers.md') },
   },
 });
 const loadStart = loadavg().map((x) => x.toFixed(2));
 const rounds = Number(values.rounds);
 const minMs = Number(values['min-ms']);
+const warmup = Number(values.warmup);
 const m = Number(values.m);
 
 // TensorFlow's intra-op pool reads TF_NUM_INTRAOP_THREADS when the native backend starts (else it
@@ -121,7 +123,7 @@ function trainIteration(c: TrainCtx): number {
 const TRAIN_PARTS: Record<string, (c: TrainCtx, batch: ReturnType<typeof encodeBatch>) => void> = {
   batch: (c) => disposeBatch(encodeBatch(trainBatch(c.config.seed, 0, c.config.train.batchSize, c.evalSet))),
   forward: (c, b) => {
-    const l = tf.tidy(() => meanLossTensor(c.config.model, tf.tensor1d(c.state.params), b));
+    const l = tf.tidy(() => meanLossTensor(c.config.model, c.state.params, b));
     l.dataSync();
     l.dispose();
   },
@@ -177,12 +179,17 @@ const D12_METHODS: Record<string, (c: DerivCtx) => { d1: ArrayLike<number>; d2: 
 const PEER_METHODS = ['fd', 'exact'];
 
 /**
- * Mean ms per call of f, repeated for at least --min-ms. A full garbage collection first (when the
- * process runs with --expose-gc, as `npm run bench` starts it), so that garbage left by the
- * operations timed before is not collected inside this one's time.
+ * Mean ms per call of f, repeated for at least --min-ms after --warmup untimed calls (as the peer
+ * does: a training loop runs its iterations back to back, and the first call after other work pays
+ * for memory the allocator has handed back; the warm-up calls' time is kept as `firstMs`). A full
+ * garbage collection first (when the process runs with --expose-gc, as `npm run bench` starts it),
+ * so that garbage left by the operations timed before is not collected inside this one's time.
  */
-function timePolca(f: () => unknown): number {
+function timePolca(f: () => unknown): Timing {
   (globalThis as { gc?: () => void }).gc?.();
+  const w0 = performance.now();
+  for (let i = 0; i < warmup; i++) f();
+  const firstMs = warmup ? (performance.now() - w0) / warmup : Number.NaN;
   let calls = 0;
   const t0 = performance.now();
   let el = 0;
@@ -191,7 +198,7 @@ function timePolca(f: () => unknown): number {
     calls++;
     el = performance.now() - t0;
   } while (el < minMs);
-  return el / calls;
+  return { ms: el / calls, firstMs };
 }
 
 // ---- set-up ------------------------------------------------------------------------------------
@@ -207,8 +214,8 @@ function unitDirection(d: number, seed: number, stream: number): Float32Array {
 interface OpRow {
   op: string;
   what: string;
-  polca?: () => number;
-  peer?: () => Promise<number>;
+  polca?: () => Timing;
+  peer?: () => Promise<Timing>;
   /** Work units per call and their name, for a throughput column. */
   units?: { count: number; name: string };
   part?: boolean;
@@ -281,7 +288,7 @@ for (const preset of values.shapes!.split(',').filter(Boolean)) {
     op: `train/${preset}`,
     what: `one training iteration, \`${preset}\``,
     polca: () => timePolca(() => trainIteration(ctx)),
-    peer: () => peer.time(preset, 'train', minMs),
+    peer: () => peer.time(preset, 'train', minMs, warmup),
     units: { count: 1, name: 'it' },
   });
   if (deriv) {
@@ -292,7 +299,7 @@ for (const preset of values.shapes!.split(',').filter(Boolean)) {
         op: `hvp/${method}`,
         what: `HVP, ${HVP_LABELS[method] ?? method}, \`${preset}\``,
         polca: f ? () => timePolca(() => f(dv, nextDir(dv))) : undefined,
-        peer: PEER_METHODS.includes(method) ? () => peer.time(preset, `hvp-${method}`, minMs) : undefined,
+        peer: PEER_METHODS.includes(method) ? () => peer.time(preset, `hvp-${method}`, minMs, warmup) : undefined,
         units: { count: 1, name: 'HVP' },
       });
     }
@@ -302,7 +309,7 @@ for (const preset of values.shapes!.split(',').filter(Boolean)) {
         op: `d12/${method}`,
         what: `per-token d1, d2, ${method === 'fd' ? 'finite differences' : 'exact'}, \`${preset}\``,
         polca: f ? () => timePolca(() => f(dv)) : undefined,
-        peer: PEER_METHODS.includes(method) ? () => peer.time(preset, `d12-${method}`, minMs) : undefined,
+        peer: PEER_METHODS.includes(method) ? () => peer.time(preset, `d12-${method}`, minMs, warmup) : undefined,
         units: { count: m * dv.model.numTokens, name: 'token×vector' },
       });
     }
@@ -314,7 +321,7 @@ for (const preset of values.shapes!.split(',').filter(Boolean)) {
       op: `${preset} ${part}`,
       what: `\`${preset}\` ${part}`,
       polca: () => timePolca(() => f(ctx, bb)),
-      peer: pop ? () => peer.time(preset, pop, minMs) : undefined,
+      peer: pop ? () => peer.time(preset, pop, minMs, warmup) : undefined,
       part: true,
     });
   }
@@ -322,8 +329,8 @@ for (const preset of values.shapes!.split(',').filter(Boolean)) {
 
 // ---- the rounds --------------------------------------------------------------------------------
 
-const times = new Map<string, { polca: number[]; peer: number[] }>();
-for (const o of ops) times.set(o.op, { polca: [], peer: [] });
+const times = new Map<string, { polca: number[]; peer: number[]; polcaFirst: number[]; peerFirst: number[] }>();
+for (const o of ops) times.set(o.op, { polca: [], peer: [], polcaFirst: [], peerFirst: [] });
 // warm-up: every op once on each side (JIT, kernel caches, allocator)
 for (const o of ops) {
   o.polca?.();
@@ -333,8 +340,16 @@ const t0 = performance.now();
 for (let r = 0; r < rounds; r++) {
   for (const o of ops) {
     const t = times.get(o.op)!;
-    if (o.polca) t.polca.push(o.polca());
-    if (o.peer) t.peer.push(await o.peer());
+    if (o.polca) {
+      const { ms, firstMs } = o.polca();
+      t.polca.push(ms);
+      t.polcaFirst.push(firstMs);
+    }
+    if (o.peer) {
+      const { ms, firstMs } = await o.peer();
+      t.peer.push(ms);
+      t.peerFirst.push(firstMs);
+    }
   }
   console.log(`round ${r + 1}/${rounds} done (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
 }
@@ -389,11 +404,13 @@ lines.push('');
 lines.push(`Shapes: ${shapeLines.join('. ')}.`);
 lines.push('');
 lines.push(
-  `${rounds} rounds, each timing every operation on polca and then on PyTorch (each side repeats an operation for at least ${minMs} ms and reports the mean per call); medians over rounds. Ratio = polca ÷ PyTorch time (above 1: polca slower); throughput ratio = its inverse.`,
+  `${rounds} rounds, each timing every operation on polca and then on PyTorch (each side makes ${warmup} untimed warm-up call(s), then repeats the operation for at least ${minMs} ms and reports the mean per call); medians over rounds. Ratio = polca ÷ PyTorch time (above 1: polca slower); throughput ratio = its inverse. "First call": the warm-up call's time, the first after the other operations of the round.`,
 );
 lines.push('');
-lines.push('| operation | polca ms | PyTorch ms | ratio of medians | median of per-round ratios | polca throughput | PyTorch throughput |');
-lines.push('|---|---|---|---|---|---|---|');
+lines.push(
+  '| operation | polca ms | PyTorch ms | ratio of medians | median of per-round ratios | polca throughput | PyTorch throughput | first call: polca / PyTorch ms (ratio) |',
+);
+lines.push('|---|---|---|---|---|---|---|---|');
 const ratioRows: string[] = [];
 for (const o of ops.filter((x) => !x.part)) {
   const t = times.get(o.op)!;
@@ -401,8 +418,11 @@ for (const o of ops.filter((x) => !x.part)) {
   const q = median(t.peer);
   const perRound = t.polca.length && t.peer.length ? median(t.polca.map((x, i) => x / t.peer[i])) : Number.NaN;
   const ratio = p / q;
+  const p1 = median(t.polcaFirst);
+  const q1 = median(t.peerFirst);
+  const first = Number.isNaN(p1 / q1) ? '—' : `${fmtMs(p1)} / ${fmtMs(q1)} (${(p1 / q1).toFixed(2)}x)`;
   lines.push(
-    `| ${o.what} | ${fmtMs(p)} | ${fmtMs(q)} | ${Number.isNaN(ratio) ? '—' : `${ratio.toFixed(2)}x`} | ${Number.isNaN(perRound) ? '—' : `${perRound.toFixed(2)}x`} | ${rate(p, o.units)} | ${rate(q, o.units)} |`,
+    `| ${o.what} | ${fmtMs(p)} | ${fmtMs(q)} | ${Number.isNaN(ratio) ? '—' : `${ratio.toFixed(2)}x`} | ${Number.isNaN(perRound) ? '—' : `${perRound.toFixed(2)}x`} | ${rate(p, o.units)} | ${rate(q, o.units)} | ${first} |`,
   );
   ratioRows.push(
     `${o.op.padEnd(14)} polca ${fmtMs(p).padStart(8)} ms   torch ${fmtMs(q).padStart(8)} ms   ratio ${Number.isNaN(ratio) ? '—' : `${ratio.toFixed(2)}x`}`,

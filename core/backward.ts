@@ -33,9 +33,20 @@ import {
   type LnSaved,
   type ModelConfig,
   paramDuals,
-  readTidy,
+  queryPositions,
   sliceBatch,
 } from './model.ts';
+
+/** x [B, q, e] padded with `before` zero positions in front along axis 1 (x itself when 0). */
+function padPositions(x: Dual, before: number): Dual {
+  return before === 0
+    ? x
+    : D.pad(x, [
+        [0, 0],
+        [before, 0],
+        [0, 0],
+      ]);
+}
 
 /** Reverse of y = x̂·w + b. */
 function layerNormBack(dy: Dual, saved: LnSaved, w: Dual): { dx: Dual; dw: Dual; db: Dual } {
@@ -59,15 +70,15 @@ function geluDerivative(x: Dual, s: Dual): Dual {
 export interface GradientResult {
   /** Mean token loss of the batch at θ. */
   loss: tf.Scalar;
-  /** ∇L(θ) flat in layout order; with a tangent u, its tangent is H·u. */
-  grad: Dual;
+  /** ∇L(θ) per parameter tensor in layout order; with a tangent u, their tangents are H·u. */
+  grads: Dual[];
 }
 
 /**
  * Mean loss, gradient and (with u) Hessian-vector product of the mean token loss of `batch` at θ.
  * Tensors; call inside tf.tidy.
  */
-export function gradient(m: ModelConfig, theta: tf.Tensor1D, u: tf.Tensor1D | null, batch: EncodedBatch): GradientResult {
+export function gradient(m: ModelConfig, theta: Float32Array, u: Float32Array | null, batch: EncodedBatch): GradientResult {
   const P = paramDuals(m, theta, u);
   const fw = forward(m, P, batch);
   const { n } = batch;
@@ -87,19 +98,13 @@ export function gradient(m: ModelConfig, theta: tf.Tensor1D, u: tf.Tensor1D | nu
   const fin = layerNormBack(unembed.dx, fw.lnFinal, P['ln_final.w']);
   G['ln_final.w'] = fin.dw;
   G['ln_final.b'] = fin.db;
-  // The output positions are the last T of each example: the others get no gradient from the head.
-  let dx = D.reshape(
-    D.pad(D.reshape(fin.dx, [n, T, Dm]), [
-      [0, 0],
-      [L - T, 0],
-      [0, 0],
-    ]),
-    [n * L, Dm],
-  );
+  // The last block's residual stream holds only its query positions (the output positions).
+  let dx = fin.dx;
 
   for (let l = m.nLayers - 1; l >= 0; l--) {
     const p = `blocks.${l}`;
     const b = fw.blocks[l];
+    const Lq = queryPositions(m, l);
     const mlpOut = affineBack(dx, b.hid, P[`${p}.mlp.W_out`]);
     G[`${p}.mlp.W_out`] = mlpOut.dw;
     G[`${p}.mlp.b_out`] = mlpOut.db;
@@ -114,11 +119,11 @@ export function gradient(m: ModelConfig, theta: tf.Tensor1D, u: tf.Tensor1D | nu
     const proj = affineBack(dx, b.z, P[`${p}.attn.W_O`]);
     G[`${p}.attn.W_O`] = proj.dw;
     G[`${p}.attn.b_O`] = proj.db;
-    const dOut = D.reshape(D.transpose(D.reshape(proj.dx, [n, L, H, dh]), [2, 0, 1, 3]), [H * n, L, dh]);
+    const dOut = D.reshape(D.transpose(D.reshape(proj.dx, [n, Lq, H, dh]), [2, 0, 1, 3]), [H * n, Lq, dh]);
     const dAtt = D.matMul(dOut, b.v, false, true);
     const dV = D.matMul(b.att, dOut, true, false);
     const dScores = D.affineScalar(D.mul(b.att, D.sub(dAtt, D.sum(D.mul(dAtt, b.att), -1, true))), 1 / Math.sqrt(dh));
-    const dQ = D.matMul(dScores, b.k);
+    const dQ = padPositions(D.matMul(dScores, b.k), L - Lq);
     const dK = D.matMul(dScores, b.q, true, false);
     const dQkv = D.reshape(D.transpose(D.reshape(D.concat([dQ, dK, dV], 0), [3 * H, n, L, dh]), [1, 2, 0, 3]), [n * L, 3 * Dm]);
     const qkv = affineBack(dQkv, b.h1, P[`${p}.attn.W_QKV`]);
@@ -127,24 +132,29 @@ export function gradient(m: ModelConfig, theta: tf.Tensor1D, u: tf.Tensor1D | nu
     const ln1 = layerNormBack(qkv.dx, b.ln1, P[`${p}.ln1.w`]);
     G[`${p}.ln1.w`] = ln1.dw;
     G[`${p}.ln1.b`] = ln1.db;
+    if (Lq < L) dx = D.reshape(padPositions(D.reshape(dx, [n, Lq, Dm]), L - Lq), [n * L, Dm]);
     dx = D.add(dx, ln1.dx);
   }
   G['pos_embed.W_pos'] = D.sum(D.reshape(dx, [n, L, Dm]), 0);
   G['embed.W_E'] = D.matMul(D.constant(batch.onehot), dx, true, false);
-  const grad = D.concat(
-    paramLayout(m).map((e) => D.reshape(G[e.name], [e.size])),
-    0,
-  );
-  return { loss, grad };
+  return { loss, grads: paramLayout(m).map((e) => G[e.name]) };
 }
 
 /** Mean loss and its gradient (a flat Float32Array) at θ on a batch. */
 export function lossAndGrad(m: ModelConfig, theta: Float32Array, batch: EncodedBatch): { loss: number; grad: Float32Array } {
-  const [loss, grad] = readTidy(() => {
-    const r = gradient(m, tf.tensor1d(theta), null, batch);
-    return [r.loss, r.grad.v];
+  const ts = tf.tidy(() => {
+    const r = gradient(m, theta, null, batch);
+    return [r.loss, ...r.grads.map((g) => g.v)];
   });
-  return { loss: loss[0], grad };
+  try {
+    const grad = new Float32Array(theta.length);
+    paramLayout(m).forEach((e, i) => {
+      grad.set(ts[i + 1].dataSync() as Float32Array, e.offset);
+    });
+    return { loss: (ts[0].dataSync() as Float32Array)[0], grad };
+  } finally {
+    tf.dispose(ts);
+  }
 }
 
 /**
@@ -203,43 +213,38 @@ export function hessianVectorProduct(
   examplesPerPass?: number,
   cache?: HvpValueCache,
 ): Float32Array {
-  const d = theta.length;
   const per = Math.max(1, examplesPerPass ?? Math.round((1024 * 320) / (m.dModel + m.dMlp)));
-  const out = new Float32Array(d);
+  const out = new Float32Array(theta.length);
   cache?.at(theta);
-  const th = tf.tensor1d(theta);
-  const u = tf.tensor1d(Float32Array.from(v));
-  try {
-    for (let e0 = 0; e0 < batch.n; e0 += per) {
-      const count = Math.min(per, batch.n - e0);
-      const sub = count === batch.n ? batch : sliceBatch(batch, e0, count);
+  const u = Float32Array.from(v);
+  for (let e0 = 0; e0 < batch.n; e0 += per) {
+    const count = Math.min(per, batch.n - e0);
+    const sub = count === batch.n ? batch : sliceBatch(batch, e0, count);
+    try {
+      const hv = tf.tidy(() => {
+        const pass = () => gradient(m, theta, u, sub).grads.map((g) => g.t as tf.Tensor);
+        const recorded = cache?.get(e0);
+        if (recorded) return D.replayValues(recorded, pass);
+        if (!cache?.open) return pass();
+        const { result, values } = D.recordValues(pass);
+        cache.put(e0, values);
+        return result;
+      });
       try {
-        const hv = tf.tidy(() => {
-          const pass = () => gradient(m, th, u, sub).grad.t as tf.Tensor;
-          const recorded = cache?.get(e0);
-          if (recorded) return D.replayValues(recorded, pass);
-          if (!cache?.open) return pass();
-          const { result, values } = D.recordValues(pass);
-          cache.put(e0, values);
-          return result;
-        });
-        try {
-          const hvv = hv.dataSync() as Float32Array;
-          if (count === batch.n) out.set(hvv);
+        paramLayout(m).forEach((e, i) => {
+          const part = hv[i].dataSync() as Float32Array;
+          if (count === batch.n) out.set(part, e.offset);
           else {
             const w = count / batch.n;
-            for (let i = 0; i < d; i++) out[i] += w * hvv[i];
+            for (let j = 0; j < e.size; j++) out[e.offset + j] += w * part[j];
           }
-        } finally {
-          hv.dispose();
-        }
+        });
       } finally {
-        if (sub !== batch) disposeBatch(sub);
+        tf.dispose(hv);
       }
+    } finally {
+      if (sub !== batch) disposeBatch(sub);
     }
-  } finally {
-    th.dispose();
-    u.dispose();
   }
   return out;
 }

@@ -29,7 +29,20 @@ import * as tf from '@tensorflow/tfjs';
 import { INPUT_LEN, TOKENS_PER_EXAMPLE } from './data.ts';
 import { paramLayout } from './layout.ts';
 import { linear } from './matmul.ts';
-import { disposeBatch, type EncodedBatch, GELU_C, GELU_K, LN_EPS, type ModelConfig, sliceBatch } from './model.ts';
+import {
+  causalMask,
+  disposeBatch,
+  type EncodedBatch,
+  GELU_C,
+  GELU_K,
+  LN_EPS,
+  lastPositions,
+  type ModelConfig,
+  type PositionOps,
+  paramTensors,
+  queryPositions,
+  sliceBatch,
+} from './model.ts';
 import type { Derivatives } from './types.ts';
 
 /**
@@ -233,28 +246,32 @@ function scoped(f: () => Jet): Jet {
   return { v: parts[0], a: hasA ? parts[1] : null, b: parts.length > 2 ? parts[2] : null };
 }
 
-function causalMask(L: number): tf.Tensor2D {
-  const m = new Float32Array(L * L);
-  for (let i = 0; i < L; i++) for (let j = i + 1; j < L; j++) m[i * L + j] = -1e9;
-  return tf.tensor2d(m, [L, L]);
+/**
+ * The directions' tangents per parameter tensor, [K, ...shape] in layout order, made directly from
+ * the flat vectors (no split or reshape kernels).
+ */
+function directionTensors(m: ModelConfig, directions: ArrayLike<number>[]): tf.Tensor[] {
+  const K = directions.length;
+  return paramLayout(m).map((e) => {
+    const flat = new Float32Array(K * e.size);
+    directions.forEach((dir, k) => {
+      for (let j = 0; j < e.size; j++) flat[k * e.size + j] = dir[e.offset + j];
+    });
+    return tf.tensor(flat, [K, ...e.shape]);
+  });
 }
 
-/** Parameter jets (θ, b, 0) by name; tangents [K, ...shape]. */
-function paramJets(m: ModelConfig, theta: tf.Tensor1D, dirs: tf.Tensor2D): Record<string, Jet> {
-  const layout = paramLayout(m);
-  const sizes = layout.map((e) => e.size);
-  const K = dirs.shape[0];
-  const vs = tf.split(theta, sizes);
-  const ts = tf.split(dirs, sizes, 1);
+/** Parameter jets (θ, b, 0) by name from θ's tensors and the directions' tangents (layout order). */
+function paramJets(m: ModelConfig, theta: tf.Tensor[], dirs: tf.Tensor[]): Record<string, Jet> {
   const P: Record<string, Jet> = {};
-  layout.forEach((e, i) => {
-    P[e.name] = { v: e.shape.length === 1 ? vs[i] : vs[i].reshape(e.shape), a: ts[i].reshape([K, ...e.shape]), b: null };
+  paramLayout(m).forEach((e, i) => {
+    P[e.name] = { v: theta[i], a: dirs[i], b: null };
   });
   return P;
 }
 
 /** Logit jets of the 4 output tokens: value [n·4, V], tangents [K, n·4, V]. */
-function logitJets(m: ModelConfig, P: Pass, theta: tf.Tensor1D, dirs: tf.Tensor2D, batch: EncodedBatch): Jet {
+function logitJets(m: ModelConfig, P: Pass, theta: tf.Tensor[], dirs: tf.Tensor[], batch: EncodedBatch): Jet {
   const W = paramJets(m, theta, dirs);
   const { n } = batch;
   const L = INPUT_LEN;
@@ -264,21 +281,23 @@ function logitJets(m: ModelConfig, P: Pass, theta: tf.Tensor1D, dirs: tf.Tensor2
   const onehot: Jet = { v: batch.onehot, a: null, b: null };
   let x = affine(P, onehot, W['embed.W_E']);
   x = reshape(P, add(reshape(P, x, [n, L, D]), W['pos_embed.W_pos']), [n * L, D]);
-  const mask = causalMask(L);
   const sc = 1 / Math.sqrt(dh);
+  const ops: PositionOps<Jet> = { reshape: (t, shape) => reshape(P, t, shape), slice: (t, b, size) => slice(P, t, b, size) };
   for (let l = 0; l < m.nLayers; l++) {
     const p = `blocks.${l}`;
+    const Lq = queryPositions(m, l);
     const x0 = x;
     x = scoped(() => {
+      const mask = causalMask(L, Lq);
       const h1 = layerNorm(P, x0, W[`${p}.ln1.w`], W[`${p}.ln1.b`]);
       const qkv = affine(P, h1, W[`${p}.attn.W_QKV`], W[`${p}.attn.b_QKV`]);
       const hr = reshape(P, transpose(reshape(P, qkv, [n, L, 3 * H, dh]), [2, 0, 1, 3]), [3 * H * n, L, dh]);
-      const q = slice(P, hr, [0, 0, 0], [H * n, L, dh]);
+      const q = slice(P, hr, [0, L - Lq, 0], [H * n, Lq, dh]);
       const k = slice(P, hr, [H * n, 0, 0], [H * n, L, dh]);
       const v = slice(P, hr, [2 * H * n, 0, 0], [H * n, L, dh]);
       const att = softmax(P, scale(bmm(P, q, k, true), sc), mask);
-      const z = reshape(P, transpose(reshape(P, bmm(P, att, v, false), [H, n, L, dh]), [1, 2, 0, 3]), [n * L, D]);
-      return add(x0, affine(P, z, W[`${p}.attn.W_O`], W[`${p}.attn.b_O`]));
+      const z = reshape(P, transpose(reshape(P, bmm(P, att, v, false), [H, n, Lq, dh]), [1, 2, 0, 3]), [n * Lq, D]);
+      return add(lastPositions(x0, n, L, Lq, D, ops), affine(P, z, W[`${p}.attn.W_O`], W[`${p}.attn.b_O`]));
     });
     const x1 = x;
     x = scoped(() => {
@@ -287,9 +306,8 @@ function logitJets(m: ModelConfig, P: Pass, theta: tf.Tensor1D, dirs: tf.Tensor2
       return add(x1, affine(P, hid, W[`${p}.mlp.W_out`], W[`${p}.mlp.b_out`]));
     });
   }
-  const T = TOKENS_PER_EXAMPLE;
-  const out = reshape(P, slice(P, reshape(P, x, [n, L, D]), [0, 7, 0], [n, T, D]), [n * T, D]);
-  const hf = layerNorm(P, out, W['ln_final.w'], W['ln_final.b']);
+  // The last block computed only the output positions.
+  const hf = layerNorm(P, x, W['ln_final.w'], W['ln_final.b']);
   return affine(P, hf, W['unembed.W_U'], W['unembed.b_U']);
 }
 
@@ -315,17 +333,18 @@ function tokenLossJets(P: Pass, z: Jet, targets: tf.Tensor2D): { loss: tf.Tensor
 }
 
 /**
- * ℓ_x, d1 and d2 of every output token of `batch` along each row of `dirs` [K, d] at θ:
- * loss [n·4], d1 and d2 [K, n·4] (d2 null for order 1). Tensors; call inside tf.tidy.
+ * ℓ_x, d1 and d2 of every output token of `batch` at θ (its parameter tensors) along K directions
+ * (their tangents per parameter tensor, [K, ...shape]): loss [n·4], d1 and d2 [K, n·4] (d2 null for
+ * order 1). Tensors; call inside tf.tidy.
  */
 export function tokenLossJetTensors(
   m: ModelConfig,
-  theta: tf.Tensor1D,
-  dirs: tf.Tensor2D,
+  theta: tf.Tensor[],
+  dirs: tf.Tensor[],
   batch: EncodedBatch,
   order: 1 | 2 = 2,
 ): { loss: tf.Tensor1D; d1: tf.Tensor2D; d2: tf.Tensor2D | null } {
-  const P: Pass = { K: dirs.shape[0], second: order === 2 };
+  const P: Pass = { K: dirs[0].shape[0], second: order === 2 };
   return tokenLossJets(P, logitJets(m, P, theta, dirs, batch), batch.targets);
 }
 
@@ -370,22 +389,19 @@ export function tokenDerivatives(
 ): Derivatives {
   const kPass = Math.max(1, opts.directionsPerPass ?? (tf.getBackend() === 'wasm' ? 1 : 10));
   const ePass = Math.max(1, opts.examplesPerPass ?? Math.ceil(Math.max(1, Math.round((512 * 320) / (m.dModel + m.dMlp))) / kPass));
-  const d = theta.length;
   const T = TOKENS_PER_EXAMPLE;
   const n = batch.n * T;
   const M = directions.length;
   const f0 = new Float32Array(n);
   const d1 = new Float64Array(M * n);
   const d2 = new Float64Array(order === 2 ? M * n : 0);
-  const th = tf.tensor1d(theta);
-  const dirTensors: tf.Tensor2D[] = [];
+  // θ's parameter tensors and each group's direction tangents, made once for all passes.
+  const groups: ArrayLike<number>[][] = [];
+  for (let j0 = 0; j0 < M; j0 += kPass) groups.push(directions.slice(j0, j0 + kPass));
+  if (M === 0) groups.push([new Float32Array(theta.length)]);
+  const th = paramTensors(m, theta);
+  const dirTensors = groups.map((g) => directionTensors(m, g));
   try {
-    for (let j0 = 0; j0 < Math.max(M, 1); j0 += kPass) {
-      const K = Math.max(1, Math.min(kPass, M - j0));
-      const flat = new Float32Array(K * d);
-      for (let k = 0; k < K && j0 + k < M; k++) flat.set(Float32Array.from(directions[j0 + k]), k * d);
-      dirTensors.push(tf.tensor2d(flat, [K, d]));
-    }
     for (let e0 = 0; e0 < batch.n; e0 += ePass) {
       const count = Math.min(ePass, batch.n - e0);
       const sub = count === batch.n ? batch : sliceBatch(batch, e0, count);
@@ -399,7 +415,7 @@ export function tokenDerivatives(
           try {
             const [lv, av, bv] = outs.map((t) => t.dataSync() as Float32Array);
             if (c === 0) f0.set(lv, e0 * T);
-            const K = dirs.shape[0];
+            const K = groups[c].length;
             for (let k = 0; k < K && j0 + k < M; k++)
               for (let x = 0; x < count * T; x++) {
                 d1[(j0 + k) * n + e0 * T + x] = av[k * count * T + x];
@@ -414,8 +430,8 @@ export function tokenDerivatives(
       }
     }
   } finally {
-    th.dispose();
-    tf.dispose(dirTensors);
+    tf.dispose(th);
+    tf.dispose(dirTensors.flat());
   }
   return { f0, d1, d2 };
 }

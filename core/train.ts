@@ -76,29 +76,71 @@ export function adamwStep(train: Config['train'], state: TrainState, grad: Float
   const { beta1, beta2, eps, weightDecay, gradClip } = train;
   let scale = 1;
   if (gradClip > 0) {
-    let sq = 0;
-    for (let i = 0; i < grad.length; i++) sq += grad[i] * grad[i];
-    const norm = Math.sqrt(sq);
+    const norm = Math.sqrt(sumOfSquares(grad));
     if (norm > gradClip) scale = gradClip / norm;
   }
   const t = state.step + 1;
   // As torch.optim.AdamW: θ ← θ·(1 − lr·wd) − (lr/bc1)·m / (√v/√bc2 + eps), one division per
-  // element and no branch (a branch on the mask made this loop 5x slower on 6.3 M parameters).
+  // element and no branch. The loop runs over the mask's runs of equal value (one per parameter
+  // tensor) with the decay factor constant inside: on 6.3 M parameters 53 ms instead of 80 ms
+  // when it read the mask per element (a branch on it took 5x as long).
   const stepSize = lr / (1 - beta1 ** t);
   const invSqrtBc2 = 1 / Math.sqrt(1 - beta2 ** t);
   const lrWd = lr * weightDecay;
   const c1 = 1 - beta1;
   const c2 = 1 - beta2;
   const { params: p, m, v } = state;
-  for (let i = 0; i < p.length; i++) {
-    const g = grad[i] * scale;
-    const mi = beta1 * m[i] + c1 * g;
-    const vi = beta2 * v[i] + c2 * g * g;
-    m[i] = mi;
-    v[i] = vi;
-    p[i] = p[i] * (1 - lrWd * mask[i]) - (stepSize * mi) / (Math.sqrt(vi) * invSqrtBc2 + eps);
+  for (const run of maskRuns(mask)) {
+    const decay = 1 - lrWd * run.value;
+    for (let i = run.start; i < run.end; i++) {
+      const g = grad[i] * scale;
+      const mi = beta1 * m[i] + c1 * g;
+      const vi = beta2 * v[i] + c2 * g * g;
+      m[i] = mi;
+      v[i] = vi;
+      p[i] = p[i] * decay - (stepSize * mi) / (Math.sqrt(vi) * invSqrtBc2 + eps);
+    }
   }
   state.step = t;
+}
+
+/**
+ * Σ x² in float64 with four interleaved partial sums, added in a fixed order (deterministic; one
+ * accumulator is a chain of dependent additions, 12.5 ms on 6.3 M floats against 7.2 ms).
+ */
+function sumOfSquares(x: Float32Array): number {
+  let a = 0;
+  let b = 0;
+  let c = 0;
+  let d = 0;
+  const n4 = x.length - (x.length % 4);
+  let i = 0;
+  for (; i < n4; i += 4) {
+    a += x[i] * x[i];
+    b += x[i + 1] * x[i + 1];
+    c += x[i + 2] * x[i + 2];
+    d += x[i + 3] * x[i + 3];
+  }
+  for (; i < x.length; i++) a += x[i] * x[i];
+  return a + b + (c + d);
+}
+
+const runsOfMask = new WeakMap<Float32Array, { start: number; end: number; value: number }[]>();
+
+/** The maximal runs of equal value of a decay mask, computed once per mask array. */
+function maskRuns(mask: Float32Array): { start: number; end: number; value: number }[] {
+  let runs = runsOfMask.get(mask);
+  if (!runs) {
+    runs = [];
+    for (let i = 0; i < mask.length; ) {
+      let j = i + 1;
+      while (j < mask.length && mask[j] === mask[i]) j++;
+      runs.push({ start: i, end: j, value: mask[i] });
+      i = j;
+    }
+    runsOfMask.set(mask, runs);
+  }
+  return runs;
 }
 
 /**
