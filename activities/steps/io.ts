@@ -13,7 +13,7 @@ export const STEP_VERSIONS = {
   data: '1',
   train: '3',
   basis: '4',
-  polca: '3',
+  polca: '4',
   trajectories: '1',
   cluster: '2',
   report: '2',
