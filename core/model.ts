@@ -98,8 +98,8 @@ export function causalMask(L: number, rows = L): tf.Tensor2D {
  * Query positions each block computes: all L, except in the last block, where only the positions
  * that predict an output digit (the last TOKENS_PER_EXAMPLE) reach the unembedding. The last block
  * still computes keys and values at every position, but its queries, attention output, W_O, MLP
- * and residual stream only at those positions: on `small` 26 % fewer multiply-adds per example, and
- * the same logits (each row of every operation is computed as before).
+ * and residual stream only at those positions: 24 % fewer multiply-adds per example (`small` and
+ * `paper` alike), and the same logits (each row of every operation is computed as before).
  */
 export function queryPositions(m: Pick<ModelConfig, 'nLayers'>, layer: number): number {
   return layer === m.nLayers - 1 ? TOKENS_PER_EXAMPLE : INPUT_LEN;
