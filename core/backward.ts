@@ -12,6 +12,8 @@
  *                                 Ā = ō·Vᵀ,  V̄ = Aᵀ·ō,  S̄ = A⊙(Ā − Σ_j Ā⊙A)/√d,  Q̄ = S̄·K,  K̄ = S̄ᵀ·Q
  *   residual x + f(x):            x̄ accumulates both paths
  *   embeddings x = onehot·W_E + W_pos:  W̄_E = onehotᵀ·x̄,  W̄_pos = Σ_examples x̄
+ *   last block (queries and residual at the output positions only, core/model.ts `queryPositions`):
+ *                                 Q̄ and the residual's x̄ are zero at the other positions (padded)
  * Every line is written with the dual numbers of core/dual.ts. With no tangents it is the plain
  * gradient, a few hundred kernels with no autodiff tape (TF.js' tape adds identity, cast and
  * broadcast kernels to every op). With θ's tangent u, every quantity carries its derivative along u,

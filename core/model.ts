@@ -166,9 +166,10 @@ export function disposeBatch(b: EncodedBatch): void {
 }
 
 /**
- * The parameter tensors of a flat vector by name. From a Float32Array each is made directly from
- * its slice (a copy into the backend); from a tensor by one split and reshapes, kernels that cost
- * more (on the tensorflow backend a split of `paper`'s 6.3 M parameters took 114 ms).
+ * The parameter tensors of a flat vector, in layout order and shaped. From a Float32Array each is
+ * made directly from its slice (copied into the backend when first used); from a tensor by one split
+ * and reshapes, kernels that cost more (on the tensorflow backend a split of `paper`'s 6.3 M
+ * parameters took 114 ms).
  */
 export function paramTensors(m: ModelConfig, theta: Float32Array | tf.Tensor1D): tf.Tensor[] {
   const layout = paramLayout(m);
