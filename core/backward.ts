@@ -35,6 +35,7 @@ import {
   type LnSaved,
   type ModelConfig,
   paramDuals,
+  paramTensors,
   queryPositions,
   sliceBatch,
 } from './model.ts';
@@ -77,10 +78,10 @@ export interface GradientResult {
 }
 
 /**
- * Mean loss, gradient and (with u) Hessian-vector product of the mean token loss of `batch` at θ.
- * Tensors; call inside tf.tidy.
+ * Mean loss, gradient and (with u) Hessian-vector product of the mean token loss of `batch` at θ,
+ * θ and u given as parameter tensors (core/model.ts `paramTensors`). Tensors; call inside tf.tidy.
  */
-export function gradient(m: ModelConfig, theta: Float32Array, u: Float32Array | null, batch: EncodedBatch): GradientResult {
+export function gradient(m: ModelConfig, theta: tf.Tensor[], u: tf.Tensor[] | null, batch: EncodedBatch): GradientResult {
   const P = paramDuals(m, theta, u);
   const fw = forward(m, P, batch);
   const { n } = batch;
@@ -145,7 +146,7 @@ export function gradient(m: ModelConfig, theta: Float32Array, u: Float32Array | 
 /** Mean loss and its gradient (a flat Float32Array) at θ on a batch. */
 export function lossAndGrad(m: ModelConfig, theta: Float32Array, batch: EncodedBatch): { loss: number; grad: Float32Array } {
   const ts = tf.tidy(() => {
-    const r = gradient(m, theta, null, batch);
+    const r = gradient(m, paramTensors(m, theta), null, batch);
     return [r.loss, ...r.grads.map((g) => g.v)];
   });
   try {
@@ -218,35 +219,42 @@ export function hessianVectorProduct(
   const per = Math.max(1, examplesPerPass ?? Math.round((1024 * 320) / (m.dModel + m.dMlp)));
   const out = new Float32Array(theta.length);
   cache?.at(theta);
-  const u = Float32Array.from(v);
-  for (let e0 = 0; e0 < batch.n; e0 += per) {
-    const count = Math.min(per, batch.n - e0);
-    const sub = count === batch.n ? batch : sliceBatch(batch, e0, count);
-    try {
-      const hv = tf.tidy(() => {
-        const pass = () => gradient(m, theta, u, sub).grads.map((g) => g.t as tf.Tensor);
-        const recorded = cache?.get(e0);
-        if (recorded) return D.replayValues(recorded, pass);
-        if (!cache?.open) return pass();
-        const { result, values } = D.recordValues(pass);
-        cache.put(e0, values);
-        return result;
-      });
+  // θ and v go to the backend once, for every chunk.
+  const th = paramTensors(m, theta);
+  const u = paramTensors(m, Float32Array.from(v));
+  try {
+    for (let e0 = 0; e0 < batch.n; e0 += per) {
+      const count = Math.min(per, batch.n - e0);
+      const sub = count === batch.n ? batch : sliceBatch(batch, e0, count);
       try {
-        paramLayout(m).forEach((e, i) => {
-          const part = hv[i].dataSync() as Float32Array;
-          if (count === batch.n) out.set(part, e.offset);
-          else {
-            const w = count / batch.n;
-            for (let j = 0; j < e.size; j++) out[e.offset + j] += w * part[j];
-          }
+        const hv = tf.tidy(() => {
+          const pass = () => gradient(m, th, u, sub).grads.map((g) => g.t as tf.Tensor);
+          const recorded = cache?.get(e0);
+          if (recorded) return D.replayValues(recorded, pass);
+          if (!cache?.open) return pass();
+          const { result, values } = D.recordValues(pass);
+          cache.put(e0, values);
+          return result;
         });
+        try {
+          paramLayout(m).forEach((e, i) => {
+            const part = hv[i].dataSync() as Float32Array;
+            if (count === batch.n) out.set(part, e.offset);
+            else {
+              const w = count / batch.n;
+              for (let j = 0; j < e.size; j++) out[e.offset + j] += w * part[j];
+            }
+          });
+        } finally {
+          tf.dispose(hv);
+        }
       } finally {
-        tf.dispose(hv);
+        if (sub !== batch) disposeBatch(sub);
       }
-    } finally {
-      if (sub !== batch) disposeBatch(sub);
     }
+  } finally {
+    tf.dispose(th);
+    tf.dispose(u);
   }
   return out;
 }

@@ -181,14 +181,8 @@ export function paramTensors(m: ModelConfig, theta: Float32Array | tf.Tensor1D):
   return layout.map((e, i) => (e.shape.length === 1 ? parts[i] : parts[i].reshape(e.shape)));
 }
 
-/** Parameters as duals by name, from θ and (optionally) a tangent u of the same layout. */
-export function paramDuals(
-  m: ModelConfig,
-  theta: Float32Array | tf.Tensor1D,
-  u: Float32Array | tf.Tensor1D | null = null,
-): Record<string, Dual> {
-  const vs = paramTensors(m, theta);
-  const ts = u && paramTensors(m, u);
+/** Parameters as duals by name, from θ's parameter tensors and (optionally) a tangent u's (`paramTensors`). */
+export function paramDuals(m: ModelConfig, vs: tf.Tensor[], ts: tf.Tensor[] | null = null): Record<string, Dual> {
   const P: Record<string, Dual> = {};
   paramLayout(m).forEach((e, i) => {
     P[e.name] = { v: vs[i], t: ts ? ts[i] : null };
@@ -271,7 +265,7 @@ export function forward(m: ModelConfig, P: Record<string, Dual>, batch: EncodedB
  * a TF.js gradient is to be taken through it).
  */
 export function outputLogits(m: ModelConfig, theta: Float32Array | tf.Tensor1D, batch: EncodedBatch): tf.Tensor2D {
-  return forward(m, paramDuals(m, theta), batch).logits.v as tf.Tensor2D;
+  return forward(m, paramDuals(m, paramTensors(m, theta)), batch).logits.v as tf.Tensor2D;
 }
 
 /** Cross-entropy of every output token, [n·4]. */
