@@ -56,6 +56,8 @@ export function createActivities(pool: ComputePool): ExperimentActivities {
     polca: (c, s, inputs) => run('polca', [c, s, inputs]),
     trajectories: (c, inputs) => run('trajectories', [c, inputs]),
     cluster: (c, target, inputs) => run('cluster', [c, target, inputs]),
+    capture: (c, inputs) => run('capture', [c, inputs]),
+    protocol: (c, target, inputs) => run('protocol', [c, target, inputs]),
     report: (c, runName, stepKeys) => run('report', [c, runName, stepKeys]),
     saveRun: (record: RunRecordInput) => guarded(() => steps.saveRun(openStore(pool.store), record)),
   };

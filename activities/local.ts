@@ -27,6 +27,8 @@ export async function runLocal(c: Config, store: ArtifactStore, runName: string,
     polca: (cfg, s, inputs) => steps.polcaStep(ctx(`polca/${s}`), cfg, s, inputs),
     trajectories: (cfg, inputs) => steps.trajectoriesStep(ctx('trajectories'), cfg, inputs),
     cluster: (cfg, target, inputs) => steps.clusterStep(ctx(target.name), cfg, target, inputs),
+    capture: (cfg, inputs) => steps.captureStep(ctx('capture'), cfg, inputs),
+    protocol: (cfg, target, inputs) => steps.protocolStep(ctx(target.name), cfg, target, inputs),
     report: (cfg, name, keys) => steps.reportStep(ctx('report'), cfg, name, keys),
     saveRun: (record) => steps.saveRun(store, record),
   };

@@ -1,6 +1,7 @@
 /**
  * `polca run`, `polca worker`, `polca status`, `polca sweep`: the experiment through Temporal.
  */
+import type { FamilyReading } from '../core/protocol.ts';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
@@ -71,8 +72,36 @@ export function summaryLines(r: ExperimentResult): string[] {
       `  ${c.name.padEnd(18)} ${String(c.clusters ?? '?').padStart(3)} clusters  ${fmt(all[0]?.coverage, 2)}  ${cells.join('   ')}   carry ${within.join(' / ')}`,
     );
   }
+  const cap = m.capture as CaptureMetric | undefined;
+  if (cap) {
+    const pt = cap.perToken;
+    lines.push(
+      `basis capture ${fmt(cap.capture)} of the loss change (first order ${fmt(cap.captureFirst)}, second order ${fmt(cap.captureSecond)}): per token ΔL ${fmt(pt.dloss)}, Σ POLCA ${fmt(pt.polca)} = ${fmt(pt.first)} + ${fmt(pt.second)}, remainder ${fmt(pt.remainder)}; ${cap.risingVectors} of ${cap.vectors.length} vectors rising; the basis spans ${fmt(cap.motionShare)} of the motion, ${fmt(cap.displacementShare)} of the net displacement`,
+    );
+  }
+  const protocol = m.protocol as FamilyReading[] | undefined;
+  if (protocol?.length) {
+    lines.push(
+      'published protocol: top-1 carry cluster homogeneity / recall / F1, hidden-breakthrough fraction (members kept by the filters):',
+    );
+    for (const f of protocol)
+      lines.push(
+        `  ${f.family.padEnd(12)} ${f.top ? `${fmt(f.top.homogeneity)} / ${fmt(f.top.recall)} / ${fmt(f.top.f1)}` : 'no qualifying carry cluster'}   hidden ${fmt(f.hiddenFraction)}   (${f.kept} of ${f.members} kept${f.top && f.top.member >= 0 ? `, best member ${f.top.member}` : ''})`,
+      );
+  }
   return lines;
 }
+
+type CaptureMetric = {
+  capture: number;
+  captureFirst: number;
+  captureSecond: number;
+  perToken: { dloss: number; first: number; second: number; polca: number; remainder: number };
+  risingVectors: number;
+  vectors: unknown[];
+  motionShare: number;
+  displacementShare: number;
+};
 
 /** Most workers a run or sweep starts on one machine. */
 const MAX_WORKERS = 256;

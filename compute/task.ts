@@ -11,7 +11,7 @@ import * as steps from '../activities/steps/index.ts';
 import { type BackendPref, backendInfo, initBackend } from '../core/backend.ts';
 import type { StepResult } from '../workflows/dag.ts';
 
-export type StepName = 'data' | 'train' | 'basis' | 'polca' | 'trajectories' | 'cluster' | 'report';
+export type StepName = 'data' | 'train' | 'basis' | 'polca' | 'trajectories' | 'cluster' | 'capture' | 'protocol' | 'report';
 
 export interface ComputeTask {
   step: StepName | 'backend';
@@ -55,6 +55,8 @@ const STEPS: Record<StepName, AnyStep> = {
   polca: steps.polcaStep as AnyStep,
   trajectories: steps.trajectoriesStep as AnyStep,
   cluster: steps.clusterStep as AnyStep,
+  capture: steps.captureStep as AnyStep,
+  protocol: steps.protocolStep as AnyStep,
   report: steps.reportStep as AnyStep,
 };
 

@@ -208,7 +208,20 @@ export function resolveConfig(opts: ResolveOptions = {}): Config {
     }
     merged = setAt(merged, path, value);
   }
-  return validateConfig(merged as ConfigInput);
+  return validateConfig(withoutNegativeZero(merged) as ConfigInput);
+}
+
+/** −0 read as 0 everywhere (a JSON text may spell it; keys already read it so, the resolved config should too). */
+function withoutNegativeZero(v: unknown): unknown {
+  if (Object.is(v, -0)) return 0;
+  if (Array.isArray(v)) return v.map(withoutNegativeZero);
+  if (isPlain(v)) {
+    const out: Plain = {};
+    for (const [k, x] of Object.entries(v))
+      Object.defineProperty(out, k, { value: withoutNegativeZero(x), enumerable: true, writable: true, configurable: true });
+    return out;
+  }
+  return v;
 }
 
 /** Fields that are absent from the defaults (optional, no default). */

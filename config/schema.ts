@@ -16,6 +16,8 @@ export const POLCA_VARIANTS = ['paper', 'exact-curvature', 'path'] as const;
 export const CLUSTER_SELECTIONS = ['eom', 'leaf'] as const;
 export const TRAJECTORY_SCALINGS = ['none', 'zscore-token', 'unit-norm'] as const;
 export const FAMILIES = ['loss', 'dloss', 'absdloss', 'polca'] as const;
+/** The trajectory families of the published protocol's table (its rows). */
+export const PROTOCOL_FAMILIES = ['loss', 'dloss', 'fisher', 'lca', 'polca-first', 'polca'] as const;
 
 export const dataSchema = z
   .object({
@@ -124,6 +126,30 @@ export const clusterSchema = z
   })
   .strict();
 
+/**
+ * The published evaluation protocol (core/protocol.ts), computed next to the `cluster` reading:
+ * filters, HDBSCAN on raw trajectories with settings relative to the token count, the top-1
+ * carry cluster and the hidden-breakthrough fraction, per trajectory family. `fisher` and `lca`
+ * cost derivatives of their own and are computed only when listed.
+ */
+export const protocolSchema = z
+  .object({
+    families: z.array(z.enum(PROTOCOL_FAMILIES)).nonempty().default(['loss', 'dloss', 'polca-first', 'polca']),
+    /** min_cluster_size as a share of the evaluation tokens (the paper: 150 of 5000). */
+    minClusterShare: z.number().gt(0).max(1).default(0.03),
+    /** min_samples = tokens kept after the filters / this (the paper: 15). */
+    minSamplesDivisor: z.number().gt(0).default(15),
+    /** A carry cluster needs more than this share of its carry tokens in the tens or hundreds place. */
+    carryPlaceShare: z.number().gt(0).lt(1).default(0.85),
+    /** Lag Δ of the breakthrough time, in iterations; default train.iterations / 100 (the paper: 100 of 10,000). */
+    lag: posInt().optional(),
+    /** A cluster is hidden when its breakthrough time is later than this iteration; default train.iterations / 10. */
+    hiddenAfter: posInt().optional(),
+    /** `lca` family: how many of the largest-magnitude parameters (|θ| at the last checkpoint). */
+    lcaParams: posInt().max(10_000).default(50),
+  })
+  .strict();
+
 export const runtimeSchema = z
   .object({
     backend: z.enum(BACKENDS).default('auto'),
@@ -152,6 +178,7 @@ export const configSchema = z
     basis: basisSchema.default(basisSchema.parse({})),
     polca: polcaSchema.default(polcaSchema.parse({})),
     cluster: clusterSchema.default(clusterSchema.parse({})),
+    protocol: protocolSchema.default(protocolSchema.parse({})),
     runtime: runtimeSchema.default(runtimeSchema.parse({})),
   })
   .strict()
@@ -194,6 +221,13 @@ export const configSchema = z
         message: `cluster.minSamples must be at most the number of evaluation tokens, 4 × data.evalSize = ${c.data.evalSize * 4}; got ${c.cluster.minSamples}`,
       });
     }
+    if (c.protocol.lag !== undefined && 2 * c.protocol.lag > c.train.iterations) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['protocol', 'lag'],
+        message: `protocol.lag must be at most half of train.iterations (${c.train.iterations}) so that a second difference fits in the run; got ${c.protocol.lag}`,
+      });
+    }
     // A Krylov space of m Lanczos iterations holds at most m Ritz pairs: k eigenvectors need k iterations.
     if (c.basis.maxIter < c.basis.k) {
       ctx.addIssue({
@@ -208,3 +242,4 @@ export type Config = z.infer<typeof configSchema>;
 export type ConfigInput = z.input<typeof configSchema>;
 export type PolcaVariant = (typeof POLCA_VARIANTS)[number];
 export type Family = (typeof FAMILIES)[number];
+export type ProtocolFamily = (typeof PROTOCOL_FAMILIES)[number];

@@ -12,6 +12,9 @@ import { buildFigures, type Figure, SECTIONS } from './figures.ts';
 import { escapeHtml, type PageSection, page } from './html.ts';
 import { follows, MIN_AMI, MIN_COVERAGE, SIGMAS, threshold } from './claims.ts';
 import { claimChecks, headlineMetrics } from './metrics.ts';
+import { fmt } from './format.ts';
+import { captureFigures, protocolHtml } from './readings-view.ts';
+import { readingMetrics } from './readings.ts';
 import { renderSvg, svgToPng } from './render.ts';
 
 export interface BuildOptions extends LoadOptions {
@@ -34,12 +37,7 @@ function scheduleText(c: Record<string, unknown>): string {
     : '–';
 }
 
-export function fmt(v: number | undefined): string {
-  if (v === undefined || !Number.isFinite(v)) return '–';
-  if (Number.isInteger(v)) return String(v);
-  const a = Math.abs(v);
-  return a !== 0 && (a < 1e-3 || a >= 1e5) ? v.toExponential(2) : Number(v.toPrecision(4)).toString();
-}
+export { fmt } from './format.ts';
 
 function row(cells: (string | number | undefined)[], cls = ''): string {
   return `<tr${cls ? ` class="${cls}"` : ''}>${cells.map((c) => (typeof c === 'number' || c === undefined ? `<td class="num">${fmt(c)}</td>` : `<td>${c}</td>`)).join('')}</tr>`;
@@ -159,8 +157,8 @@ function completenessTable(data: ReportData): string {
 
 export async function buildReportWithData(store: ArtifactStore, record: RunRecord, opts: BuildOptions = {}): Promise<BuiltReport> {
   const data = await loadReportData(store, record, opts);
-  const figures = buildFigures(data);
-  const metrics = headlineMetrics(data);
+  const figures = [...buildFigures(data), ...captureFigures(data.capture)];
+  const metrics = { ...headlineMetrics(data), ...readingMetrics(data.capture, data.protocol) };
   const files: Record<string, Uint8Array> = {};
   for (const f of figures) {
     const svg = await renderSvg(f.spec);
@@ -171,6 +169,8 @@ export async function buildReportWithData(store: ArtifactStore, record: RunRecor
   const sec = (id: string) => sections.find((s) => s.id === id)!;
   sec('completeness').outro = completenessTable(data);
   sec('claim').outro = claimTables(data);
+  sec('protocol').outro = protocolHtml(data.protocol);
+  if (!data.capture) sec('capture').intro = '<p class="na">This run has no capture step (made before it existed).</p>';
   sec('homogeneity').intro =
     '<p>One figure per clustering, in the layout of the paper’s Figures 4–10: a bar per cluster, its height the share of the cluster’s tokens that hold the dominant value of the skill, its colour that value.</p>';
   const html = page({
@@ -218,5 +218,6 @@ function basisConvergence(basis: ReportData['basis']): string {
 
 /** The headline metrics of a run (for sweep tables) without rendering figures. */
 export async function runMetrics(store: ArtifactStore, record: RunRecord): Promise<Record<string, number>> {
-  return headlineMetrics(await loadReportData(store, record));
+  const data = await loadReportData(store, record);
+  return { ...headlineMetrics(data), ...readingMetrics(data.capture, data.protocol) };
 }

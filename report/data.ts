@@ -10,6 +10,7 @@
  */
 import { type ArtifactStore, decodeParquet, type RunRecord, type Table } from '../artifacts/index.ts';
 import type { ScopedSkillRow } from '../core/skill-scopes.ts';
+import { type CaptureData, loadCapture, loadProtocol, type ProtocolData } from './readings.ts';
 
 export const DIGIT_NAMES = ['thousands', 'hundreds', 'tens', 'ones'] as const;
 export const SKILLS = ['carry', 'digit', 'value'] as const;
@@ -96,6 +97,10 @@ export interface ReportData {
   basis: { vector: number; iteration: number; eigenvalue: number; residual: number; lanczosIterations: number; converged?: boolean }[];
   completeness: CompletenessData | undefined;
   families: FamilyData[];
+  /** Basis capture (absent in runs made before it existed). */
+  capture?: CaptureData;
+  /** The published protocol's readings (absent in runs made before it existed). */
+  protocol?: ProtocolData;
 }
 
 const num = (col: Table[string] | undefined, i: number): number => Number((col as ArrayLike<unknown>)[i]);
@@ -469,6 +474,8 @@ export async function loadReportData(store: ArtifactStore, record: RunRecord, op
     for (const arr of fd.curves.values()) arr.sort((a, b) => a.checkpoint - b.checkpoint);
     data.families.push(fd);
   }
+  data.capture = await loadCapture(steps, read, nTok);
+  data.protocol = await loadProtocol(steps, read);
   return data;
 }
 

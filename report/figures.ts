@@ -31,7 +31,9 @@ export const SECTIONS = [
   { id: 'digits', title: 'Per-digit curves (Figures 2–3)' },
   { id: 'homogeneity', title: 'Dominant-skill homogeneity (Figures 4–10)' },
   { id: 'basis', title: 'The POLCA basis' },
+  { id: 'capture', title: 'Does the basis carry the learning? (basis capture)' },
   { id: 'completeness', title: 'Completeness of the decomposition' },
+  { id: 'protocol', title: 'The paper’s table: the published evaluation protocol' },
   { id: 'claim', title: 'The claim in numbers' },
 ] as const;
 
@@ -55,7 +57,7 @@ const BASE_CONFIG = {
   },
 };
 
-function spec(s: Record<string, unknown>): TopLevelSpec {
+export function spec(s: Record<string, unknown>): TopLevelSpec {
   return { ...BASE_CONFIG, ...s } as unknown as TopLevelSpec;
 }
 

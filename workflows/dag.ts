@@ -9,10 +9,25 @@
  *                                 │
  *           polca[0 … S−1]  (fan-out, capped)       (each needs the final basis)
  *                                 │
- *             trajectories ─► cluster[targets] (fan-out, capped) ─► report ─► run record
+ *             trajectories ─► cluster[targets] (fan-out, capped) ─┐
+ *                  │      └──► capture (basis capture and motion)     ├─► report ─► run record
+ *                  └─────────► protocol[targets] (fan-out, capped) ───┘
+ *
+ * `capture` and `protocol` (the published evaluation protocol) are the readings of the paper's
+ * table; workflows started before they existed replay without them (`readings: false`).
  */
 import type { Config } from '../config/schema.ts';
-import { type ClusterTarget, clusterTargets, segmentCount, STAGES, type Stage, stageTotals } from './plan.ts';
+import { type MemberReading, protocolFamilies } from '../core/protocol.ts';
+import {
+  type ClusterTarget,
+  clusterTargets,
+  type ProtocolTarget,
+  protocolTargets,
+  segmentCount,
+  STAGES,
+  type Stage,
+  stageTotals,
+} from './plan.ts';
 
 export interface StepResult {
   name: string;
@@ -40,6 +55,8 @@ export interface ExperimentActivities {
   polca(c: Config, s: number, inputs: { data: string; basis: string; train: string; prevTrain?: string }): Promise<StepResult>;
   trajectories(c: Config, inputs: { data: string; train: string[]; polca: string[] }): Promise<StepResult>;
   cluster(c: Config, target: ClusterTarget, inputs: { data: string; trajectories: string }): Promise<StepResult>;
+  capture(c: Config, inputs: { trajectories: string; basis: string; train: string[]; polca: string[] }): Promise<StepResult>;
+  protocol(c: Config, target: ProtocolTarget, inputs: { data: string; trajectories: string }): Promise<StepResult>;
   report(c: Config, runName: string, steps: Record<string, string>): Promise<StepResult>;
   saveRun(record: RunRecordInput): Promise<void>;
 }
@@ -52,8 +69,12 @@ export interface StageProgress {
 }
 export type ProgressState = Record<Stage, StageProgress>;
 
-export function emptyProgress(c: Config): ProgressState {
+export function emptyProgress(c: Config, readings = true): ProgressState {
   const totals = stageTotals(c);
+  if (!readings) {
+    totals.capture = 0;
+    totals.protocol = 0;
+  }
   return Object.fromEntries(STAGES.map((s) => [s, { done: 0, total: totals[s], cached: 0, running: 0 }])) as ProgressState;
 }
 
@@ -69,6 +90,8 @@ export interface DagOptions {
   /** The key of an input artifact that failed its integrity check, when `err` says so. */
   integrityKey(err: unknown): string | undefined;
   progress: ProgressState;
+  /** Compute basis capture and the published protocol (default true; false replays workflows started before them). */
+  readings?: boolean;
 }
 
 const stageIndex = (r: StepResult) => STAGES.indexOf(r.name.split('/')[0] as Stage);
@@ -190,9 +213,20 @@ export async function runExperimentDag(
       polca: polca.map((r) => r.key),
     }),
   );
+  const readings = opts.readings ?? true;
   const clusters = await mapLimit(clusterTargets(c), c.runtime.concurrency, (target) =>
     step('cluster', () => acts.cluster(c, target, { data: data.key, trajectories: traj.key })),
   );
+  let capture: StepResult | undefined;
+  let protocol: StepResult[] = [];
+  if (readings) {
+    capture = await step('capture', () =>
+      acts.capture(c, { trajectories: traj.key, basis: finalBasis, train: trainKeys, polca: polca.map((r) => r.key) }),
+    );
+    protocol = await mapLimit(protocolTargets(c), c.runtime.concurrency, (target) =>
+      step('protocol', () => acts.protocol(c, target, { data: data.key, trajectories: traj.key })),
+    );
+  }
 
   // In DAG order, not completion order: the report lists them, and equal inputs must give equal bytes.
   const steps: Record<string, string> = {};
@@ -211,6 +245,8 @@ export async function runExperimentDag(
       clusters: r.meta?.clusters,
       summary: r.meta?.summary,
     })),
+    ...(capture ? { capture: capture.meta } : {}),
+    ...(readings ? { protocol: protocolFamilies(protocol.map((r) => r.meta as unknown as MemberReading)) } : {}),
   };
   await acts.saveRun({ name: runName, config: c, steps, metrics });
   return {

@@ -72,7 +72,9 @@ function integrityKey(err: unknown): string | undefined {
 export async function polcaExperiment(input: ExperimentInput): Promise<ExperimentResult> {
   const config = validate(input);
   const runName = workflowInfo().workflowId;
-  const progress = emptyProgress(config);
+  // Basis capture and the published protocol: workflows started before them replay without them.
+  const readings = patched('paper-table-readings');
+  const progress = emptyProgress(config, readings);
   let status: ProgressView['status'] = 'running';
   setHandler(progressQuery, () => ({ runName, stages: progress, status }));
 
@@ -89,12 +91,15 @@ export async function polcaExperiment(input: ExperimentInput): Promise<Experimen
     polca: long.polca,
     trajectories: quick.trajectories,
     cluster: long.cluster,
+    capture: quick.capture,
+    protocol: long.protocol,
     report: quick.report,
     saveRun: (record) => quick.saveRun({ ...record, workflowId: runName }),
   };
   const result = await runExperimentDag(config, runName, acts, {
     integrityKey,
     progress,
+    readings,
   });
   status = 'done';
   return result;

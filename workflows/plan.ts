@@ -7,7 +7,7 @@
  * chunk s covers the checkpoint intervals that start in [s·E, (s+1)·E). Checkpoints follow the
  * schedule of core/schedule.ts (uniform, or dense early on).
  */
-import type { Config, Family } from '../config/schema.ts';
+import type { Config, Family, ProtocolFamily } from '../config/schema.ts';
 import { checkpointIterations } from '../core/schedule.ts';
 
 export function segmentCount(c: Config): number {
@@ -47,7 +47,32 @@ export function clusterTargets(c: Config): ClusterTarget[] {
   return out;
 }
 
-export const STAGES = ['data', 'train', 'basis', 'polca', 'trajectories', 'cluster', 'report'] as const;
+export interface ProtocolTarget {
+  family: ProtocolFamily;
+  /** Basis vector (polca, polca-first, fisher), parameter rank (lca), or −1 (loss, dloss). */
+  member: number;
+  /** Step name in the run record. */
+  name: string;
+}
+
+/** How many trajectory sets a protocol family has: one per basis vector, per LCA parameter, or one. */
+export function protocolMembers(c: Config, f: ProtocolFamily): number {
+  if (f === 'loss' || f === 'dloss') return 1;
+  if (f === 'lca') return c.protocol.lcaParams;
+  return basisSize(c);
+}
+
+/** The protocol steps of a config: one per family member. */
+export function protocolTargets(c: Config): ProtocolTarget[] {
+  const out: ProtocolTarget[] = [];
+  for (const f of c.protocol.families) {
+    if (f === 'loss' || f === 'dloss') out.push({ family: f, member: -1, name: `protocol/${f}` });
+    else for (let j = 0; j < protocolMembers(c, f); j++) out.push({ family: f, member: j, name: `protocol/${f}/${j}` });
+  }
+  return out;
+}
+
+export const STAGES = ['data', 'train', 'basis', 'polca', 'trajectories', 'cluster', 'capture', 'protocol', 'report'] as const;
 export type Stage = (typeof STAGES)[number];
 
 export function stageTotals(c: Config): Record<Stage, number> {
@@ -59,6 +84,8 @@ export function stageTotals(c: Config): Record<Stage, number> {
     polca: S,
     trajectories: 1,
     cluster: clusterTargets(c).length,
+    capture: 1,
+    protocol: protocolTargets(c).length,
     report: 1,
   };
 }

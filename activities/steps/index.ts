@@ -9,10 +9,12 @@
  * chunk s covers the checkpoint intervals that start in [s·E, (s+1)·E).
  */
 export { basisStep } from './basis.ts';
+export { captureStep } from './capture.ts';
 export { clusterStep } from './cluster.ts';
 export { dataStep } from './data.ts';
 export { STEP_VERSIONS } from './io.ts';
 export { polcaStep } from './polca.ts';
+export { protocolStep } from './protocol.ts';
 export { reportStep, saveRun } from './report.ts';
 export { trainStep } from './train.ts';
 export { trajectoriesStep } from './trajectories.ts';

@@ -16,6 +16,8 @@ export const STEP_VERSIONS = {
   polca: '4',
   trajectories: '1',
   cluster: '2',
+  capture: '1',
+  protocol: '1',
   report: '2',
 } as const;
 
