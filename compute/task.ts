@@ -11,7 +11,20 @@ import * as steps from '../activities/steps/index.ts';
 import { type BackendPref, backendInfo, initBackend } from '../core/backend.ts';
 import type { StepResult } from '../workflows/dag.ts';
 
-export type StepName = 'data' | 'train' | 'basis' | 'polca' | 'trajectories' | 'cluster' | 'report';
+export type StepName =
+  | 'data'
+  | 'train'
+  | 'basis'
+  | 'polca'
+  | 'trajectories'
+  | 'cluster'
+  | 'report'
+  | 'trajectoriesFirst'
+  | 'fisher'
+  | 'trajectoriesFisher'
+  | 'lcaParams'
+  | 'lca'
+  | 'trajectoriesLca';
 
 export interface ComputeTask {
   step: StepName | 'backend';
@@ -56,6 +69,12 @@ const STEPS: Record<StepName, AnyStep> = {
   trajectories: steps.trajectoriesStep as AnyStep,
   cluster: steps.clusterStep as AnyStep,
   report: steps.reportStep as AnyStep,
+  trajectoriesFirst: steps.firstTrajectoriesStep as AnyStep,
+  fisher: steps.fisherStep as AnyStep,
+  trajectoriesFisher: steps.fisherTrajectoriesStep as AnyStep,
+  lcaParams: steps.lcaParamsStep as AnyStep,
+  lca: steps.lcaStep as AnyStep,
+  trajectoriesLca: steps.lcaTrajectoriesStep as AnyStep,
 };
 
 /** An error as plain data that crosses the thread boundary (compute/pool.ts rebuilds its class). */
