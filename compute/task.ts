@@ -11,7 +11,22 @@ import * as steps from '../activities/steps/index.ts';
 import { type BackendPref, backendInfo, initBackend } from '../core/backend.ts';
 import type { StepResult } from '../workflows/dag.ts';
 
-export type StepName = 'data' | 'train' | 'basis' | 'polca' | 'trajectories' | 'cluster' | 'capture' | 'protocol' | 'report';
+export type StepName =
+  | 'data'
+  | 'train'
+  | 'basis'
+  | 'polca'
+  | 'trajectories'
+  | 'cluster'
+  | 'capture'
+  | 'protocol'
+  | 'report'
+  | 'trajectoriesFirst'
+  | 'fisher'
+  | 'trajectoriesFisher'
+  | 'lcaParams'
+  | 'lca'
+  | 'trajectoriesLca';
 
 export interface ComputeTask {
   step: StepName | 'backend';
@@ -58,6 +73,12 @@ const STEPS: Record<StepName, AnyStep> = {
   capture: steps.captureStep as AnyStep,
   protocol: steps.protocolStep as AnyStep,
   report: steps.reportStep as AnyStep,
+  trajectoriesFirst: steps.firstTrajectoriesStep as AnyStep,
+  fisher: steps.fisherStep as AnyStep,
+  trajectoriesFisher: steps.fisherTrajectoriesStep as AnyStep,
+  lcaParams: steps.lcaParamsStep as AnyStep,
+  lca: steps.lcaStep as AnyStep,
+  trajectoriesLca: steps.lcaTrajectoriesStep as AnyStep,
 };
 
 /** An error as plain data that crosses the thread boundary (compute/pool.ts rebuilds its class). */

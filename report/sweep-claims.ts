@@ -33,8 +33,9 @@ export interface ClaimSpread {
 }
 
 const finite = (xs: number[]) => xs.filter(Number.isFinite);
-const meanOf = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : Number.NaN);
-function sdOf(xs: number[]): number {
+export const meanOf = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : Number.NaN);
+/** Sample standard deviation (n − 1; 0 for one value). */
+export function sdOf(xs: number[]): number {
   if (xs.length === 0) return Number.NaN;
   if (xs.length === 1) return 0;
   const m = meanOf(xs);
@@ -46,7 +47,8 @@ export function hasClaimMetrics(points: SweepPoint[]): boolean {
   return points.some((p) => CLAIM_IDS.some((id) => `claim.${id}.ami` in p.metrics));
 }
 
-export function claimSpread(points: SweepPoint[]): ClaimSpread[] {
+/** The points grouped by every varied parameter except `seed`, in first-seen order. */
+export function seedGroups(points: SweepPoint[]): { group: Record<string, unknown>; points: SweepPoint[] }[] {
   const groups = new Map<string, { group: Record<string, unknown>; points: SweepPoint[] }>();
   for (const p of points) {
     const group = Object.fromEntries(Object.entries(p.point).filter(([k]) => k !== 'seed'));
@@ -55,8 +57,12 @@ export function claimSpread(points: SweepPoint[]): ClaimSpread[] {
     if (!g) groups.set(key, (g = { group, points: [] }));
     g.points.push(p);
   }
+  return [...groups.values()];
+}
+
+export function claimSpread(points: SweepPoint[]): ClaimSpread[] {
   const out: ClaimSpread[] = [];
-  for (const { group, points: ps } of groups.values())
+  for (const { group, points: ps } of seedGroups(points))
     for (const claim of CLAIM_IDS) {
       const m = (p: SweepPoint, k: string) => p.metrics[`claim.${claim}.${k}`] ?? Number.NaN;
       const values = ps.map((p) => m(p, 'ami'));

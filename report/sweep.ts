@@ -8,6 +8,7 @@ import { fmt } from './build.ts';
 import { MIN_AMI, MIN_COVERAGE, SIGMAS } from './claims.ts';
 import { escapeHtml, page } from './html.ts';
 import { type ClaimSpread, claimSpread, hasClaimMetrics } from './sweep-claims.ts';
+import { hasTableMetrics, paperTableHtml } from './sweep-table.ts';
 
 const CLAIM_TEXT: Record<string, string> = {
   'loss-digit': 'loss clusters follow the digit, not the carry (loss digit AMI)',
@@ -63,6 +64,15 @@ const METRIC_ORDER = [
   'ami.absdloss.carry',
   'ami.polcaBest.carry',
   'ami.polcaBest.carry.vector',
+  'capture.total',
+  'capture.first',
+  'capture.second',
+  'capture.risingVectors',
+  'capture.motionShare',
+  'protocol.polca.homogeneity',
+  'protocol.polca.recall',
+  'protocol.polca.f1',
+  'protocol.polca.hiddenFraction',
   'basis.vectors',
   'completeness.paper.median',
   'completeness.exact-curvature.median',
@@ -109,6 +119,16 @@ export function sweepHtml(rows: SweepRow[], title = 'POLCA sweep'): string {
               title: 'The paper’s claims over seeds',
               figures: [],
               intro: `<p>Per group of grid points that differ only in the seed: each claim’s deciding AMI (on clustered tokens) per seed with the threshold it had to pass (✓: reproduced in that run), the mean and sample sd over seeds, the mean AMI of the same rows with the skill shuffled, and in how many seeds the claim was reproduced. A run reproduces a claim when its clusters cover at least ${MIN_COVERAGE} of a scope’s tokens with an AMI of at least ${MIN_AMI} that also exceeds the shuffled mean + ${SIGMAS} sd (report/claims.ts).</p>${claimsTable(claimSpread(rows))}`,
+            },
+          ]
+        : []),
+      ...(hasTableMetrics(rows)
+        ? [
+            {
+              id: 'table',
+              title: 'The paper’s table, computed (published protocol, basis capture)',
+              figures: [],
+              intro: paperTableHtml(rows),
             },
           ]
         : []),

@@ -16,7 +16,7 @@
  * `capture` and `protocol` (the published evaluation protocol) are the readings of the paper's
  * table; workflows started before they existed replay without them (`readings: false`).
  */
-import type { Config } from '../config/schema.ts';
+import type { Config, ProtocolFamily } from '../config/schema.ts';
 import { type MemberReading, protocolFamilies } from '../core/protocol.ts';
 import {
   type ClusterTarget,
@@ -56,6 +56,12 @@ export interface ExperimentActivities {
   trajectories(c: Config, inputs: { data: string; train: string[]; polca: string[] }): Promise<StepResult>;
   cluster(c: Config, target: ClusterTarget, inputs: { data: string; trajectories: string }): Promise<StepResult>;
   capture(c: Config, inputs: { trajectories: string; basis: string; train: string[]; polca: string[] }): Promise<StepResult>;
+  trajectoriesFirst(c: Config, inputs: { polca: string[] }): Promise<StepResult>;
+  fisher(c: Config, s: number, inputs: { data: string; basis: string; train: string; prevTrain?: string }): Promise<StepResult>;
+  trajectoriesFisher(c: Config, inputs: { fisher: string[] }): Promise<StepResult>;
+  lcaParams(c: Config, inputs: { train: string }, lcaParams: number): Promise<StepResult>;
+  lca(c: Config, s: number, inputs: { data: string; train: string; prevTrain?: string; lcaParams: string }): Promise<StepResult>;
+  trajectoriesLca(c: Config, inputs: { lcaParams: string; lca: string[] }): Promise<StepResult>;
   protocol(c: Config, target: ProtocolTarget, inputs: { data: string; trajectories: string }): Promise<StepResult>;
   report(c: Config, runName: string, steps: Record<string, string>): Promise<StepResult>;
   saveRun(record: RunRecordInput): Promise<void>;
@@ -72,7 +78,10 @@ export type ProgressState = Record<Stage, StageProgress>;
 export function emptyProgress(c: Config, readings = true): ProgressState {
   const totals = stageTotals(c);
   if (!readings) {
+    totals.trajectories = 1;
     totals.capture = 0;
+    totals.fisher = 0;
+    totals.lca = 0;
     totals.protocol = 0;
   }
   return Object.fromEntries(STAGES.map((s) => [s, { done: 0, total: totals[s], cached: 0, running: 0 }])) as ProgressState;
@@ -94,7 +103,7 @@ export interface DagOptions {
   readings?: boolean;
 }
 
-const stageIndex = (r: StepResult) => STAGES.indexOf(r.name.split('/')[0] as Stage);
+const stageIndex = (r: StepResult) => STAGES.indexOf((r.name === 'lca-params' ? 'lca' : r.name.split('/')[0]) as Stage);
 /** Steps in DAG order: by stage, then by name with numbers in numeric order (train/2 before train/10). */
 const byStage = (a: StepResult, b: StepResult) => stageIndex(a) - stageIndex(b) || a.name.localeCompare(b.name, 'en', { numeric: true });
 
@@ -220,11 +229,32 @@ export async function runExperimentDag(
   let capture: StepResult | undefined;
   let protocol: StepResult[] = [];
   if (readings) {
+    const polcaKeys = polca.map((r) => r.key);
     capture = await step('capture', () =>
-      acts.capture(c, { trajectories: traj.key, basis: finalBasis, train: trainKeys, polca: polca.map((r) => r.key) }),
+      acts.capture(c, { trajectories: traj.key, basis: finalBasis, train: trainKeys, polca: polcaKeys }),
     );
+    // Each protocol family reads its trajectories from one artifact; the baselines' are computed only when asked for.
+    const families = c.protocol.families;
+    const sources: Partial<Record<ProtocolFamily, string>> = { loss: traj.key, dloss: traj.key, polca: traj.key };
+    const segments = Array.from({ length: S }, (_, s) => s);
+    const chunk = (s: number) => ({ data: data.key, train: trainKeys[s], ...(s > 0 ? { prevTrain: trainKeys[s - 1] } : {}) });
+    if (families.includes('polca-first'))
+      sources['polca-first'] = (await step('trajectories', () => acts.trajectoriesFirst(c, { polca: polcaKeys }))).key;
+    if (families.includes('fisher')) {
+      const fisher = await mapLimit(segments, c.runtime.concurrency, (s) =>
+        step('fisher', () => acts.fisher(c, s, { ...chunk(s), basis: finalBasis })),
+      );
+      sources.fisher = (await step('trajectories', () => acts.trajectoriesFisher(c, { fisher: fisher.map((r) => r.key) }))).key;
+    }
+    if (families.includes('lca')) {
+      const params = await step('lca', () => acts.lcaParams(c, { train: trainKeys[S - 1] }, c.protocol.lcaParams));
+      const lca = await mapLimit(segments, c.runtime.concurrency, (s) =>
+        step('lca', () => acts.lca(c, s, { ...chunk(s), lcaParams: params.key })),
+      );
+      sources.lca = (await step('trajectories', () => acts.trajectoriesLca(c, { lcaParams: params.key, lca: lca.map((r) => r.key) }))).key;
+    }
     protocol = await mapLimit(protocolTargets(c), c.runtime.concurrency, (target) =>
-      step('protocol', () => acts.protocol(c, target, { data: data.key, trajectories: traj.key })),
+      step('protocol', () => acts.protocol(c, target, { data: data.key, trajectories: sources[target.family] as string })),
     );
   }
 

@@ -72,17 +72,35 @@ export function protocolTargets(c: Config): ProtocolTarget[] {
   return out;
 }
 
-export const STAGES = ['data', 'train', 'basis', 'polca', 'trajectories', 'cluster', 'capture', 'protocol', 'report'] as const;
+export const STAGES = [
+  'data',
+  'train',
+  'basis',
+  'polca',
+  'trajectories',
+  'cluster',
+  'capture',
+  'fisher',
+  'lca',
+  'protocol',
+  'report',
+] as const;
 export type Stage = (typeof STAGES)[number];
 
 export function stageTotals(c: Config): Record<Stage, number> {
   const S = segmentCount(c);
+  const fams = c.protocol.families;
+  const has = (f: ProtocolFamily) => fams.includes(f);
   return {
     data: 1,
     train: S,
     basis: S,
     polca: S,
-    trajectories: 1,
+    // the assemblies of the first-order, Fisher and LCA trajectories count as trajectories steps
+    trajectories: 1 + (has('polca-first') ? 1 : 0) + (has('fisher') ? 1 : 0) + (has('lca') ? 1 : 0),
+    fisher: has('fisher') ? S : 0,
+    // the parameter selection and one chunk per segment
+    lca: has('lca') ? S + 1 : 0,
     cluster: clusterTargets(c).length,
     capture: 1,
     protocol: protocolTargets(c).length,

@@ -12,6 +12,19 @@ export { basisStep } from './basis.ts';
 export { captureStep } from './capture.ts';
 export { clusterStep } from './cluster.ts';
 export { dataStep } from './data.ts';
+export {
+  BASELINE_FAMILIES,
+  type BaselineFamily,
+  countFamilyTrajectories,
+  familySize,
+  loadFamilyTrajectories,
+} from './families.ts';
+export { firstTrajectoriesStep } from './first-trajectories.ts';
+export { fisherCheckpoints, fisherStep } from './fisher.ts';
+export { fisherTrajectoriesStep } from './fisher-trajectories.ts';
+export { lcaStep } from './lca.ts';
+export { DEFAULT_LCA_PARAMS, lcaParamsStep } from './lca-params.ts';
+export { lcaTrajectoriesStep } from './lca-trajectories.ts';
 export { STEP_VERSIONS } from './io.ts';
 export { polcaStep } from './polca.ts';
 export { protocolStep } from './protocol.ts';

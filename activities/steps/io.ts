@@ -19,6 +19,12 @@ export const STEP_VERSIONS = {
   capture: '1',
   protocol: '1',
   report: '2',
+  trajectoriesFirst: '1',
+  fisher: '1',
+  trajectoriesFisher: '1',
+  lcaParams: '1',
+  lca: '1',
+  trajectoriesLca: '1',
 } as const;
 
 export const f32 = (data: Float32Array, shape: number[]): Tensor => ({

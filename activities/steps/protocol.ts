@@ -23,7 +23,7 @@ import { checkpointIterations } from '../../core/schedule.ts';
 import { clusterCurves, deltaTrajectories, lossTrajectories } from '../../core/trajectories.ts';
 import { intervalCount, type ProtocolTarget } from '../../workflows/plan.ts';
 import { readInput, runStep, type StepContext, type StepResult, yieldNow } from '../context.ts';
-import { loadFamilyTrajectories } from './family-trajectories.ts';
+import { type BaselineFamily, loadFamilyTrajectories } from './families.ts';
 import { parquet, STEP_VERSIONS } from './io.ts';
 
 /** Families whose trajectories decompose the loss change: the filters apply to them. */
@@ -46,7 +46,8 @@ async function rowsOf(ctx: StepContext, c: Config, target: ProtocolTarget, sourc
     if (!t) throw new Error(`protocol: basis vector ${target.member} has no POLCA trajectory`);
     return Array.from({ length: n }, (_, x) => Float64Array.from((t.data as Float32Array).subarray(x * T, (x + 1) * T)));
   }
-  return loadFamilyTrajectories(ctx, target.family, source, target.member);
+  const baseline: Record<string, BaselineFamily> = { 'polca-first': 'first', fisher: 'fisher', lca: 'lca' };
+  return loadFamilyTrajectories(ctx, baseline[target.family], source, target.member);
 }
 
 export async function protocolStep(

@@ -1,0 +1,97 @@
+/**
+ * The `fisher` step: per-token Fisher information along the basis, F_b(x, θ_t) = d1(x, b, θ_t)²
+ * (core/fisher.ts), at the checkpoints of one POLCA chunk. Chunk s covers the checkpoints that
+ * start its intervals; the last chunk also the final checkpoint, so the chunks together cover
+ * t = 0 … T once. Output `fisher.safetensors`: `checkpoint` [k] (int32, checkpoint indices) and
+ * `fisher` [k, m, n] (float32).
+ */
+import { encodeSafetensors, stepKey } from '../../artifacts/index.ts';
+import type { Config } from '../../config/schema.ts';
+import { makeData } from '../../core/data.ts';
+import { basisFisher } from '../../core/fisher.ts';
+import { makeTokenLossModel } from '../../core/model.ts';
+import { checkpointIterations } from '../../core/schedule.ts';
+import { segmentCount, segmentIntervals } from '../../workflows/plan.ts';
+import { runStep, type StepContext, type StepResult, yieldNow } from '../context.ts';
+import { backend, loadBasis, loadCheckpoints, loadState, STEP_VERSIONS } from './io.ts';
+import { loadRows, saveRows } from './row-scratch.ts';
+
+/** Checkpoint indices of chunk s: the starts of its intervals, and T itself for the last chunk. */
+export function fisherCheckpoints(c: Config, s: number): number[] {
+  const { first, count } = segmentIntervals(c, s);
+  const out = Array.from({ length: count }, (_, i) => first + i);
+  if (s === segmentCount(c) - 1) out.push(first + count);
+  return out;
+}
+
+export async function fisherStep(
+  ctx: StepContext,
+  c: Config,
+  s: number,
+  inputs: { data: string; basis: string; train: string; prevTrain?: string },
+): Promise<StepResult> {
+  const cpIdx = fisherCheckpoints(c, s);
+  const its = checkpointIterations(c.train);
+  const spec = {
+    step: 'fisher',
+    version: STEP_VERSIONS.fisher,
+    params: {
+      seed: c.seed,
+      data: c.data,
+      model: c.model,
+      checkpointEvery: c.train.checkpointEvery,
+      ...(c.train.denseCheckpoints ? { denseCheckpoints: c.train.denseCheckpoints } : {}),
+      checkpoints: [cpIdx[0], cpIdx[cpIdx.length - 1] + 1],
+    },
+    inputs: {
+      data: inputs.data,
+      basis: inputs.basis,
+      train: inputs.train,
+      ...(inputs.prevTrain ? { prevTrain: inputs.prevTrain } : {}),
+    },
+  };
+  return runStep(ctx, `fisher/${s}`, spec, async () => {
+    await backend(c);
+    const cps = await loadCheckpoints(ctx, inputs.train);
+    if (inputs.prevTrain) cps.set(s * c.basis.every, (await loadState(ctx, inputs.prevTrain)).params);
+    const basis = await loadBasis(ctx, inputs.basis);
+    const { evalExamples, hessianExamples } = makeData(c);
+    const model = makeTokenLossModel(c.model, evalExamples, hessianExamples.slice(0, 1));
+    const m = basis.length;
+    const n = model.numTokens;
+    const out = new Float32Array(cpIdx.length * m * n);
+    const key = stepKey(spec);
+    let replayed = 0;
+    try {
+      for (let k = 0; k < cpIdx.length; k++) {
+        const t = cpIdx[k];
+        // A retry continues where an earlier attempt stopped: finished checkpoints are in scratch/.
+        let values = await loadRows(ctx, key, 'checkpoint', t, m * n);
+        if (values) replayed++;
+        else {
+          const theta = cps.get(its[t]);
+          if (!theta) throw new Error(`fisher/${s}: checkpoint ${its[t]} is not among the inputs`);
+          values = Float32Array.from(basisFisher(model, theta, basis));
+          await saveRows(ctx, key, 'checkpoint', t, values);
+        }
+        out.set(values, k * m * n);
+        ctx.heartbeat({ phase: 'fisher', done: k + 1, total: cpIdx.length, checkpoint: t });
+        await yieldNow();
+      }
+    } finally {
+      model.dispose();
+    }
+    return {
+      files: {
+        'fisher.safetensors': encodeSafetensors(
+          {
+            checkpoint: { dtype: 'I32', shape: [cpIdx.length], data: Int32Array.from(cpIdx) },
+            fisher: { dtype: 'F32', shape: [cpIdx.length, m, n], data: out },
+          },
+          { layout: 'fisher: [checkpoint, vector, token] (b_jᵀ∇ℓ_x(θ_t))²' },
+        ),
+      },
+      meta: { checkpoints: cpIdx.length, vectors: m, tokens: n, replayed },
+    };
+  });
+}
