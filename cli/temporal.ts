@@ -152,13 +152,17 @@ export async function showProgress(poll: () => Promise<ProgressState | undefined
       if (bars) {
         for (const s of STAGES) {
           const p = st[s];
+          // stages this run does not have (a family not asked for; a workflow older than the stage)
+          if (!p || p.total === 0) continue;
           const extra = `${p.cached ? `${p.cached} cached` : ''}${p.running ? ` ${p.running} running` : ''}`;
           let bar = barOf.get(s);
           if (!bar) barOf.set(s, (bar = bars.create(p.total, p.done, { stage: s.padEnd(12), extra })));
           bar.update(p.done, { extra });
         }
       } else {
-        const line = STAGES.map((s) => `${s} ${st[s].done}/${st[s].total}`).join('  ');
+        const line = STAGES.filter((s) => st[s] && st[s].total > 0)
+          .map((s) => `${s} ${st[s].done}/${st[s].total}`)
+          .join('  ');
         if (line !== lastLine) process.stderr.write(`${line}\n`);
         lastLine = line;
       }

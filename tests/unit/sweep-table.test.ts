@@ -1,0 +1,39 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { hasTableMetrics, paperTableHtml, spread } from '../../report/sweep-table.ts';
+import type { SweepPoint } from '../../report/sweep-claims.ts';
+
+const point = (seed: number, kind: string, m: Record<string, number>): SweepPoint => ({
+  point: { seed, 'basis.kind': kind },
+  workflowId: `w-${seed}-${kind}`,
+  metrics: m,
+});
+
+describe('the paper’s table over seeds', () => {
+  const points = [
+    point(0, 'hessian', { 'protocol.polca.homogeneity': 0.5, 'protocol.polca.recall': 0.1, 'capture.total': 0.01 }),
+    point(1, 'hessian', { 'protocol.polca.homogeneity': 0.7, 'protocol.polca.recall': 0.3, 'capture.total': 0.03 }),
+    point(2, 'hessian', { 'protocol.polca.recall': 0.2, 'capture.total': 0.02 }),
+    point(0, 'random', { 'protocol.polca.homogeneity': 0.9, 'capture.total': 0.001 }),
+  ];
+
+  test('mean and sample sd over the seeds that have a value, and how many do', () => {
+    const s = spread(points.slice(0, 3), 'protocol.polca.homogeneity');
+    assert.equal(s.n, 2);
+    assert.equal(s.of, 3);
+    assert.ok(Math.abs(s.mean - 0.6) < 1e-15);
+    assert.ok(Math.abs(s.sd - Math.sqrt(0.02)) < 1e-15);
+    assert.equal(spread(points.slice(0, 3), 'protocol.loss.f1').n, 0);
+  });
+
+  test('the html holds the paper’s numbers beside ours, a row per basis kind, and says when seeds are missing', () => {
+    const html = paperTableHtml(points);
+    assert.match(html, /0\.973 \/ 0\.736 \/ 0\.838/); // POLCA, the paper
+    assert.match(html, /0\.902 \/ 0\.655 \/ 0\.759/); // random basis, the paper
+    assert.match(html, /0\.600 ± 0\.141 \(2 of 3\)/); // ours, hessian, POLCA homogeneity
+    assert.match(html, /POLCA per basis kind/);
+    assert.match(html, /0\.020 ± 0\.010/); // capture over the three hessian seeds
+    assert.ok(hasTableMetrics(points));
+    assert.ok(!hasTableMetrics([point(0, 'hessian', { 'final.loss': 1 })]));
+  });
+});
