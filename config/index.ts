@@ -214,6 +214,7 @@ export function resolveConfig(opts: ResolveOptions = {}): Config {
 /** Fields that are absent from the defaults (optional, no default). */
 const OPTIONAL_PATHS = [
   'preset',
+  'basis.kind',
   'cluster.minSamples',
   'train.denseCheckpoints',
   'train.denseCheckpoints.every',
