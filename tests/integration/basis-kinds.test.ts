@@ -12,13 +12,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import { runLocal } from '../../activities/local.ts';
-import { loadCheckpoints } from '../../activities/steps/io.ts';
+import { loadCheckpoints, loadState } from '../../activities/steps/io.ts';
 import { ArtifactStore, decodeParquet, decodeSafetensors, LocalBackend } from '../../artifacts/index.ts';
 import { resolveConfig } from '../../config/index.ts';
 import type { BasisKind } from '../../config/schema.ts';
-import { orthonormalityError } from '../../core/basis.ts';
+import { extendBasis, orthonormalityError } from '../../core/basis.ts';
 import { shuffledOrder } from '../../core/basis-order.ts';
+import { makeData } from '../../core/data.ts';
 import { dot } from '../../core/linalg.ts';
+import { makeTokenLossModel } from '../../core/model.ts';
 import type { ExperimentResult } from '../../workflows/dag.ts';
 
 const store = new ArtifactStore(new LocalBackend(mkdtempSync(join(tmpdir(), 'polca-basis-kinds-'))));
@@ -111,6 +113,15 @@ describe('basis kinds through the DAG', { concurrency: false }, () => {
       order.map((p) => (p + 1) * 40),
     );
     assert.ok(Array.from(b.table.eigenvalue as Float64Array).every(Number.isFinite));
+    // extension 0 is Algorithm 1's first extension at θ of segment π(0), bit for bit
+    const c = config('shuffled');
+    const state = await loadState({ store, heartbeat: () => undefined, owner: 'test' }, key(r, `train/${order[0]}`));
+    const { evalExamples, hessianExamples } = makeData(c);
+    const model = makeTokenLossModel(c.model, evalExamples.slice(0, 1), hessianExamples);
+    const ext = extendBasis(model, state.params, [], c.basis, c.seed);
+    model.dispose();
+    assert.ok(Buffer.from(Float32Array.from(ext.vectors[0]).buffer).equals(Buffer.from(Float32Array.from(b.rows[0]).buffer)));
+    assert.equal((b.table.eigenvalue as Float64Array)[0], ext.eigenvalues[0]);
   });
 
   test('preconditioned: the preconditioned eigenvalue and its stability limit recorded', { timeout: 600_000 }, async () => {

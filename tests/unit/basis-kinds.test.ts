@@ -328,6 +328,7 @@ describe('the basis step', () => {
     const plain = resolveConfig({ config: { preset: 'tiny' } });
     assert.ok(!('kind' in plain.basis), 'a config that does not set the kind resolves without it');
     const explicit = resolveConfig({ config: { preset: 'tiny' }, sets: ['basis.kind=hessian'] });
+    assert.deepEqual(explicit, plain, 'basis.kind=hessian is the default, spelled out: the same config');
     // the spec of the step as it was written before other kinds existed
     const before = {
       step: 'basis',
