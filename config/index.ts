@@ -132,7 +132,11 @@ export function validateConfig(input: unknown): Config {
   const removed = removedIssues(input);
   if (removed.length > 0) throw new ConfigError(`invalid config:\n  ${removed.map((i) => i.message).join('\n  ')}`, removed);
   const r = configSchema.safeParse(input);
-  if (r.success) return r.data;
+  if (r.success) {
+    // `basis.kind=hessian` is the default spelled out: one config, whichever way it is written.
+    if (r.data.basis.kind === 'hessian') delete r.data.basis.kind;
+    return r.data;
+  }
   const issues = r.error.issues.map((i) => describeIssue(i, input));
   throw new ConfigError(`invalid config:\n  ${issues.map((i) => i.message).join('\n  ')}`, issues);
 }
@@ -227,6 +231,7 @@ function withoutNegativeZero(v: unknown): unknown {
 /** Fields that are absent from the defaults (optional, no default). */
 const OPTIONAL_PATHS = [
   'preset',
+  'basis.kind',
   'cluster.minSamples',
   'train.denseCheckpoints',
   'train.denseCheckpoints.every',

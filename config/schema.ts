@@ -18,6 +18,16 @@ export const TRAJECTORY_SCALINGS = ['none', 'zscore-token', 'unit-norm'] as cons
 export const FAMILIES = ['loss', 'dloss', 'absdloss', 'polca'] as const;
 /** The trajectory families of the published protocol's table (its rows). */
 export const PROTOCOL_FAMILIES = ['loss', 'dloss', 'fisher', 'lca', 'polca-first', 'polca'] as const;
+/**
+ * How the POLCA basis is built (core/basis-kinds.ts and the modules it names):
+ *  - hessian: Algorithm 1, the top-k eigenvectors of P·H_S·P at each basis checkpoint, in order;
+ *  - shuffled: Algorithm 1 with the basis checkpoints visited in a seeded random order;
+ *  - random: a seeded random orthonormal basis of the same size;
+ *  - pca-displacement / pca-update: the top principal directions (uncentred) of the displacements
+ *    θ_t − θ_0, resp. of the updates θ_{t+1} − θ_t, over every checkpoint of the run;
+ *  - preconditioned: Algorithm 1 on Adam's preconditioned Hessian D^{1/2}·H_S·D^{1/2}.
+ */
+export const BASIS_KINDS = ['hessian', 'shuffled', 'random', 'pca-displacement', 'pca-update', 'preconditioned'] as const;
 
 export const dataSchema = z
   .object({
@@ -86,6 +96,11 @@ export const REMOVED_FIELDS: Record<string, string> = {
 
 export const basisSchema = z
   .object({
+    /**
+     * Which basis (BASIS_KINDS); absent means `hessian`. Optional rather than defaulted so that a
+     * config that does not set it resolves, and is keyed, exactly as before the field existed.
+     */
+    kind: z.enum(BASIS_KINDS).optional(),
     /** A basis extension (k Hessian eigenvectors) every this many iterations. */
     every: posInt().default(100),
     /** Eigenvectors per extension. */
@@ -228,6 +243,16 @@ export const configSchema = z
         message: `protocol.lag must be at most half of train.iterations (${c.train.iterations}) so that a second difference fits in the run; got ${c.protocol.lag}`,
       });
     }
+    // A principal-direction basis extension adds k directions per segment: a segment must bring
+    // at least k new rows (its checkpoints) for the trajectory so far to have that many.
+    const kind = basisKind(c.basis);
+    if ((kind === 'pca-displacement' || kind === 'pca-update') && c.basis.k > c.basis.every / c.train.checkpointEvery) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['basis', 'k'],
+        message: `basis.k must be at most the checkpoints per basis segment, basis.every / train.checkpointEvery = ${c.basis.every / c.train.checkpointEvery}, for basis.kind=${kind}; got ${c.basis.k}`,
+      });
+    }
     // A Krylov space of m Lanczos iterations holds at most m Ritz pairs: k eigenvectors need k iterations.
     if (c.basis.maxIter < c.basis.k) {
       ctx.addIssue({
@@ -243,3 +268,6 @@ export type ConfigInput = z.input<typeof configSchema>;
 export type PolcaVariant = (typeof POLCA_VARIANTS)[number];
 export type Family = (typeof FAMILIES)[number];
 export type ProtocolFamily = (typeof PROTOCOL_FAMILIES)[number];
+export type BasisKind = (typeof BASIS_KINDS)[number];
+/** The basis kind of a config (`hessian` when the field is absent). */
+export const basisKind = (basis: { kind?: BasisKind }): BasisKind => basis.kind ?? 'hessian';

@@ -51,4 +51,6 @@ export const STREAMS = {
   init: 4,
   lanczos: 5,
   shuffle: 6,
+  randomBasis: 7,
+  basisOrder: 8,
 } as const;

@@ -5,7 +5,8 @@
  *
  *   data ─► train[0] ─► … ─► train[S−1]            (chain)
  *              │                  │
- *           basis[0] ─► … ─► basis[S−1]             (chain; basis[s] starts when train[s] exists)
+ *           basis[0] ─► … ─► basis[S−1]             (chain; basis[s] starts when train[s] exists,
+ *                                                     or train[π(s)] for a shuffled basis, or at once for a random one)
  *                                 │
  *           polca[0 … S−1]  (fan-out, capped)       (each needs the final basis)
  *                                 │
@@ -19,6 +20,7 @@
 import type { Config, ProtocolFamily } from '../config/schema.ts';
 import { type MemberReading, protocolFamilies } from '../core/protocol.ts';
 import {
+  basisTrainSegment,
   type ClusterTarget,
   clusterTargets,
   type ProtocolTarget,
@@ -51,7 +53,8 @@ export interface RunRecordInput {
 export interface ExperimentActivities {
   data(c: Config): Promise<StepResult>;
   train(c: Config, s: number, inputs: { data: string; prev?: string }): Promise<StepResult>;
-  basis(c: Config, s: number, inputs: { data: string; train: string; prev?: string }): Promise<StepResult>;
+  /** `train` is the segment basisTrainSegment names (absent for a basis that reads none). */
+  basis(c: Config, s: number, inputs: { data: string; train?: string; prev?: string }): Promise<StepResult>;
   polca(c: Config, s: number, inputs: { data: string; basis: string; train: string; prevTrain?: string }): Promise<StepResult>;
   trajectories(c: Config, inputs: { data: string; train: string[]; polca: string[] }): Promise<StepResult>;
   cluster(c: Config, target: ClusterTarget, inputs: { data: string; trajectories: string }): Promise<StepResult>;
@@ -174,6 +177,15 @@ export async function runExperimentDag(
   const data = await step('data', () => acts.data(c));
   const train: Promise<StepResult>[] = [];
   const basis: Promise<StepResult>[] = [];
+  // Training segments as they are created, for an extension that reads a later segment than its
+  // own (a shuffled basis): resolved with train[s] when it exists. Their rejections are the
+  // training steps' own, seen where those are awaited.
+  const settle: ((r: Promise<StepResult>) => void)[] = [];
+  const later = Array.from({ length: S }, () => {
+    const p = new Promise<StepResult>((resolve) => settle.push(resolve));
+    p.catch(() => undefined);
+    return p;
+  });
   for (let s = 0; s < S; s++) {
     const prevTrain = s > 0 ? train[s - 1] : undefined;
     train.push(
@@ -182,16 +194,20 @@ export async function runExperimentDag(
         return step('train', () => acts.train(c, s, { data: data.key, ...(prev ? { prev } : {}) }));
       })(),
     );
+    settle[s](train[s]);
+    // Extension s waits for the previous one and for the training segment it reads: segment s
+    // (Algorithm 1), π(s) (`shuffled`, possibly a later one) or none (`random`).
     const prevBasis = s > 0 ? basis[s - 1] : undefined;
-    const trained = train[s];
+    const source = basisTrainSegment(c, s);
+    const trained = source === undefined ? undefined : source <= s ? train[source] : later[source];
     basis.push(
       (async () => {
-        const t = (await trained).key;
+        const t = trained ? (await trained).key : undefined;
         const prev = prevBasis ? (await prevBasis).key : undefined;
         return step('basis', () =>
           acts.basis(c, s, {
             data: data.key,
-            train: t,
+            ...(t ? { train: t } : {}),
             ...(prev ? { prev } : {}),
           }),
         );

@@ -7,7 +7,8 @@
  * chunk s covers the checkpoint intervals that start in [s·E, (s+1)·E). Checkpoints follow the
  * schedule of core/schedule.ts (uniform, or dense early on).
  */
-import type { Config, Family, ProtocolFamily } from '../config/schema.ts';
+import { basisKind, type Config, type Family, type ProtocolFamily } from '../config/schema.ts';
+import { shuffledOrder } from '../core/basis-order.ts';
 import { checkpointIterations } from '../core/schedule.ts';
 
 export function segmentCount(c: Config): number {
@@ -24,6 +25,17 @@ export function segmentIntervals(c: Config, s: number): { first: number; count: 
   const end = its.indexOf((s + 1) * c.basis.every);
   if (first < 0 || end < 0) throw new Error(`segment ${s}: its boundaries are not checkpoints`);
   return { first, count: end - first };
+}
+/**
+ * The training segment whose artifacts basis extension s reads: s itself (its end state, or for
+ * the principal-direction kinds its checkpoints), π(s) for `shuffled` (core/basis-order.ts), none
+ * for `random`.
+ */
+export function basisTrainSegment(c: Config, s: number): number | undefined {
+  const kind = basisKind(c.basis);
+  if (kind === 'random') return undefined;
+  if (kind === 'shuffled') return shuffledOrder(segmentCount(c), c.seed)[s];
+  return s;
 }
 export function basisSize(c: Config): number {
   return segmentCount(c) * c.basis.k;
