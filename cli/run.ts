@@ -242,7 +242,7 @@ async function statusCommand(workflowId: string, opts: { json?: boolean }): Prom
 }
 
 function readGrid(path: string): SweepInput {
-  const raw = readConfigFile(path) as Partial<SweepInput>;
+  const raw = readConfigFile(path, '--grid') as Partial<SweepInput>;
   if (typeof raw !== 'object' || raw === null || typeof raw.grid !== 'object' || raw.grid === null) {
     throw new ConfigError(`--grid ${path}: expected {"base": {...config}, "grid": {"path.to.field": [values...]}}`);
   }
