@@ -17,7 +17,8 @@
  *
  * Symbolic links inside a local store are refused, never followed (UnsafePathError).
  * `check(key)` is the cache-hit check: the manifest parses and every file exists with its size,
- * and, up to a byte limit, every file's SHA-256 matches.
+ * and, up to a byte limit, every file's SHA-256 matches; files under a key without a manifest
+ * are reported (`orphaned`), not taken for an absent artifact.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { constants, createWriteStream } from 'node:fs';
@@ -77,7 +78,9 @@ export class UnsafePathError extends Error {
 export type CheckResult =
   | { state: 'absent' }
   | { state: 'ok'; manifest: Manifest; hashed: boolean }
-  | { state: 'damaged'; problem: string };
+  | { state: 'damaged'; problem: string }
+  /** Files under the key without a manifest: left by a crash, a partial restore, a deleted manifest (or, on S3, a writer still writing). */
+  | { state: 'orphaned'; problem: string };
 
 export class NotFoundError extends Error {
   constructor(message: string) {
@@ -189,7 +192,12 @@ export class ArtifactStore {
       if (e instanceof IntegrityError) return { state: 'damaged', problem: e.message };
       throw e;
     }
-    if (!m) return { state: 'absent' };
+    if (!m) {
+      const left = await this.filesWithoutManifest(key);
+      if (left.length === 0) return { state: 'absent' };
+      const shown = left.slice(0, 3).join(', ') + (left.length > 3 ? `, … (${left.length} files)` : '');
+      return { state: 'orphaned', problem: `artifact ${key}: files without a manifest (${shown})` };
+    }
     try {
       const total = m.files.reduce((a, f) => a + f.size, 0);
       const hash = total <= hashMaxBytes;
@@ -205,6 +213,17 @@ export class ArtifactStore {
       return { state: 'ok', manifest: m, hashed: hash };
     } catch (e) {
       if (e instanceof IntegrityError) return { state: 'damaged', problem: e.message };
+      throw e;
+    }
+  }
+
+  /** The names of whatever is stored under `key` (no manifest among them, or the artifact would be complete). */
+  private async filesWithoutManifest(key: string): Promise<string[]> {
+    const prefix = `objects/${key}/`;
+    try {
+      return (await this.backend.list(prefix)).filter((p) => p.startsWith(prefix)).map((p) => p.slice(prefix.length));
+    } catch (e) {
+      if (e instanceof UnsafePathError) return [key];
       throw e;
     }
   }
