@@ -12,7 +12,8 @@
  * or describes another key; a file missing, short or changed) is removed and recomputed, and the
  * result says `recomputed`; so does one whose files were found without their manifest. Inputs are always read in full and hash-checked (readInput).
  */
-import { type ArtifactStore, IntegrityError, type Manifest, NotFoundError, type StepSpec, stepKey } from '../artifacts/index.ts';
+import { type StepSpec, stepKey } from '../artifacts/keys.ts';
+import { type ArtifactStore, IntegrityError, type Manifest, NotFoundError } from '../artifacts/store.ts';
 import type { StepResult } from '../workflows/dag.ts';
 
 export interface Progress {
