@@ -8,10 +8,12 @@
  * step needed twice at the same time, by two runs or two sweep points or two workers, is computed
  * once), compute, write, return. The cache-hit check (ArtifactStore.check): the manifest parses,
  * every file exists with its size, and for artifacts of at most POLCA_HIT_HASH_MAX_MIB MiB
- * (default 64) every file's SHA-256 matches. A damaged artifact is removed and recomputed, and
- * the result says `recomputed`. Inputs are always read in full and hash-checked (readInput).
+ * (default 64) every file's SHA-256 matches. A damaged artifact (a manifest that does not parse
+ * or describes another key; a file missing, short or changed) is removed and recomputed, and the
+ * result says `recomputed`; so does one whose files were found without their manifest. Inputs are always read in full and hash-checked (readInput).
  */
-import { type ArtifactStore, IntegrityError, type Manifest, NotFoundError, type StepSpec, stepKey } from '../artifacts/index.ts';
+import { type StepSpec, stepKey } from '../artifacts/keys.ts';
+import { type ArtifactStore, IntegrityError, type Manifest, NotFoundError } from '../artifacts/store.ts';
 import type { StepResult } from '../workflows/dag.ts';
 
 export interface Progress {
@@ -127,6 +129,12 @@ export async function runStep(
   const hashLimit = ctx.hitHashMaxBytes ?? hitHashMaxBytes();
   /** What the cache-hit check found wrong with the stored artifact, when it was damaged. */
   let damage: string | undefined;
+  /**
+   * Files under the key without a manifest, as the latest check found them. Not removed: on S3 they
+   * may be another writer's, still writing under its lease; the store never adopts them, and once
+   * this step holds the lease and still finds them, computing the step is a recomputation.
+   */
+  let orphaned: string | undefined;
   const resultOf = (m: Manifest): StepResult => ({
     name,
     key,
@@ -136,7 +144,8 @@ export async function runStep(
   });
   const cachedResult = async (): Promise<StepResult | undefined> => {
     const c = await ctx.store.check(key, hashLimit);
-    if (c.state === 'absent') return undefined;
+    orphaned = c.state === 'orphaned' ? c.problem : undefined;
+    if (c.state === 'absent' || c.state === 'orphaned') return undefined;
     if (c.state === 'ok') return resultOf(c.manifest);
     // Damaged (a file missing, short, changed; a manifest that does not parse): never handed on.
     damage = c.problem;
@@ -187,6 +196,7 @@ export async function runStep(
   try {
     const again = await written();
     if (again) return again;
+    if (orphaned !== undefined) ctx.heartbeat({ phase: `recomputing: ${orphaned}`, done: 0, total: 1 });
     const { files, meta } = await compute();
     const seconds = (Date.now() - t0) / 1000;
     await ctx.store.put(spec, files, { ...meta, seconds, ...(ctx.worker ? { worker: ctx.worker } : {}) });
@@ -196,7 +206,7 @@ export async function runStep(
       name,
       key,
       cached: false,
-      ...(damage !== undefined ? { recomputed: true } : {}),
+      ...(damage !== undefined || orphaned !== undefined ? { recomputed: true } : {}),
       seconds,
       meta: metaOf ? metaOf(meta) : meta,
     };

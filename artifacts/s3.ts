@@ -4,18 +4,9 @@
  * transient errors, and multipart uploads (@aws-sdk/lib-storage) above 16 MiB. An S3 PUT is
  * atomic: readers see an object whole or not at all. Credentials come from the SDK's default
  * chain (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, profiles) and never appear in messages.
+ * The SDK is loaded on the first request, so that commands that never reach S3 do not load it.
  */
-import {
-  DeleteObjectCommand,
-  DeleteObjectsCommand,
-  GetObjectCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  NoSuchKey,
-  PutObjectCommand,
-  S3Client,
-} from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { ObjectBackend } from './store.ts';
 
 export interface S3Options {
@@ -29,6 +20,15 @@ export interface S3Options {
 }
 
 const MULTIPART_THRESHOLD = 16 * 1024 * 1024;
+
+type Sdk = typeof import('@aws-sdk/client-s3') & { Upload: typeof import('@aws-sdk/lib-storage').Upload };
+let sdkLoading: Promise<Sdk> | undefined;
+/** @aws-sdk/client-s3 and lib-storage, loaded once, on first use. */
+const loadSdk = (): Promise<Sdk> =>
+  (sdkLoading ??= Promise.all([import('@aws-sdk/client-s3'), import('@aws-sdk/lib-storage')]).then(([s3, storage]) => ({
+    ...s3,
+    Upload: storage.Upload,
+  })));
 
 /** Remove secrets from a text: the credential variables' values and AWS access key ids. */
 export function redact(text: string, env: NodeJS.ProcessEnv = process.env, extra: string[] = []): string {
@@ -63,26 +63,37 @@ function safeMessage(e: unknown, secrets: string[] = []): string {
 }
 
 export class S3Backend implements ObjectBackend {
-  readonly client: S3Client;
   readonly bucket: string;
   readonly prefix: string;
   readonly endpoint?: string;
   readonly #secrets: string[];
+  readonly #opts: S3Options;
+  #client?: Promise<{ client: S3Client; sdk: Sdk }>;
 
   constructor(opts: S3Options) {
     const c = opts.credentials;
     this.#secrets = c ? [c.secretAccessKey, c.accessKeyId, c.sessionToken ?? ''] : [];
+    this.#opts = opts;
     this.bucket = opts.bucket;
     this.prefix = (opts.prefix ?? '').replace(/^\/+|\/+$/g, '');
     this.endpoint = opts.endpoint;
-    this.client = new S3Client({
-      region: opts.region ?? process.env.AWS_REGION ?? 'us-east-1',
-      endpoint: opts.endpoint,
-      forcePathStyle: opts.endpoint !== undefined,
-      maxAttempts: opts.maxAttempts ?? 5,
-      retryMode: 'standard',
-      ...(opts.credentials ? { credentials: opts.credentials } : {}),
-    });
+  }
+
+  /** The SDK and this backend's client, made on first use. */
+  private s3(): Promise<{ client: S3Client; sdk: Sdk }> {
+    const opts = this.#opts;
+    this.#client ??= loadSdk().then((sdk) => ({
+      sdk,
+      client: new sdk.S3Client({
+        region: opts.region ?? process.env.AWS_REGION ?? 'us-east-1',
+        endpoint: opts.endpoint,
+        forcePathStyle: opts.endpoint !== undefined,
+        maxAttempts: opts.maxAttempts ?? 5,
+        retryMode: 'standard',
+        ...(opts.credentials ? { credentials: opts.credentials } : {}),
+      }),
+    }));
+    return this.#client;
   }
 
   get location(): string {
@@ -98,27 +109,29 @@ export class S3Backend implements ObjectBackend {
   }
 
   async getObject(path: string): Promise<Uint8Array | undefined> {
+    const { client, sdk } = await this.s3();
     try {
-      const r = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.full(path) }));
+      const r = await client.send(new sdk.GetObjectCommand({ Bucket: this.bucket, Key: this.full(path) }));
       return await r.Body!.transformToByteArray();
     } catch (e) {
-      if (e instanceof NoSuchKey || (e as { name?: string }).name === 'NoSuchKey') return undefined;
+      if (e instanceof sdk.NoSuchKey || (e as { name?: string }).name === 'NoSuchKey') return undefined;
       throw this.wrap('GET', path, e);
     }
   }
 
   async putObject(path: string, data: Uint8Array): Promise<void> {
+    const { client, sdk } = await this.s3();
     try {
       if (data.byteLength > MULTIPART_THRESHOLD) {
-        await new Upload({
-          client: this.client,
+        await new sdk.Upload({
+          client,
           params: { Bucket: this.bucket, Key: this.full(path), Body: data },
           partSize: 8 * 1024 * 1024,
           queueSize: 4,
           leavePartsOnError: false,
         }).done();
       } else {
-        await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.full(path), Body: data }));
+        await client.send(new sdk.PutObjectCommand({ Bucket: this.bucket, Key: this.full(path), Body: data }));
       }
     } catch (e) {
       throw this.wrap('PUT', path, e);
@@ -126,14 +139,13 @@ export class S3Backend implements ObjectBackend {
   }
 
   async list(prefix: string): Promise<string[]> {
+    const { client, sdk } = await this.s3();
     const out: string[] = [];
     let token: string | undefined;
     const base = this.prefix ? `${this.prefix}/` : '';
     try {
       do {
-        const r = await this.client.send(
-          new ListObjectsV2Command({ Bucket: this.bucket, Prefix: base + prefix, ContinuationToken: token }),
-        );
+        const r = await client.send(new sdk.ListObjectsV2Command({ Bucket: this.bucket, Prefix: base + prefix, ContinuationToken: token }));
         for (const o of r.Contents ?? []) if (o.Key) out.push(o.Key.slice(base.length));
         token = r.IsTruncated ? r.NextContinuationToken : undefined;
       } while (token);
@@ -144,12 +156,13 @@ export class S3Backend implements ObjectBackend {
   }
 
   async deletePrefix(prefix: string): Promise<void> {
+    const { client, sdk } = await this.s3();
     const keys = await this.list(prefix);
     for (let i = 0; i < keys.length; i += 1000) {
       const chunk = keys.slice(i, i + 1000);
       try {
-        await this.client.send(
-          new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: chunk.map((k) => ({ Key: this.full(k) })) } }),
+        await client.send(
+          new sdk.DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: chunk.map((k) => ({ Key: this.full(k) })) } }),
         );
       } catch (e) {
         throw this.wrap('DELETE', prefix, e);
@@ -164,18 +177,19 @@ export class S3Backend implements ObjectBackend {
    * advice is to retry, and the retry answers 412 (it succeeded) or 200 (it did not).
    */
   async putObjectIfAbsent(path: string, data: Uint8Array): Promise<boolean> {
+    const { client, sdk } = await this.s3();
     for (let attempt = 0; ; attempt++) {
       try {
         if (data.byteLength > MULTIPART_THRESHOLD) {
-          await new Upload({
-            client: this.client,
+          await new sdk.Upload({
+            client,
             params: { Bucket: this.bucket, Key: this.full(path), Body: data, IfNoneMatch: '*' },
             partSize: 8 * 1024 * 1024,
             queueSize: 4,
             leavePartsOnError: false,
           }).done();
         } else {
-          await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.full(path), Body: data, IfNoneMatch: '*' }));
+          await client.send(new sdk.PutObjectCommand({ Bucket: this.bucket, Key: this.full(path), Body: data, IfNoneMatch: '*' }));
         }
         return true;
       } catch (e) {
@@ -192,18 +206,20 @@ export class S3Backend implements ObjectBackend {
   }
 
   async getObjectStream(path: string): Promise<AsyncIterable<Uint8Array> | undefined> {
+    const { client, sdk } = await this.s3();
     try {
-      const r = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.full(path) }));
+      const r = await client.send(new sdk.GetObjectCommand({ Bucket: this.bucket, Key: this.full(path) }));
       return r.Body as AsyncIterable<Uint8Array>;
     } catch (e) {
-      if (e instanceof NoSuchKey || (e as { name?: string }).name === 'NoSuchKey') return undefined;
+      if (e instanceof sdk.NoSuchKey || (e as { name?: string }).name === 'NoSuchKey') return undefined;
       throw this.wrap('GET', path, e);
     }
   }
 
   async sizeOf(path: string): Promise<number | undefined> {
+    const { client, sdk } = await this.s3();
     try {
-      const r = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.full(path) }));
+      const r = await client.send(new sdk.HeadObjectCommand({ Bucket: this.bucket, Key: this.full(path) }));
       return r.ContentLength;
     } catch (e) {
       const status = (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
@@ -213,8 +229,9 @@ export class S3Backend implements ObjectBackend {
   }
 
   async deleteObject(path: string): Promise<void> {
+    const { client, sdk } = await this.s3();
     try {
-      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.full(path) }));
+      await client.send(new sdk.DeleteObjectCommand({ Bucket: this.bucket, Key: this.full(path) }));
     } catch (e) {
       throw this.wrap('DELETE', path, e);
     }

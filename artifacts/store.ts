@@ -17,7 +17,8 @@
  *
  * Symbolic links inside a local store are refused, never followed (UnsafePathError).
  * `check(key)` is the cache-hit check: the manifest parses and every file exists with its size,
- * and, up to a byte limit, every file's SHA-256 matches.
+ * and, up to a byte limit, every file's SHA-256 matches; files under a key without a manifest
+ * are reported (`orphaned`), not taken for an absent artifact.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { constants, createWriteStream } from 'node:fs';
@@ -77,7 +78,9 @@ export class UnsafePathError extends Error {
 export type CheckResult =
   | { state: 'absent' }
   | { state: 'ok'; manifest: Manifest; hashed: boolean }
-  | { state: 'damaged'; problem: string };
+  | { state: 'damaged'; problem: string }
+  /** Files under the key without a manifest: left by a crash, a partial restore, a deleted manifest (or, on S3, a writer still writing). */
+  | { state: 'orphaned'; problem: string };
 
 export class NotFoundError extends Error {
   constructor(message: string) {
@@ -189,7 +192,12 @@ export class ArtifactStore {
       if (e instanceof IntegrityError) return { state: 'damaged', problem: e.message };
       throw e;
     }
-    if (!m) return { state: 'absent' };
+    if (!m) {
+      const left = await this.filesWithoutManifest(key);
+      if (left.length === 0) return { state: 'absent' };
+      const shown = left.slice(0, 3).join(', ') + (left.length > 3 ? `, … (${left.length} files)` : '');
+      return { state: 'orphaned', problem: `artifact ${key}: files without a manifest (${shown})` };
+    }
     try {
       const total = m.files.reduce((a, f) => a + f.size, 0);
       const hash = total <= hashMaxBytes;
@@ -205,6 +213,17 @@ export class ArtifactStore {
       return { state: 'ok', manifest: m, hashed: hash };
     } catch (e) {
       if (e instanceof IntegrityError) return { state: 'damaged', problem: e.message };
+      throw e;
+    }
+  }
+
+  /** The names of whatever is stored under `key` (no manifest among them, or the artifact would be complete). */
+  private async filesWithoutManifest(key: string): Promise<string[]> {
+    const prefix = `objects/${key}/`;
+    try {
+      return (await this.backend.list(prefix)).filter((p) => p.startsWith(prefix)).map((p) => p.slice(prefix.length));
+    } catch (e) {
+      if (e instanceof UnsafePathError) return [key];
       throw e;
     }
   }
@@ -366,62 +385,77 @@ export class ArtifactStore {
     return { size, sha256: h.digest('hex') };
   }
 
-  /**
-   * Copy one file of a complete artifact to `dest`, streamed, verified against the manifest before
-   * it appears under its name. The copy is written to a new file created exclusively (O_EXCL: an
-   * existing name, a symbolic link included, is never opened) in `tmpDir` (default: next to
-   * `dest`), then moved into place: renamed over `dest` with `overwrite`, else linked, so that an
-   * existing `dest` is an error and is left untouched. `beforePlace` runs just before the move.
-   */
-  async exportFile(
-    key: string,
-    name: string,
-    dest: string,
-    opts: { overwrite?: boolean; onBytes?: (n: number) => void; tmpDir?: string; beforePlace?: () => Promise<void> } = {},
-  ): Promise<FileEntry> {
+  /** The entry of `name` in the manifest of `key` and a stream of its stored bytes (not yet verified). */
+  private async source(key: string, name: string): Promise<{ entry: FileEntry; chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array> }> {
     checkFileName(name);
     const m = await this.manifest(key);
     if (!m) throw new NotFoundError(`artifact ${key} is not in the store (${this.location})`);
     const entry = m.files.find((f) => f.name === name);
     if (!entry) throw new NotFoundError(`artifact ${key} has no file ${name}; it has: ${m.files.map((f) => f.name).join(', ')}`);
     const path = `objects/${key}/${name}`;
-    let source: AsyncIterable<Uint8Array> | Iterable<Uint8Array> | undefined;
-    if (this.backend.getObjectStream) source = await this.read(key, name, () => this.backend.getObjectStream!(path));
+    let chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array> | undefined;
+    if (this.backend.getObjectStream) chunks = await this.read(key, name, () => this.backend.getObjectStream!(path));
     else {
       const data = await this.read(key, name, () => this.backend.getObject(path));
-      source = data ? [data] : undefined;
+      chunks = data ? [data] : undefined;
     }
-    if (!source) throw new IntegrityError(`artifact ${key}: file ${name} is listed in the manifest but missing`, key, name);
-    let tmpDir = opts.tmpDir;
-    if (!tmpDir) {
-      tmpDir = dirname(dest);
-      await mkdir(tmpDir, { recursive: true });
-    }
-    const tmp = join(tmpDir, `export.tmp-${process.pid}-${randomBytes(8).toString('hex')}`);
+    if (!chunks) throw new IntegrityError(`artifact ${key}: file ${name} is listed in the manifest but missing`, key, name);
+    return { entry, chunks };
+  }
+
+  /**
+   * The bytes of one file of a complete artifact, streamed chunk by chunk; after the last chunk,
+   * an IntegrityError when their size or SHA-256 disagrees with the manifest. Whatever the caller
+   * wrote from them must not be used before the iteration has ended without an error.
+   */
+  async *verifiedChunks(key: string, name: string, onEntry?: (entry: FileEntry) => void): AsyncGenerator<Uint8Array> {
+    const { entry, chunks } = await this.source(key, name);
+    onEntry?.(entry);
     const h = createHash('sha256');
     let size = 0;
+    for await (const c of chunks) {
+      h.update(c);
+      size += c.byteLength;
+      yield c;
+    }
+    if (size !== entry.size)
+      throw new IntegrityError(`artifact ${key}: file ${name} has ${size} bytes, the manifest says ${entry.size}`, key, name);
+    const got = h.digest('hex');
+    if (got !== entry.sha256)
+      throw new IntegrityError(`artifact ${key}: file ${name} has SHA-256 ${got}, the manifest says ${entry.sha256}`, key, name);
+  }
+
+  /**
+   * Copy one file of a complete artifact to `dest`, streamed, verified against the manifest before
+   * it appears under its name. The copy is written to a new file created exclusively (O_EXCL: an
+   * existing name, a symbolic link included, is never opened) next to `dest`, then moved into
+   * place: renamed over `dest` with `overwrite`, else linked, so that an existing `dest` is an
+   * error and is left untouched. (`polca artifacts download` writes into a directory another
+   * writer may change with cli/artifacts.ts's directory-pinned writes instead.)
+   */
+  async exportFile(
+    key: string,
+    name: string,
+    dest: string,
+    opts: { overwrite?: boolean; onBytes?: (n: number) => void } = {},
+  ): Promise<FileEntry> {
+    let entry: FileEntry | undefined;
+    const chunks = this.verifiedChunks(key, name, (e) => (entry = e));
+    // the manifest and the source are opened (and a missing file reported) before anything is created
+    const first = await chunks.next();
+    const tmpDir = dirname(dest);
+    await mkdir(tmpDir, { recursive: true });
+    const tmp = join(tmpDir, `export.tmp-${process.pid}-${randomBytes(8).toString('hex')}`);
     const out = createWriteStream(tmp, { flags: 'wx', mode: 0o644 });
     try {
-      await pipeline(
-        source,
-        async function* (chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): AsyncGenerator<Uint8Array> {
-          for await (const c of chunks) {
-            h.update(c);
-            size += c.byteLength;
-            opts.onBytes?.(c.byteLength);
-            yield c;
-          }
-        },
-        out,
-      );
-      if (size !== entry.size)
-        throw new IntegrityError(`artifact ${key}: file ${name} has ${size} bytes, the manifest says ${entry.size}`, key, name);
-      const got = h.digest('hex');
-      if (got !== entry.sha256)
-        throw new IntegrityError(`artifact ${key}: file ${name} has SHA-256 ${got}, the manifest says ${entry.sha256}`, key, name);
-      await opts.beforePlace?.();
+      await pipeline(async function* (): AsyncGenerator<Uint8Array> {
+        for (let r = first; !r.done; r = await chunks.next()) {
+          opts.onBytes?.(r.value.byteLength);
+          yield r.value;
+        }
+      }, out);
       await placeFile(tmp, dest, opts.overwrite ?? false);
-      return entry;
+      return entry!;
     } finally {
       await rm(tmp, { force: true });
     }

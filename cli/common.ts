@@ -1,5 +1,5 @@
 /** Small helpers shared by the CLI verbs. */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync, type Stats, statSync } from 'node:fs';
 import { ConfigError, MAX_CONFIG_DEPTH } from '../config/index.ts';
 
 /** The deepest bracket nesting of a JSON text (brackets inside strings do not count). */
@@ -20,21 +20,41 @@ export function jsonDepth(text: string): number {
   return max;
 }
 
-/** Read a JSON config file; errors name the file. */
-export function readConfigFile(path: string): unknown {
-  if (!existsSync(path)) throw new ConfigError(`--config ${path}: no such file`);
-  const text = readFileSync(path, 'utf8');
+/**
+ * Read a JSON config file given as `option` (`--config`, `--grid`); errors name the option, the
+ * path and what is allowed: a readable regular file holding a JSON object.
+ */
+export function readConfigFile(path: string, option = '--config'): unknown {
+  const allowed = 'allowed: a readable JSON file (see `polca config schema`)';
+  const fail = (why: string): never => {
+    throw new ConfigError(`${option} ${path}: ${why}; ${allowed}`, [{ path: option, message: `${why}; ${allowed}` }]);
+  };
+  let st: Stats;
+  try {
+    st = statSync(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    return fail(code === 'ENOENT' || code === 'ENOTDIR' ? 'no such file' : `cannot be read (${code ?? (e as Error).message})`);
+  }
+  if (st.isDirectory()) fail('is a directory, not a file');
+  if (!st.isFile()) fail('is not a regular file');
+  let text = '';
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    fail(`cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
   // Nesting is checked on the text first: a parser (or a merge) that recurses must never see it.
   const depth = jsonDepth(text);
   if (depth > MAX_CONFIG_DEPTH + 1) {
-    throw new ConfigError(`--config ${path}: nested ${depth} levels deep; allowed: at most ${MAX_CONFIG_DEPTH} (sections of fields)`, [
+    throw new ConfigError(`${option} ${path}: nested ${depth} levels deep; allowed: at most ${MAX_CONFIG_DEPTH} (sections of fields)`, [
       { path: '(root)', message: `nested ${depth} levels deep` },
     ]);
   }
   try {
     return JSON.parse(text);
   } catch (e) {
-    throw new ConfigError(`--config ${path}: not valid JSON (${(e as Error).message})`);
+    throw new ConfigError(`${option} ${path}: not valid JSON (${(e as Error).message})`);
   }
 }
 

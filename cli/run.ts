@@ -5,10 +5,10 @@ import type { FamilyReading } from '../core/protocol.ts';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { openStore } from '../artifacts/index.ts';
+import { openStore } from '../artifacts/open.ts';
 import { ConfigError, resolveConfig } from '../config/index.ts';
 import type { Config } from '../config/schema.ts';
-import type { ExperimentResult, ProgressState } from '../workflows/dag.ts';
+import type { ExperimentResult, ProgressState, StepResult } from '../workflows/dag.ts';
 import type { SweepInput, SweepPointResult } from '../workflows/index.ts';
 import { intOption, readConfigFile } from './common.ts';
 import {
@@ -132,9 +132,8 @@ async function runCommand(opts: RunOptions): Promise<void> {
   const t0 = Date.now();
   const t = await connectTemporal();
   const workflowId = opts.id ?? workflowIdFor(config);
-  const { polcaExperiment } = await import('../workflows/index.ts');
-  const start = () =>
-    t.client.workflow.start(polcaExperiment, {
+  const start = async () =>
+    t.client.workflow.start((await import('../workflows/index.ts')).polcaExperiment, {
       taskQueue: t.taskQueue,
       workflowId,
       args: [config as unknown as Record<string, unknown>],
@@ -148,6 +147,18 @@ async function runCommand(opts: RunOptions): Promise<void> {
     const handle = await start();
     const out = { workflowId, runId: handle.firstExecutionRunId, ui: uiLink(t, workflowId, handle.firstExecutionRunId) };
     console.log(opts.json ? JSON.stringify(out) : `started ${workflowId} (run ${out.runId})${out.ui ? `\n${out.ui}` : ''}`);
+    await t.connection.close();
+    return;
+  }
+  // Everything stored and checked, the workflow completed: its summary, with no worker started.
+  const stored = await storedRun(t, config, workflowId);
+  if (stored) {
+    if (!opts.json) {
+      process.stderr.write(
+        `${workflowId}: every step is stored and passes the cache-hit check, and the workflow completed: nothing to run (no worker started)\n`,
+      );
+    }
+    printResult(t, workflowId, stored.runId, stored.r, t0, opts.json);
     await t.connection.close();
     return;
   }
@@ -170,13 +181,18 @@ async function runCommand(opts: RunOptions): Promise<void> {
     const desc = await handle.describe();
     return { r: await done, runId: desc.runId };
   });
-  const r = result.r;
+  printResult(t, workflowId, result.runId, result.r, t0, opts.json);
+  await t.connection.close();
+}
+
+/** A run's summary on stdout: one JSON object with `json`, else the text summary. */
+function printResult(t: TemporalTarget, workflowId: string, runId: string, r: ExperimentResult, t0: number, json?: boolean): void {
   const report = reportLocation(r.report);
-  if (opts.json) {
+  if (json) {
     console.log(
       JSON.stringify({
         workflowId,
-        runId: result.runId,
+        runId,
         store: openStore().location,
         steps: r.steps.map((s) => ({ name: s.name, key: s.key, cached: s.cached, recomputed: s.recomputed === true, seconds: s.seconds })),
         report,
@@ -194,10 +210,53 @@ async function runCommand(opts: RunOptions): Promise<void> {
     if (recomputed.length) console.log(`recomputed (their stored artifacts were damaged): ${recomputed.map((s) => s.name).join(', ')}`);
     for (const l of summaryLines(r)) console.log(l);
     console.log(`report: ${report}`);
-    const ui = uiLink(t, workflowId, result.runId);
+    const ui = uiLink(t, workflowId, runId);
     if (ui) console.log(`Temporal Web UI: ${ui}`);
   }
-  await t.connection.close();
+}
+
+/**
+ * The summary a rerun would give, when nothing is left to run: the run record `workflowId` exists
+ * and holds this config; the workflow with that id has completed (its latest run) with this
+ * config and the same steps and keys as the record; and every step's artifact passes the same
+ * cache-hit check a step makes (activities/context.ts: manifest, sizes, and SHA-256 up to
+ * POLCA_HIT_HASH_MAX_MIB). Then every step is reported `cached`, with the seconds its check took,
+ * and the metrics and report of the completed run. Undefined (run the workflow) when anything is
+ * missing, damaged or different. Needs only a Temporal client: no worker, no workflow bundle.
+ */
+async function storedRun(
+  t: TemporalTarget,
+  config: Config,
+  workflowId: string,
+): Promise<{ r: ExperimentResult; runId: string } | undefined> {
+  const store = openStore();
+  const { canonicalJson } = await import('../artifacts/keys.ts');
+  const same = (a: unknown, b: unknown) => {
+    try {
+      return canonicalJson(a) === canonicalJson(b);
+    } catch {
+      return false;
+    }
+  };
+  const record = await store.getRun(workflowId).catch(() => undefined);
+  if (!record || typeof record.steps !== 'object' || record.steps === null || !same(record.config, config)) return undefined;
+  const handle = t.client.workflow.getHandle(workflowId);
+  const desc = await handle.describe().catch(() => undefined);
+  if (desc?.status.name !== 'COMPLETED' || desc.type !== 'polcaExperiment') return undefined;
+  const done = (await handle.result().catch(() => undefined)) as ExperimentResult | undefined;
+  if (!done || !Array.isArray(done.steps) || !same(done.config, config)) return undefined;
+  const keys = Object.fromEntries(done.steps.map((s) => [s.name, s.key]));
+  if (!same(keys, record.steps) || record.steps.report !== done.report) return undefined;
+  const { hitHashMaxBytes } = await import('../activities/context.ts');
+  const limit = hitHashMaxBytes();
+  const steps: StepResult[] = [];
+  for (const s of done.steps) {
+    const t1 = Date.now();
+    const c = await store.check(s.key, limit);
+    if (c.state !== 'ok') return undefined;
+    steps.push({ name: s.name, key: s.key, cached: true, seconds: (Date.now() - t1) / 1000, meta: s.meta });
+  }
+  return { r: { ...done, steps }, runId: desc.runId };
 }
 
 async function workerCommand(opts: { concurrency?: string }): Promise<void> {
@@ -271,7 +330,7 @@ async function statusCommand(workflowId: string, opts: { json?: boolean }): Prom
 }
 
 function readGrid(path: string): SweepInput {
-  const raw = readConfigFile(path) as Partial<SweepInput>;
+  const raw = readConfigFile(path, '--grid') as Partial<SweepInput>;
   if (typeof raw !== 'object' || raw === null || typeof raw.grid !== 'object' || raw.grid === null) {
     throw new ConfigError(`--grid ${path}: expected {"base": {...config}, "grid": {"path.to.field": [values...]}}`);
   }

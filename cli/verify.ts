@@ -38,7 +38,7 @@ export async function verifySteps(store: ArtifactStore, steps: Record<string, st
     const c = await store.check(key, Number.POSITIVE_INFINITY);
     if (c.state === 'ok') rows.push({ step, key, state: 'ok' });
     else if (c.state === 'absent') rows.push({ step, key, state: 'missing', problem: `artifact ${key} is not in the store` });
-    else rows.push({ step, key, state: 'damaged', problem: c.problem });
+    else rows.push({ step, key, state: 'damaged', problem: c.problem }); // damaged, or files without a manifest
   }
   return rows;
 }

@@ -203,11 +203,14 @@ export function resolveConfig(opts: ResolveOptions = {}): Config {
   if (presetName) merged.preset = presetName;
   for (const s of opts.sets ?? []) {
     const { path, value } = parseSet(s);
-    const why = REMOVED_FIELDS[path.join('.')];
+    // Own properties only: `toString` and friends are no field (nor a removed one) of any config.
+    const why = Object.hasOwn(REMOVED_FIELDS, path.join('.')) ? REMOVED_FIELDS[path.join('.')] : undefined;
     if (why) throw new ConfigError(`--set ${path.join('.')}: ${why}`, [{ path: path.join('.'), message: why }]);
     if (!knownPath(path)) {
-      throw new ConfigError(`--set ${path.join('.')}: no such config field; see \`polca config schema\``, [
-        { path: path.join('.'), message: 'no such field' },
+      const { at, fields } = fieldsNear(path);
+      const allowed = `allowed ${at ? `fields of ${at}` : 'sections and fields'}: ${fields.join(', ')}`;
+      throw new ConfigError(`--set ${path.join('.')}: no such config field; ${allowed} (see \`polca config schema\`)`, [
+        { path: path.join('.'), message: `no such field; ${allowed}` },
       ]);
     }
     merged = setAt(merged, path, value);
@@ -249,6 +252,26 @@ export function knownPath(path: string[]): boolean {
     cur = cur[p];
   }
   return true;
+}
+
+/**
+ * The fields allowed where `path` stops naming one: the deepest section of the schema that the
+ * path reaches (`at`, '' for the top level) and that section's field names.
+ */
+export function fieldsNear(path: string[]): { at: string; fields: string[] } {
+  let cur: unknown = configSchema.parse({});
+  const reached: string[] = [];
+  for (const p of path.slice(0, -1)) {
+    if (!isPlain(cur) || !Object.hasOwn(cur, p) || !isPlain(cur[p])) break;
+    cur = cur[p];
+    reached.push(p);
+  }
+  const at = reached.join('.');
+  const extra = OPTIONAL_PATHS.filter((o) => o.split('.').length === reached.length + 1 && o.startsWith(at ? `${at}.` : '')).map(
+    (o) => o.split('.').pop()!,
+  );
+  const fields = [...new Set([...Object.keys(cur as Plain), ...extra])].sort();
+  return { at, fields };
 }
 
 /** JSON Schema of the config, for editors. */

@@ -152,11 +152,12 @@ for (const backend of backends) {
       assert.equal(stepOf(r, 'trajectories').recomputed, true);
     });
 
-    test('a deleted manifest: the step is computed again from scratch', { timeout: 300_000 }, async () => {
+    test('a deleted manifest: the step is computed again from scratch and says recomputed', { timeout: 300_000 }, async () => {
       const k = key('polca/1');
       await store.backend.deleteObject(`objects/${k}/manifest.json`);
       const r = await rerun('no-manifest');
       assert.equal(stepOf(r, 'polca/1').cached, false);
+      assert.equal(stepOf(r, 'polca/1').recomputed, true, 'files without a manifest: a recomputation');
     });
 
     test('a manifest that is not JSON: removed and recomputed', { timeout: 300_000 }, async () => {
@@ -176,6 +177,7 @@ for (const backend of backends) {
       await store.backend.deleteObject(`objects/${k}/manifest.json`);
       const r = await rerun('flip-no-manifest');
       assert.equal(stepOf(r, 'train/0').cached, false);
+      assert.equal(stepOf(r, 'train/0').recomputed, true);
     });
 
     test('a damaged input read by a step that is not cached: its producer is recomputed at once', { timeout: 300_000 }, async () => {

@@ -93,3 +93,45 @@ test('overrides merge over presets and the JSON Schema describes the config', ()
   const schema = configJsonSchema() as { properties: Record<string, unknown> };
   assert.ok(schema.properties.polca && schema.properties.model);
 });
+
+test('`--set` of a name every object inherits (toString, valueOf, hasOwnProperty) is no field: the error lists the allowed ones', () => {
+  for (const name of ['toString', 'valueOf', 'hasOwnProperty', 'isPrototypeOf', 'toLocaleString']) {
+    rejects({ preset: 'tiny', sets: [`${name}=1`] }, `--set ${name}`, 'no such config field', 'allowed sections and fields', 'model, ');
+    rejects({ preset: 'tiny', sets: [`train.${name}=1`] }, `--set train.${name}`, 'no such config field', 'allowed fields of train', 'lr');
+    assert.throws(
+      () => resolveConfig({ preset: 'tiny', sets: [`${name}=1`] }),
+      (e: unknown) => !/native code|function /.test((e as Error).message),
+      `${name}: no function text in the message`,
+    );
+  }
+  rejects({ preset: 'tiny', sets: ['model.depth=3'] }, 'allowed fields of model', 'dModel', 'nLayers');
+  rejects({ preset: 'tiny', sets: ['train.denseCheckpoints.x=3'] }, 'allowed fields of train', 'denseCheckpoints');
+});
+
+test('`--config` given a directory, a missing file or something that is not a file: the option, the path and what is allowed', async () => {
+  const { mkdtempSync, rmSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { readConfigFile } = await import('../../cli/common.ts');
+  const dir = mkdtempSync(join(tmpdir(), 'polca-config-file-'));
+  try {
+    const fails = (f: () => unknown, ...fragments: string[]) =>
+      assert.throws(f, (e: unknown) => {
+        assert.ok(e instanceof ConfigError, String(e));
+        for (const x of fragments) assert.ok(e.message.includes(x), `${JSON.stringify(e.message)} should mention ${x}`);
+        assert.ok(!/EISDIR|ENOENT/.test(e.message.split(';')[0]), `no bare error code: ${e.message}`);
+        return true;
+      });
+    fails(() => readConfigFile(dir), `--config ${dir}`, 'is a directory', 'allowed: a readable JSON file');
+    fails(() => readConfigFile(join(dir, 'none.json')), '--config', 'no such file', 'allowed: a readable JSON file');
+    fails(() => readConfigFile(join(dir, 'none.json', 'x')), '--config', 'no such file');
+    fails(() => readConfigFile('/dev/null'), '--config /dev/null', 'not a regular file');
+    fails(() => readConfigFile(dir, '--grid'), `--grid ${dir}`, 'is a directory');
+    writeFileSync(join(dir, 'bad.json'), '{"train": ');
+    fails(() => readConfigFile(join(dir, 'bad.json')), '--config', 'not valid JSON');
+    writeFileSync(join(dir, 'ok.json'), '{"train": {"lr": 0.002}}');
+    assert.deepEqual(readConfigFile(join(dir, 'ok.json')), { train: { lr: 0.002 } });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
