@@ -5,11 +5,12 @@
  *           each a first-order jet pass along P one-hot directions;
  *   fisher  (bᵀ∇ℓ_x)² along a random orthonormal basis of m vectors (core/fisher.ts): one
  *           first-order jet pass along m directions per checkpoint.
- * The selection is taken at the chunk's last checkpoint (the run's final checkpoint is not
- * trained here); it says which tensors the P parameters fall in. Projected to the whole run:
- * seconds per interval (LCA) or per checkpoint (Fisher) times the run's count.
+ * The selection is taken at the chunk's last checkpoint, or with --final at the run's final
+ * checkpoint (the whole run is trained then); it says which tensors the P parameters fall in.
+ * Projected to the whole run: seconds per interval (LCA) or per checkpoint (Fisher) times the
+ * run's count.
  *
- *   node --import tsx bench/families.ts [--preset small] [--m 10] [--p 50] [--intervals N] [--out FILE.md]
+ *   node --import tsx bench/families.ts [--preset small] [--m 10] [--p 50] [--intervals N] [--final] [--out FILE.md]
  */
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -33,6 +34,7 @@ const { values } = parseArgs({
     m: { type: 'string', default: '10' },
     p: { type: 'string', default: '50' },
     intervals: { type: 'string' },
+    final: { type: 'boolean', default: false },
     out: { type: 'string' },
     set: { type: 'string', multiple: true, default: [] },
   },
@@ -47,7 +49,8 @@ const its = checkpointIterations(config.train);
 const T = intervalCount(config);
 
 const t0 = performance.now();
-const seg = await trainSegment(config, initTrainState(config), config.basis.every);
+const trainedTo = values.final ? config.train.iterations : config.basis.every;
+const seg = await trainSegment(config, initTrainState(config), trainedTo);
 const trainSeconds = (performance.now() - t0) / 1000;
 const byIt = new Map(seg.checkpoints.map((c) => [c.iteration, c.params]));
 byIt.set(0, initTrainState(config).params);
@@ -62,7 +65,8 @@ const d = model.numParams;
 const n = model.numTokens;
 
 // LCA
-const sel = selectLcaParams(theta(first + chunkIntervals), paramLayout(config.model), P);
+const selectAt = values.final ? T : first + chunkIntervals;
+const sel = selectLcaParams(theta(selectAt), paramLayout(config.model), P);
 const tensors = new Map<string, number>();
 for (const p of sel) tensors.set(p.name, (tensors.get(p.name) ?? 0) + 1);
 const indices = Int32Array.from(sel, (p) => p.index);
@@ -110,14 +114,14 @@ const lines = [
   `Machine: ${cpus()[0]?.model ?? '?'} × ${cpus().length}, load ${loadavg()
     .map((x) => x.toFixed(2))
     .join(' ')}, backend ${backend}, ${new Date().toISOString()}.`,
-  `Model: ${d} parameters, ${n} evaluation tokens; training to iteration ${config.basis.every}: ${trainSeconds.toFixed(1)} s.`,
+  `Model: ${d} parameters, ${n} evaluation tokens; training to iteration ${trainedTo}: ${trainSeconds.toFixed(1)} s.`,
   '',
   '| family | per unit | chunk (measured) | whole run (projected) |',
   '|---|---|---|---|',
   `| lca, P = ${P} | ${lcaSteady.toFixed(2)} s / interval (first: ${lcaSeconds[0].toFixed(2)} s) | ${sum(lcaSeconds).toFixed(1)} s | ${(lcaSeconds[0] + lcaSteady * (T - 1)).toFixed(0)} s for ${T} intervals |`,
   `| fisher, m = ${m} | ${fisherEach.toFixed(2)} s / checkpoint | ${sum(fisherSeconds).toFixed(1)} s | ${(fisherEach * (T + 1)).toFixed(0)} s for ${T + 1} checkpoints |`,
   '',
-  `LCA's P parameters (selected at iteration ${its[first + chunkIntervals]}): ${[...tensors.entries()].map(([k, v]) => `${k} ×${v}`).join(', ')}; ` +
+  `LCA's P parameters (selected at iteration ${its[selectAt]}): ${[...tensors.entries()].map(([k, v]) => `${k} ×${v}`).join(', ')}; ` +
     `|θ| ${Math.abs(sel[0].value).toFixed(3)} … ${Math.abs(sel[sel.length - 1].value).toFixed(3)}.`,
   `Their share of the loss change over the measured intervals: Σ LCA / Σ ΔL = ${(captured / dlossSum).toFixed(4)}.`,
 ];
