@@ -39,7 +39,7 @@ import { intervalCount, segmentCount } from '../../workflows/plan.ts';
 import { referenceForward, referenceJet } from '../helpers/reference-model.ts';
 
 before(async () => {
-  await initBackend('wasm');
+  await initBackend();
 });
 
 /** A model small enough to allocate to every one of its parameters: 1 layer, dModel 8. */
@@ -268,7 +268,7 @@ const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 describe('family steps on the tiny preset', { concurrency: false }, () => {
   const P = 4;
-  const c: Config = resolveConfig({ config: { preset: 'tiny', runtime: { backend: 'wasm' } } });
+  const c: Config = resolveConfig({ config: { preset: 'tiny' } });
   const store = new ArtifactStore(new LocalBackend(mkdtempSync(join(tmpdir(), 'polca-families-'))));
   const ctx = context(store);
   const S = segmentCount(c);
