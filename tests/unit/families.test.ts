@@ -24,6 +24,7 @@ import { lcaTrajectoriesStep } from '../../activities/steps/lca-trajectories.ts'
 import { polcaStep } from '../../activities/steps/polca.ts';
 import { trainStep } from '../../activities/steps/train.ts';
 import { trajectoriesStep } from '../../activities/steps/trajectories.ts';
+import { runTask, type StepName } from '../../compute/task.ts';
 import { ArtifactStore, decodeParquet, decodeSafetensors, LocalBackend } from '../../artifacts/index.ts';
 import { resolveConfig } from '../../config/index.ts';
 import type { Config } from '../../config/schema.ts';
@@ -269,7 +270,8 @@ const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 describe('family steps on the tiny preset', { concurrency: false }, () => {
   const P = 4;
   const c: Config = resolveConfig({ config: { preset: 'tiny' } });
-  const store = new ArtifactStore(new LocalBackend(mkdtempSync(join(tmpdir(), 'polca-families-'))));
+  const storeDir = mkdtempSync(join(tmpdir(), 'polca-families-'));
+  const store = new ArtifactStore(new LocalBackend(storeDir));
   const ctx = context(store);
   const S = segmentCount(c);
   const T = intervalCount(c);
@@ -447,6 +449,31 @@ describe('family steps on the tiny preset', { concurrency: false }, () => {
     assert.ok((await fisherStep(ctx, c, 0, { data, basis, train: train[0] })).cached);
     assert.ok((await lcaStep(ctx, c, 0, { data, train: train[0], lcaParams })).cached);
     await assert.rejects(lcaParamsStep(ctx, c, { train: train[S - 1] }, 0), /lcaParams: must be a positive integer/);
+  });
+
+  test('the compute thread knows the new steps by name: a stored step is found through it', async () => {
+    const args: Record<string, unknown[]> = {
+      trajectoriesFirst: [c, { polca }],
+      fisher: [c, 0, { data, basis, train: train[0] }],
+      trajectoriesFisher: [c, { fisher }],
+      lcaParams: [c, { train: train[S - 1] }, P],
+      lca: [c, 0, { data, train: train[0], lcaParams }],
+      trajectoriesLca: [c, { lcaParams, lca }],
+    };
+    const expected: Record<string, string> = {
+      trajectoriesFirst: keys.first,
+      fisher: fisher[0],
+      trajectoriesFisher: keys.fisher,
+      lcaParams,
+      lca: lca[0],
+      trajectoriesLca: keys.lca,
+    };
+    for (const [step, a] of Object.entries(args)) {
+      const reply = await runTask({ step: step as StepName, args: a, store: { kind: 'local', dir: storeDir }, owner: 'families-test' });
+      assert.ok(reply.ok && 'result' in reply, `${step}: ${JSON.stringify(reply)}`);
+      assert.equal(reply.result.key, expected[step], step);
+      assert.ok(reply.result.cached, step);
+    }
   });
 
   test('determinism and resume: recomputed or interrupted steps end with the same bytes', async () => {
