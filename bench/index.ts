@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const ALL = ['train', 'polca', 'hdbscan', 'store', 'report', 'e2e'];
+const ALL = ['train', 'polca', 'families', 'hdbscan', 'store', 'report', 'e2e'];
 /** Run only when named: `peers` installs PyTorch (gigabytes) into the user's cache on first use;
  * `paper` times the `paper` preset's steps (minutes). */
 const ON_REQUEST = ['peers', 'paper'];

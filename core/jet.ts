@@ -82,15 +82,30 @@ function permute(t: tf.Tensor, perm: number[]): tf.Tensor {
   return tf.transpose(t, perm);
 }
 
+/**
+ * A sum's tangent at the sum's full shape [K, ...shape]: when only a broadcast operand (a bias,
+ * the position embedding) has a tangent, it is broadcast out, as later reshapes expect.
+ */
+function fullTangent(t: tf.Tensor | null, K: number, shape: number[]): tf.Tensor | null {
+  if (t === null || (t.shape.length === shape.length + 1 && t.shape.every((s, i) => s === (i === 0 ? K : shape[i - 1])))) return t;
+  return tf.broadcastTo(t, [K, ...shape]);
+}
+
 function add(x: Jet, y: Jet): Jet {
   const r = Math.max(x.v.rank, y.v.rank);
-  return { v: tf.add(x.v, y.v), a: plus(lift(x.a, r), lift(y.a, r)), b: plus(lift(x.b, r), lift(y.b, r)) };
+  const v = tf.add(x.v, y.v);
+  const K = (x.a ?? y.a ?? x.b ?? y.b)?.shape[0] ?? 0;
+  const full = (t: tf.Tensor | null) => fullTangent(t, K, v.shape);
+  return { v, a: full(plus(lift(x.a, r), lift(y.a, r))), b: full(plus(lift(x.b, r), lift(y.b, r))) };
 }
 
 function sub(x: Jet, y: Jet): Jet {
   const r = Math.max(x.v.rank, y.v.rank);
   const neg = (t: tf.Tensor | null) => (t === null ? null : tf.neg(t));
-  return { v: tf.sub(x.v, y.v), a: plus(lift(x.a, r), neg(lift(y.a, r))), b: plus(lift(x.b, r), neg(lift(y.b, r))) };
+  const v = tf.sub(x.v, y.v);
+  const K = (x.a ?? y.a ?? x.b ?? y.b)?.shape[0] ?? 0;
+  const full = (t: tf.Tensor | null) => fullTangent(t, K, v.shape);
+  return { v, a: full(plus(lift(x.a, r), neg(lift(y.a, r)))), b: full(plus(lift(x.b, r), neg(lift(y.b, r)))) };
 }
 
 function scale(x: Jet, c: number): Jet {
@@ -260,21 +275,31 @@ function scoped(f: () => Jet): Jet {
 
 /**
  * The directions' tangents per parameter tensor, [K, ...shape] in layout order, made directly from
- * the flat vectors (no split or reshape kernels).
+ * the flat vectors (no split or reshape kernels). A tensor whose tangent is zero in all K
+ * directions gets null (a constant of the pass): sparse directions, such as one-hot ones, then
+ * propagate tangents only from the first layer they touch. Directions that are zero everywhere
+ * keep their (zero) tangents, so that the pass still has some.
  */
-function directionTensors(m: ModelConfig, directions: ArrayLike<number>[]): tf.Tensor[] {
+function directionTensors(m: ModelConfig, directions: ArrayLike<number>[]): (tf.Tensor | null)[] {
   const K = directions.length;
-  return paramLayout(m).map((e) => {
+  const flats = paramLayout(m).map((e) => {
     const flat = new Float32Array(K * e.size);
+    let nonzero = false;
     directions.forEach((dir, k) => {
-      for (let j = 0; j < e.size; j++) flat[k * e.size + j] = dir[e.offset + j];
+      for (let j = 0; j < e.size; j++) {
+        const v = dir[e.offset + j];
+        flat[k * e.size + j] = v;
+        if (v !== 0) nonzero = true;
+      }
     });
-    return tf.tensor(flat, [K, ...e.shape]);
+    return { e, flat, nonzero };
   });
+  const any = flats.some((f) => f.nonzero);
+  return flats.map(({ e, flat, nonzero }) => (nonzero || !any ? tf.tensor(flat, [K, ...e.shape]) : null));
 }
 
-/** Parameter jets (θ, b, 0) by name from θ's tensors and the directions' tangents (layout order). */
-function paramJets(m: ModelConfig, theta: tf.Tensor[], dirs: tf.Tensor[]): Record<string, Jet> {
+/** Parameter jets (θ, b, 0) by name from θ's tensors and the directions' tangents (layout order; null = zero). */
+function paramJets(m: ModelConfig, theta: tf.Tensor[], dirs: (tf.Tensor | null)[]): Record<string, Jet> {
   const P: Record<string, Jet> = {};
   paramLayout(m).forEach((e, i) => {
     P[e.name] = { v: theta[i], a: dirs[i], b: null };
@@ -283,7 +308,7 @@ function paramJets(m: ModelConfig, theta: tf.Tensor[], dirs: tf.Tensor[]): Recor
 }
 
 /** Logit jets of the 4 output tokens: value [n·4, V], tangents [K, n·4, V]. */
-function logitJets(m: ModelConfig, P: Pass, theta: tf.Tensor[], dirs: tf.Tensor[], batch: EncodedBatch): Jet {
+function logitJets(m: ModelConfig, P: Pass, theta: tf.Tensor[], dirs: (tf.Tensor | null)[], batch: EncodedBatch): Jet {
   const W = paramJets(m, theta, dirs);
   const { n } = batch;
   const L = INPUT_LEN;
@@ -352,11 +377,13 @@ function tokenLossJets(P: Pass, z: Jet, targets: tf.Tensor2D): { loss: tf.Tensor
 export function tokenLossJetTensors(
   m: ModelConfig,
   theta: tf.Tensor[],
-  dirs: tf.Tensor[],
+  dirs: (tf.Tensor | null)[],
   batch: EncodedBatch,
   order: 1 | 2 = 2,
 ): { loss: tf.Tensor1D; d1: tf.Tensor2D; d2: tf.Tensor2D | null } {
-  const P: Pass = { K: dirs[0].shape[0], second: order === 2 };
+  const some = dirs.find((t) => t !== null);
+  if (!some) throw new Error('tokenLossJetTensors: every parameter tensor has a null tangent; give at least one (zeros allowed)');
+  const P: Pass = { K: some.shape[0], second: order === 2 };
   return tokenLossJets(P, logitJets(m, P, theta, dirs, batch), batch.targets);
 }
 
@@ -443,7 +470,7 @@ export function tokenDerivatives(
     }
   } finally {
     tf.dispose(th);
-    tf.dispose(dirTensors.flat());
+    tf.dispose(dirTensors.flat().filter((t) => t !== null));
   }
   return { f0, d1, d2 };
 }

@@ -15,7 +15,10 @@
  *
  * ∂ℓ_x/∂θ_i(θ) is the directional derivative along the one-hot direction e_i, d1(x, e_i, θ), from
  * the model's first-order jet pass (`tokenDerivatives(θ, directions, 1)`, core/jet.ts): every
- * token at once, exact up to float32 rounding of the pass. Sums are taken in float64.
+ * token at once, exact up to float32 rounding of the pass. Sums are taken in float64. Cost per
+ * interval: two jet passes (midpoint, new endpoint) along P directions; the jets leave out the
+ * tangents of parameter tensors no direction touches, so a one-hot direction costs only the layers
+ * from its tensor on (the largest |θ_i| are typically LayerNorm scales near the output).
  *
  * The family is restricted to P parameters (the paper's baseline: P = 50): the P largest |θ_i|
  * at the final checkpoint, ties broken by the lower flat index. Σ_i over P parameters is a part

@@ -24,13 +24,14 @@ import { lcaTrajectoriesStep } from '../../activities/steps/lca-trajectories.ts'
 import { polcaStep } from '../../activities/steps/polca.ts';
 import { trainStep } from '../../activities/steps/train.ts';
 import { trajectoriesStep } from '../../activities/steps/trajectories.ts';
+import { runTask, type StepName } from '../../compute/task.ts';
 import { ArtifactStore, decodeParquet, decodeSafetensors, LocalBackend } from '../../artifacts/index.ts';
 import { resolveConfig } from '../../config/index.ts';
 import type { Config } from '../../config/schema.ts';
 import { initBackend } from '../../core/backend.ts';
 import { makeData } from '../../core/data.ts';
 import { basisFisher } from '../../core/fisher.ts';
-import { lcaInterval, midpoint, selectLcaParams } from '../../core/lca.ts';
+import { lcaInterval, midpoint, paramGradients, selectLcaParams } from '../../core/lca.ts';
 import { paramLayout } from '../../core/layout.ts';
 import { initParams, makeTokenLossModel } from '../../core/model.ts';
 import { normal } from '../../core/rng.ts';
@@ -39,7 +40,7 @@ import { intervalCount, segmentCount } from '../../workflows/plan.ts';
 import { referenceForward, referenceJet } from '../helpers/reference-model.ts';
 
 before(async () => {
-  await initBackend('wasm');
+  await initBackend();
 });
 
 /** A model small enough to allocate to every one of its parameters: 1 layer, dModel 8. */
@@ -186,6 +187,28 @@ describe('LCA numerics', () => {
       model.dispose();
     }
   });
+  test('one-hot directions several to a pass (zero tangents left out per tensor) give the derivatives of one to a pass', () => {
+    const c = resolveConfig({ config: { preset: 'tiny', data: { evalSize: 3 }, model: TINY_MODEL } });
+    const { evalExamples, hessianExamples } = makeData(c);
+    const { thetaT: theta } = tinyThetas(9);
+    const d = theta.length;
+    const indices = Int32Array.from({ length: d }, (_, i) => i);
+    const one = makeTokenLossModel(TINY_MODEL, evalExamples, hessianExamples.slice(0, 1), { directionsPerPass: 1 });
+    const seven = makeTokenLossModel(TINY_MODEL, evalExamples, hessianExamples.slice(0, 1), { directionsPerPass: 7 });
+    try {
+      // Groups of 7 straddle tensor boundaries; 13 per call straddles passes.
+      const a = paramGradients(one, theta, indices, 13);
+      const b = paramGradients(seven, theta, indices, 13);
+      const scale = Math.max(...a.g.map(Math.abs));
+      let worst = 0;
+      for (let k = 0; k < a.g.length; k++) worst = Math.max(worst, Math.abs(a.g[k] - b.g[k]));
+      assert.ok(worst <= 1e-6 * scale, `largest difference ${worst} (scale ${scale})`);
+      assert.deepEqual(a.loss, b.loss);
+    } finally {
+      one.dispose();
+      seven.dispose();
+    }
+  });
 });
 
 describe('Fisher numerics', () => {
@@ -246,8 +269,9 @@ const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 describe('family steps on the tiny preset', { concurrency: false }, () => {
   const P = 4;
-  const c: Config = resolveConfig({ config: { preset: 'tiny', runtime: { backend: 'wasm' } } });
-  const store = new ArtifactStore(new LocalBackend(mkdtempSync(join(tmpdir(), 'polca-families-'))));
+  const c: Config = resolveConfig({ config: { preset: 'tiny' } });
+  const storeDir = mkdtempSync(join(tmpdir(), 'polca-families-'));
+  const store = new ArtifactStore(new LocalBackend(storeDir));
   const ctx = context(store);
   const S = segmentCount(c);
   const T = intervalCount(c);
@@ -425,6 +449,31 @@ describe('family steps on the tiny preset', { concurrency: false }, () => {
     assert.ok((await fisherStep(ctx, c, 0, { data, basis, train: train[0] })).cached);
     assert.ok((await lcaStep(ctx, c, 0, { data, train: train[0], lcaParams })).cached);
     await assert.rejects(lcaParamsStep(ctx, c, { train: train[S - 1] }, 0), /lcaParams: must be a positive integer/);
+  });
+
+  test('the compute thread knows the new steps by name: a stored step is found through it', async () => {
+    const args: Record<string, unknown[]> = {
+      trajectoriesFirst: [c, { polca }],
+      fisher: [c, 0, { data, basis, train: train[0] }],
+      trajectoriesFisher: [c, { fisher }],
+      lcaParams: [c, { train: train[S - 1] }, P],
+      lca: [c, 0, { data, train: train[0], lcaParams }],
+      trajectoriesLca: [c, { lcaParams, lca }],
+    };
+    const expected: Record<string, string> = {
+      trajectoriesFirst: keys.first,
+      fisher: fisher[0],
+      trajectoriesFisher: keys.fisher,
+      lcaParams,
+      lca: lca[0],
+      trajectoriesLca: keys.lca,
+    };
+    for (const [step, a] of Object.entries(args)) {
+      const reply = await runTask({ step: step as StepName, args: a, store: { kind: 'local', dir: storeDir }, owner: 'families-test' });
+      assert.ok(reply.ok && 'result' in reply, `${step}: ${JSON.stringify(reply)}`);
+      assert.equal(reply.result.key, expected[step], step);
+      assert.ok(reply.result.cached, step);
+    }
   });
 
   test('determinism and resume: recomputed or interrupted steps end with the same bytes', async () => {
