@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import type { Config } from '../config/schema.ts';
 import { encodeExamples, type Example } from '../core/data.ts';
 import { relativeError } from '../core/linalg.ts';
-import { FD_SETTINGS } from '../tests/helpers/finite-differences.ts';
+import { FD_SETTINGS } from '../core/finite-differences.ts';
 
 export const PEERS_SCRIPT = fileURLToPath(new URL('./peers.py', import.meta.url));
 

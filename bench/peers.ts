@@ -37,21 +37,13 @@ import * as tf from '@tensorflow/tfjs';
 import { type Config, resolveConfig } from '../config/index.ts';
 import { initBackend } from '../core/backend.ts';
 import { type Example, makeData, trainBatch } from '../core/data.ts';
-import { hessianVectorProduct } from '../core/backward.ts';
-import {
-  decayMask,
-  disposeBatch,
-  type EncodedBatch,
-  encodeBatch,
-  lossAndGrad,
-  makeTokenLossModel,
-  meanLossTensor,
-  numParams,
-} from '../core/model.ts';
+import { hessianVectorProduct, lossAndGrad } from '../core/backward.ts';
+import { decayMask, disposeBatch, type EncodedBatch, encodeBatch, meanLossTensor, numParams } from '../core/model.ts';
+import { makeTokenLossModel } from '../core/token-loss-model.ts';
 import { normal } from '../core/rng.ts';
 import { adamwStep, cloneState, initTrainState, learningRate, type TrainState, trainSegment } from '../core/train.ts';
 import type { TokenLossModel } from '../core/types.ts';
-import { directionalDerivatives, FD_SETTINGS, hvp } from '../tests/helpers/finite-differences.ts';
+import { directionalDerivatives, FD_SETTINGS, hvp } from '../core/finite-differences.ts';
 import { ensurePeersPython, peersVenvBytes, peersVenvDir } from './peers-env.ts';
 import { type Agreement, compareWithPeer, loadShape, Peer, type PolcaSide, type Timing } from './peers-peer.ts';
 import { writeSection } from './sections.ts';

@@ -3,7 +3,7 @@ import { decodeParquet, encodeSafetensors, stepKey } from '../../artifacts/index
 import type { Config } from '../../config/schema.ts';
 import { extendBasis, orthonormalityError } from '../../core/basis.ts';
 import { makeData } from '../../core/data.ts';
-import { makeTokenLossModel } from '../../core/model.ts';
+import { makeTokenLossModel } from '../../core/token-loss-model.ts';
 import { readInput, runStep, type StepContext, type StepResult, yieldNow } from '../context.ts';
 import { loadProducts } from './basis-products.ts';
 import { backend, f32, loadBasis, loadState, parquet, STEP_VERSIONS } from './io.ts';

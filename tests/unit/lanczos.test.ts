@@ -5,9 +5,10 @@ import { initBackend } from '../../core/backend.ts';
 import { makeData } from '../../core/data.ts';
 import { lanczosTop } from '../../core/lanczos.ts';
 import { dot, symmetricEigen, symmetricEigenJacobi, symmetricEigenQL } from '../../core/linalg.ts';
-import { initParams, makeTokenLossModel } from '../../core/model.ts';
+import { initParams } from '../../core/model.ts';
+import { makeTokenLossModel } from '../../core/token-loss-model.ts';
 import { uniform } from '../../core/rng.ts';
-import { explicitHessian } from '../helpers/finite-differences.ts';
+import { explicitHessian } from '../../core/finite-differences.ts';
 
 function randomOrthogonal(n: number, seed: number): Float64Array[] {
   const Q: Float64Array[] = [];
