@@ -2,8 +2,9 @@
  * The token-loss model (core/types.ts `TokenLossModel`): the network of core/model.ts with its
  * evaluation set X and Hessian sample S bound, its per-token losses ℓ_x(θ) by the forward pass,
  * its exact per-token derivatives d1 = dℓ_x(θ + s·b)/ds and d2 = d²ℓ_x(θ + s·b)/ds² at s = 0 by
- * the jets of core/jet.ts, and the exact Hessian-vector product H_S(θ)·v of the mean loss over S
- * by the reverse pass of core/backward.ts (forward over reverse). This module only binds them:
+ * the jets of core/jet.ts, the exact Hessian-vector product H_S(θ)·v of the mean loss over S by
+ * the reverse pass of core/backward.ts (forward over reverse), and the curvature vᵀH_S(θ)v along
+ * one direction as the mean of the jets' d2 over S's tokens, summed in float64. This module only binds them:
  * model.ts is imported by backward.ts and jet.ts, and none of the three imports this one.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -48,6 +49,12 @@ export function makeTokenLossModel(
     },
     hvp(theta, v) {
       return Float64Array.from(hessianVectorProduct(m, theta, v, hessBatch, jet.hvpExamplesPerPass, hvpValues));
+    },
+    hessianCurvature(theta, v) {
+      const { d2 } = tokenDerivatives(m, theta, [v], hessBatch, jet, 2);
+      let s = 0;
+      for (let x = 0; x < d2.length; x++) s += d2[x];
+      return s / d2.length;
     },
     hessianLossGrad(theta) {
       return lossAndGrad(m, theta, hessBatch);

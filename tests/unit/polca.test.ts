@@ -59,6 +59,9 @@ function quadratic(d: number, n: number) {
     hvp: () => {
       throw new Error('not used');
     },
+    hessianCurvature: () => {
+      throw new Error('not used');
+    },
     hessianLossGrad: () => {
       throw new Error('not used');
     },
