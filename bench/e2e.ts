@@ -10,7 +10,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ArtifactStore, LocalBackend } from '../artifacts/index.ts';
 import { freePort, startTemporal, stopPid } from '../services/manager.ts';
-import { polcaJson, type RunJson, sandbox, start } from '../tests/helpers/experiment.ts';
+import { polcaJson, type RunJson, sandbox, start } from './experiment.ts';
 
 const presets = process.argv.slice(2).length ? process.argv.slice(2) : ['tiny', 'small'];
 const dir = mkdtempSync(join(tmpdir(), 'polca-bench-e2e-'));

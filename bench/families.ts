@@ -22,7 +22,7 @@ import { basisFisher } from '../core/fisher.ts';
 import { lcaInterval, type ParamGradients, selectLcaParams } from '../core/lca.ts';
 import { paramLayout } from '../core/layout.ts';
 import { dot } from '../core/linalg.ts';
-import { makeTokenLossModel } from '../core/model.ts';
+import { makeTokenLossModel } from '../core/token-loss-model.ts';
 import { normal } from '../core/rng.ts';
 import { checkpointIterations } from '../core/schedule.ts';
 import { initTrainState, trainSegment } from '../core/train.ts';

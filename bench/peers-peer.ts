@@ -1,9 +1,10 @@
 /**
- * Client of the PyTorch peer (bench/peers.py): starts it as a child process speaking one JSON
- * line per request, binds shapes to it (polca's flat θ, training batches, the Hessian sample, the
- * evaluation set and directions, as raw little-endian files), times its operations, and compares
- * its numbers with polca's: the same loss, gradient and AdamW step on the same θ, and HVPs and
- * per-token d1/d2 against the peer's exact (forward-mode) values.
+ * Client of the peers (bench/peers.py on PyTorch, bench/peers_jax.py on JAX): starts one as a
+ * child process speaking one JSON line per request, binds shapes to it (polca's flat θ, training
+ * batches, the Hessian sample, the evaluation set and directions, as raw little-endian files),
+ * times its operations, and compares its numbers with polca's: the same loss, gradient and AdamW
+ * step on the same θ, and HVPs and per-token d1/d2 against PyTorch's exact (forward-mode) values;
+ * JAX's HVPs and jets against the same.
  */
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -14,9 +15,10 @@ import { fileURLToPath } from 'node:url';
 import type { Config } from '../config/schema.ts';
 import { encodeExamples, type Example } from '../core/data.ts';
 import { relativeError } from '../core/linalg.ts';
-import { FD_SETTINGS } from '../tests/helpers/finite-differences.ts';
+import { FD_SETTINGS } from '../core/finite-differences.ts';
 
 export const PEERS_SCRIPT = fileURLToPath(new URL('./peers.py', import.meta.url));
+export const PEERS_JAX_SCRIPT = fileURLToPath(new URL('./peers_jax.py', import.meta.url));
 
 /** One side's time for an operation in a round: mean ms per timed call, and the warm-up calls' mean. */
 export interface Timing {
@@ -25,7 +27,9 @@ export interface Timing {
 }
 
 export interface PeerHello {
-  torch: string;
+  /** The library's version: `torch` from bench/peers.py, `jax` from bench/peers_jax.py. */
+  torch?: string;
+  jax?: string;
   threads: number;
   python: string;
 }
@@ -37,9 +41,11 @@ export class Peer {
   private queued: string[] = [];
   private exited: string | undefined;
   hello!: PeerHello;
+  readonly label: string;
 
-  private constructor(python: string, threads: number) {
-    this.proc = spawn(python, [PEERS_SCRIPT, '--threads', String(threads)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  private constructor(python: string, threads: number, script: string) {
+    this.label = script === PEERS_JAX_SCRIPT ? 'JAX' : 'PyTorch';
+    this.proc = spawn(python, [script, '--threads', String(threads)], { stdio: ['pipe', 'pipe', 'inherit'] });
     this.lines = createInterface({ input: this.proc.stdout });
     this.lines.on('line', (l) => {
       const w = this.pending.shift();
@@ -47,13 +53,14 @@ export class Peer {
       else this.queued.push(l);
     });
     this.proc.on('exit', (code, signal) => {
-      this.exited = `the PyTorch peer exited (${code ?? signal})`;
+      this.exited = `the ${this.label} peer exited (${code ?? signal})`;
       for (const w of this.pending.splice(0)) w(JSON.stringify({ error: this.exited }));
     });
   }
 
-  static async start(python: string, threads: number): Promise<Peer> {
-    const p = new Peer(python, threads);
+  /** The peer of `script` (PyTorch's by default) on `threads` threads, once it has said hello. */
+  static async start(python: string, threads: number, script = PEERS_SCRIPT): Promise<Peer> {
+    const p = new Peer(python, threads, script);
     p.hello = (await p.next()) as unknown as PeerHello;
     return p;
   }
@@ -62,7 +69,7 @@ export class Peer {
     return new Promise((resolve, reject) => {
       const take = (l: string) => {
         const a = JSON.parse(l) as Record<string, unknown>;
-        if (typeof a.error === 'string') reject(new Error(`PyTorch peer: ${a.error}`));
+        if (typeof a.error === 'string') reject(new Error(`${this.label} peer: ${a.error}`));
         else resolve(a);
       };
       const q = this.queued.shift();
@@ -184,6 +191,8 @@ export interface PolcaSide {
   hvp?: Record<string, ArrayLike<number>>;
   /** d1, d2 per token along every direction ([j·n + x]), per polca method. */
   d12?: Record<string, { d1: ArrayLike<number>; d2: ArrayLike<number> }>;
+  /** Mean loss over the Hessian sample at the derivative point (for the JAX peer's check). */
+  hessLoss?: number;
 }
 
 export interface Agreement {
@@ -195,11 +204,13 @@ export interface Agreement {
   gradRel: number;
   /** max |θ1_polca − θ1_torch| / lr (an AdamW step moves each parameter by about lr). */
   stepRel: number;
-  /** Relative L2 error of each HVP against the peer's exact one: `polca fd`, `torch fd`, … */
+  /** Relative L2 error of each HVP against PyTorch's exact one: `polca fd`, `torch fd`, `jax warm`, … */
   hvp: Record<string, number>;
   /** Per-token relative error |a − e| / max(|e|, floor) against the peer's exact d1 / d2: median and max. */
   d1: Record<string, { median: number; max: number }>;
   d2: Record<string, { median: number; max: number }>;
+  /** |Hessian-sample loss of polca − JAX's| at the derivative point, when JAX was compared. */
+  jaxLossDiff?: number;
 }
 
 const readF32 = (p: string) => {
@@ -244,6 +255,7 @@ export async function compareWithPeer(peer: Peer, name: string, outDir: string, 
   if (a.files['hvp-exact']) {
     const exact = file('hvp-exact');
     agreement.hvp['torch fd'] = relativeError(file('hvp-fd'), exact);
+    if (a.files['hvp-warm']) agreement.hvp['torch warm'] = relativeError(file('hvp-warm'), exact);
     for (const [method, v] of Object.entries(polca.hvp ?? {})) agreement.hvp[`polca ${method}`] = relativeError(v, exact);
     const d1e = file('d1-exact');
     const d2e = file('d2-exact');
@@ -254,5 +266,22 @@ export async function compareWithPeer(peer: Peer, name: string, outDir: string, 
       agreement.d2[`polca ${method}`] = relStats(r.d2, d2e);
     }
   }
+  return agreement;
+}
+
+/**
+ * JAX's numbers on the shape against PyTorch's exact ones, added to `agreement`: its loss over the
+ * Hessian sample against polca's, its HVPs (cold and warm) and its jets' d1/d2 against
+ * torch.func's. Call after compareWithPeer with the same outDir (PyTorch's files are read there).
+ */
+export async function compareJax(jax: Peer, name: string, outDir: string, polca: PolcaSide, agreement: Agreement): Promise<Agreement> {
+  const a = await jax.request<{ loss: number; files: Record<string, string> }>({ cmd: 'check', name, out: outDir });
+  const file = (k: string) => readF32(join(outDir, k));
+  const exact = file('hvp-exact.f32');
+  if (polca.hessLoss !== undefined) agreement.jaxLossDiff = Math.abs(polca.hessLoss - a.loss);
+  agreement.hvp['jax cold'] = relativeError(file(a.files['jax-hvp-cold']), exact);
+  agreement.hvp['jax warm'] = relativeError(file(a.files['jax-hvp-warm']), exact);
+  agreement.d1.jax = relStats(file(a.files['jax-d1']), file('d1-exact.f32'));
+  agreement.d2.jax = relStats(file(a.files['jax-d2']), file('d2-exact.f32'));
   return agreement;
 }

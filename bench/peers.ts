@@ -1,13 +1,14 @@
 /**
  * polca against a PyTorch CPU implementation of the same model, loss and optimizer
- * (bench/peers.py), interleaved in one run: every round times each operation on polca's side
- * (the real core/ functions on the process's TF.js backend) and then on the peer's, so that a
- * noisy, shared machine disturbs both alike. Reported: per operation the median over rounds of
- * each side's time per call, the ratio polca ÷ PyTorch of those medians and the median of the
- * per-round ratios; a breakdown of the training iteration (forward, backward, optimizer) on both
- * sides and polca's kernel profile, to show where the time goes; and the agreement of the two
- * implementations on the same θ (loss, gradient, one AdamW step, HVPs and d1/d2 against the
- * peer's exact forward-mode values), which must hold for the times to mean anything.
+ * (bench/peers.py) and a JAX CPU implementation of the same model's exact derivatives
+ * (bench/peers_jax.py), interleaved in one run: every round times each operation on polca's side
+ * (the real core/ functions on the process's TF.js backend) and then on each peer's, so that a
+ * noisy, shared machine disturbs all alike. Reported: per operation the median over rounds of
+ * each side's time per call, the ratios polca ÷ peer of those medians and the medians of the
+ * per-round ratios; a breakdown of the training iteration (forward, backward, optimizer) on polca
+ * and PyTorch and polca's kernel profile, to show where the time goes; and the agreement of the
+ * implementations on the same θ (loss, gradient, one AdamW step, HVPs and d1/d2 against
+ * PyTorch's exact forward-mode values), which must hold for the times to mean anything.
  *
  *   node --import tsx bench/peers.ts [--rounds 5] [--shapes small,paper] [--deriv small] [--m 2]
  *        [--threads N] [--min-ms 300] [--warmup 1] [--out bench/results/peers.md]
@@ -16,16 +17,25 @@
  * backward, clipping, AdamW: core/train.ts); `hvp/<method>` one Hessian-vector product of the
  * mean loss over the Hessian sample; `d12/<method>` per-token d1 and d2 of the evaluation set
  * along m unit directions (`--deriv` preset's shape, θ after `--warm` training iterations).
- * Methods: `fd` is polca's own (core/hvp.ts: two gradients; core/polca.ts: the finite-difference
- * stencil, 1 + 6m forward passes with the default 5-point stencil and step refinement), done the
- * same way by the peer; `exact` is the peer's torch.func (HVP: forward-over-reverse, d1/d2:
- * forward-over-forward) and polca's own exact method where core/ has one (one line in
- * HVP_METHODS / D12_METHODS below).
+ * Methods, each compared like with like:
+ *   hvp/fd    the difference of two gradients (core/finite-differences.ts), the same on PyTorch;
+ *   hvp/cold  the exact product with the whole forward-over-reverse pass per product (the first
+ *             product at a θ): polca's hessianVectorProduct, PyTorch's torch.func.jvp of
+ *             torch.func.grad, JAX's jit(jvp(grad));
+ *   hvp/warm  the exact product at a θ seen before, as in Lanczos (the pass's values kept, the
+ *             tangents computed per product): polca's value memo (core/token-loss-model.ts hvp),
+ *             torch.func.linearize, jax.linearize (jit-compiled);
+ *   d12/fd    polca's finite-difference stencil (1 + 6m forward passes with the 5-point stencil
+ *             and step refinement), the same on PyTorch;
+ *   d12/exact one second-order pass per direction set: polca's jets (core/jet.ts, all directions
+ *             in one pass), PyTorch's nested torch.func.jvp per direction, JAX's Taylor jets
+ *             (jax.experimental.jet) per direction.
  *
- * Threads: the peer runs torch.set_num_threads(N) with N = the threads polca's backend uses: 1 for
- * wasm and cpu (single-threaded in Node); for tensorflow every core, or --threads N, which also
- * sets TensorFlow's intra-op pool (TF_NUM_INTRAOP_THREADS) so that both sides use N.
- * The PyTorch environment is made once under the user's cache directory (bench/peers-env.ts).
+ * Threads: the peers run on N threads (torch.set_num_threads(N); XLA's CPU pool of N) with N = the
+ * threads polca's backend uses: 1 for wasm and cpu (single-threaded in Node); for tensorflow every
+ * core, or --threads N, which also sets TensorFlow's intra-op pool (TF_NUM_INTRAOP_THREADS) so that
+ * every side uses N. The Python environment is made once under the user's cache directory
+ * (bench/peers-env.ts).
  * Results: printed, and written to the backend's section of --out.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -37,23 +47,24 @@ import * as tf from '@tensorflow/tfjs';
 import { type Config, resolveConfig } from '../config/index.ts';
 import { initBackend } from '../core/backend.ts';
 import { type Example, makeData, trainBatch } from '../core/data.ts';
-import { hessianVectorProduct } from '../core/backward.ts';
-import {
-  decayMask,
-  disposeBatch,
-  type EncodedBatch,
-  encodeBatch,
-  lossAndGrad,
-  makeTokenLossModel,
-  meanLossTensor,
-  numParams,
-} from '../core/model.ts';
+import { hessianVectorProduct, lossAndGrad } from '../core/backward.ts';
+import { decayMask, disposeBatch, type EncodedBatch, encodeBatch, meanLossTensor, numParams } from '../core/model.ts';
+import { makeTokenLossModel } from '../core/token-loss-model.ts';
 import { normal } from '../core/rng.ts';
 import { adamwStep, cloneState, initTrainState, learningRate, type TrainState, trainSegment } from '../core/train.ts';
 import type { TokenLossModel } from '../core/types.ts';
-import { directionalDerivatives, FD_SETTINGS, hvp } from '../tests/helpers/finite-differences.ts';
+import { directionalDerivatives, FD_SETTINGS, hvp } from '../core/finite-differences.ts';
 import { ensurePeersPython, peersVenvBytes, peersVenvDir } from './peers-env.ts';
-import { type Agreement, compareWithPeer, loadShape, Peer, type PolcaSide, type Timing } from './peers-peer.ts';
+import {
+  type Agreement,
+  compareJax,
+  compareWithPeer,
+  loadShape,
+  PEERS_JAX_SCRIPT,
+  Peer,
+  type PolcaSide,
+  type Timing,
+} from './peers-peer.ts';
 import { writeSection } from './sections.ts';
 
 /** Largest |polca loss − PyTorch loss| on the same θ and batch for the comparison to count. */
@@ -94,9 +105,10 @@ const threads =
 const polcaThreads = backend === 'tensorflow' ? threads : 1;
 const python = ensurePeersPython();
 const peer = await Peer.start(python, threads);
+const jax = await Peer.start(python, threads, PEERS_JAX_SCRIPT);
 const dir = mkdtempSync(join(tmpdir(), 'polca-peers-'));
 console.log(
-  `polca on TF.js ${tf.version.tfjs} backend ${backend}; PyTorch ${peer.hello.torch} (Python ${peer.hello.python}) on ${peer.hello.threads} thread(s)`,
+  `polca on TF.js ${tf.version.tfjs} backend ${backend}; PyTorch ${peer.hello.torch} and JAX ${jax.hello.jax} (Python ${peer.hello.python}) on ${peer.hello.threads} thread(s)`,
 );
 
 // ---- polca's operations: small named functions over prepared contexts ------------------------
@@ -157,26 +169,31 @@ const FD = FD_SETTINGS;
 
 const nextDir = (c: DerivCtx) => c.dirs[c.calls++ % c.dirs.length];
 
-/** Polca's HVP methods. A method added here is timed and checked against the peer's exact HVP. */
+/** Polca's HVP methods. A method added here is timed and checked against PyTorch's exact HVP. */
 const HVP_METHODS: Record<string, (c: DerivCtx, v: Float32Array) => ArrayLike<number>> = {
   fd: (c, v) => hvp(c.model, c.theta, v, FD.hvpEps),
   // at a θ seen before, as in Lanczos: the pass's values are recorded once, tangents computed per product
-  exact: (c, v) => c.model.hvp(c.theta, v),
+  warm: (c, v) => c.model.hvp(c.theta, v),
   // the whole forward-over-reverse pass, values included (the first product at a θ)
-  'exact-cold': (c, v) => hessianVectorProduct(c.config.model, c.theta, v, c.hessBatch),
+  cold: (c, v) => hessianVectorProduct(c.config.model, c.theta, v, c.hessBatch),
 };
 const HVP_LABELS: Record<string, string> = {
   fd: 'difference of two gradients',
-  exact: 'exact, at a θ seen before (Lanczos)',
-  'exact-cold': 'exact, first product at a θ',
+  warm: 'exact, at a θ seen before (Lanczos; torch.func.linearize, jax.linearize)',
+  cold: 'exact, first product at a θ (jvp of grad)',
 };
 /** Polca's per-token d1/d2 methods along all of c.dirs. */
 const D12_METHODS: Record<string, (c: DerivCtx) => { d1: ArrayLike<number>; d2: ArrayLike<number> }> = {
   fd: (c) => directionalDerivatives(c.model, c.theta, c.dirs, FD.h, FD.stencil),
   exact: (c) => c.model.tokenDerivatives(c.theta, c.dirs),
 };
-/** The peer's methods of the same operations. */
-const PEER_METHODS = ['fd', 'exact'];
+type PeerName = 'torch' | 'jax';
+const PEER_NAMES: PeerName[] = ['torch', 'jax'];
+const PEER_LABEL: Record<PeerName, string> = { torch: 'PyTorch', jax: 'JAX' };
+/** Each peer's methods of the same operations (its op is `hvp-<method>` / `d12-<method>`). */
+const PEER_HVP: Record<PeerName, string[]> = { torch: ['fd', 'warm', 'cold'], jax: ['warm', 'cold'] };
+const PEER_D12: Record<PeerName, string[]> = { torch: ['fd', 'exact'], jax: ['exact'] };
+const PEERS: Record<PeerName, Peer> = { torch: peer, jax };
 
 /**
  * Mean ms per call of f, repeated for at least --min-ms after --warmup untimed calls (as the peer
@@ -215,7 +232,7 @@ interface OpRow {
   op: string;
   what: string;
   polca?: () => Timing;
-  peer?: () => Promise<Timing>;
+  peers: Partial<Record<PeerName, () => Promise<Timing>>>;
   /** Work units per call and their name, for a throughput column. */
   units?: { count: number; name: string };
   part?: boolean;
@@ -256,6 +273,7 @@ for (const preset of values.shapes!.split(',').filter(Boolean)) {
     derivData = { theta, hessianExamples: data.hessianExamples, evalExamples: data.evalExamples, dirs };
   }
   await loadShape(peer, dir, { name: preset, config, theta: ctx.state.params, batches, deriv: derivData });
+  if (derivData) await loadShape(jax, dir, { name: preset, config, theta: ctx.state.params, batches, deriv: derivData });
 
   // Agreement on the same θ, computed by the real functions.
   const b0 = encodeBatch(batches[0]);
@@ -268,8 +286,10 @@ for (const preset of values.shapes!.split(',').filter(Boolean)) {
     const dv = deriv;
     side.hvp = Object.fromEntries(Object.entries(HVP_METHODS).map(([k, f]) => [k, f(dv, dv.dirs[0])]));
     side.d12 = Object.fromEntries(Object.entries(D12_METHODS).map(([k, f]) => [k, f(dv)]));
+    side.hessLoss = dv.model.hessianLossGrad(dv.theta).loss;
   }
   const a = await compareWithPeer(peer, preset, dir, learningRate(config.train, 0), side);
+  if (deriv) await compareJax(jax, preset, dir, side, a);
   agreements.push({ shape: preset, a });
   console.log(
     `${preset}: loss polca ${a.polcaLoss.toFixed(6)} torch ${a.torchLoss.toFixed(6)} (|Δ| ${a.lossDiff.toExponential(2)}), gradient max|Δ|/max|g| ${a.gradRel.toExponential(2)}, one AdamW step max|Δθ|/lr ${a.stepRel.toExponential(2)}`,
@@ -288,28 +308,35 @@ for (const preset of values.shapes!.split(',').filter(Boolean)) {
     op: `train/${preset}`,
     what: `one training iteration, \`${preset}\``,
     polca: () => timePolca(() => trainIteration(ctx)),
-    peer: () => peer.time(preset, 'train', minMs, warmup),
+    peers: { torch: () => peer.time(preset, 'train', minMs, warmup) },
     units: { count: 1, name: 'it' },
   });
   if (deriv) {
     const dv = deriv;
-    for (const method of [...new Set([...Object.keys(HVP_METHODS), ...PEER_METHODS])]) {
+    const peerOps = (kind: 'hvp' | 'd12', method: string, table: Record<PeerName, string[]>) =>
+      Object.fromEntries(
+        PEER_NAMES.filter((p) => table[p].includes(method)).map((p) => [
+          p,
+          () => PEERS[p].time(preset, `${kind}-${method}`, minMs, warmup),
+        ]),
+      );
+    for (const method of Object.keys(HVP_METHODS)) {
       const f = HVP_METHODS[method];
       ops.push({
         op: `hvp/${method}`,
         what: `HVP, ${HVP_LABELS[method] ?? method}, \`${preset}\``,
-        polca: f ? () => timePolca(() => f(dv, nextDir(dv))) : undefined,
-        peer: PEER_METHODS.includes(method) ? () => peer.time(preset, `hvp-${method}`, minMs, warmup) : undefined,
+        polca: () => timePolca(() => f(dv, nextDir(dv))),
+        peers: peerOps('hvp', method, PEER_HVP),
         units: { count: 1, name: 'HVP' },
       });
     }
-    for (const method of [...new Set([...Object.keys(D12_METHODS), ...PEER_METHODS])]) {
+    for (const method of Object.keys(D12_METHODS)) {
       const f = D12_METHODS[method];
       ops.push({
         op: `d12/${method}`,
         what: `per-token d1, d2, ${method === 'fd' ? 'finite differences' : 'exact'}, \`${preset}\``,
-        polca: f ? () => timePolca(() => f(dv)) : undefined,
-        peer: PEER_METHODS.includes(method) ? () => peer.time(preset, `d12-${method}`, minMs, warmup) : undefined,
+        polca: () => timePolca(() => f(dv)),
+        peers: peerOps('d12', method, PEER_D12),
         units: { count: m * dv.model.numTokens, name: 'token×vector' },
       });
     }
@@ -321,7 +348,7 @@ for (const preset of values.shapes!.split(',').filter(Boolean)) {
       op: `${preset} ${part}`,
       what: `\`${preset}\` ${part}`,
       polca: () => timePolca(() => f(ctx, bb)),
-      peer: pop ? () => peer.time(preset, pop, minMs, warmup) : undefined,
+      peers: pop ? { torch: () => peer.time(preset, pop, minMs, warmup) } : {},
       part: true,
     });
   }
@@ -329,12 +356,15 @@ for (const preset of values.shapes!.split(',').filter(Boolean)) {
 
 // ---- the rounds --------------------------------------------------------------------------------
 
-const times = new Map<string, { polca: number[]; peer: number[]; polcaFirst: number[]; peerFirst: number[] }>();
-for (const o of ops) times.set(o.op, { polca: [], peer: [], polcaFirst: [], peerFirst: [] });
-// warm-up: every op once on each side (JIT, kernel caches, allocator)
+type Side = 'polca' | PeerName;
+const SIDES: Side[] = ['polca', ...PEER_NAMES];
+const times = new Map<string, Record<Side, { ms: number[]; first: number[] }>>();
+const noTimes = () => ({ ms: [] as number[], first: [] as number[] });
+for (const o of ops) times.set(o.op, { polca: noTimes(), torch: noTimes(), jax: noTimes() });
+// warm-up: every op once on each side (JIT and XLA compilation, kernel caches, allocator)
 for (const o of ops) {
   o.polca?.();
-  await o.peer?.();
+  for (const p of PEER_NAMES) await o.peers[p]?.();
 }
 const t0 = performance.now();
 for (let r = 0; r < rounds; r++) {
@@ -342,13 +372,15 @@ for (let r = 0; r < rounds; r++) {
     const t = times.get(o.op)!;
     if (o.polca) {
       const { ms, firstMs } = o.polca();
-      t.polca.push(ms);
-      t.polcaFirst.push(firstMs);
+      t.polca.ms.push(ms);
+      t.polca.first.push(firstMs);
     }
-    if (o.peer) {
-      const { ms, firstMs } = await o.peer();
-      t.peer.push(ms);
-      t.peerFirst.push(firstMs);
+    for (const p of PEER_NAMES) {
+      const f = o.peers[p];
+      if (!f) continue;
+      const { ms, firstMs } = await f();
+      t[p].ms.push(ms);
+      t[p].first.push(firstMs);
     }
   }
   console.log(`round ${r + 1}/${rounds} done (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
@@ -380,6 +412,7 @@ for (const c of trainCtxs) {
   profiles.push({ preset: c.preset, total, top });
 }
 await peer.close();
+await jax.close();
 rmSync(dir, { recursive: true, force: true });
 
 // ---- report ------------------------------------------------------------------------------------
@@ -398,35 +431,54 @@ const date = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 const venvGiB = peersVenvBytes();
 const lines: string[] = [];
 lines.push(
-  `Machine: ${cpu}, ${cpus().length} cores; load average (1, 5, 15 min) at the start ${loadStart.join(', ')}, at the end ${load.join(', ')}; ${date}. Node ${process.version}, TF.js ${tf.version.tfjs} backend **${backend}** on ${polcaThreads} thread(s); PyTorch ${peer.hello.torch} (CPU, eager, Python ${peer.hello.python}) on **N = ${peer.hello.threads}** thread(s)${venvGiB ? ` (its environment: ${(venvGiB / 2 ** 30).toFixed(2)} GiB in ${peersVenvDir()})` : ''}.`,
+  `Machine: ${cpu}, ${cpus().length} cores; load average (1, 5, 15 min) at the start ${loadStart.join(', ')}, at the end ${load.join(', ')}; ${date}. Node ${process.version}, TF.js ${tf.version.tfjs} backend **${backend}** on ${polcaThreads} thread(s); PyTorch ${peer.hello.torch} (CPU, eager) and JAX ${jax.hello.jax} (CPU, jit), Python ${peer.hello.python}, on **N = ${peer.hello.threads}** thread(s)${venvGiB ? ` (their environment: ${(venvGiB / 2 ** 30).toFixed(2)} GiB in ${peersVenvDir()})` : ''}.`,
 );
 lines.push('');
 lines.push(`Shapes: ${shapeLines.join('. ')}.`);
 lines.push('');
 lines.push(
-  `${rounds} rounds, each timing every operation on polca and then on PyTorch (each side makes ${warmup} untimed warm-up call(s), then repeats the operation for at least ${minMs} ms and reports the mean per call); medians over rounds. Ratio = polca ÷ PyTorch time (above 1: polca slower); throughput ratio = its inverse. "First call": the warm-up call's time, the first after the other operations of the round.`,
+  `${rounds} rounds, each timing every operation on polca, then on PyTorch, then on JAX (each side makes ${warmup} untimed warm-up call(s), then repeats the operation for at least ${minMs} ms and reports the mean per call); medians over rounds. Ratio = polca ÷ peer time (above 1: polca slower), of the medians and (in brackets) the median of the per-round ratios; throughput ratio = its inverse. "First call": the warm-up call's time, the first after the other operations of the round. JAX times the exact derivatives only.`,
 );
 lines.push('');
 lines.push(
-  '| operation | polca ms | PyTorch ms | ratio of medians | median of per-round ratios | polca throughput | PyTorch throughput | first call: polca / PyTorch ms (ratio) |',
+  '| operation | polca ms | PyTorch ms | JAX ms | polca ÷ PyTorch | polca ÷ JAX | polca throughput | PyTorch throughput | JAX throughput | first call: polca / PyTorch / JAX ms |',
 );
-lines.push('|---|---|---|---|---|---|---|---|');
+lines.push('|---|---|---|---|---|---|---|---|---|---|');
 const ratioRows: string[] = [];
+const fmtRatio = (r: number) => (Number.isNaN(r) ? '—' : `${r.toFixed(2)}x`);
+/** polca ÷ peer of the medians and the median of the per-round ratios (NaN where a side is missing). */
+const ratios = (t: Record<Side, { ms: number[] }>, p: PeerName) => ({
+  medians: median(t.polca.ms) / median(t[p].ms),
+  perRound: t.polca.ms.length && t[p].ms.length ? median(t.polca.ms.map((x, i) => x / t[p].ms[i])) : Number.NaN,
+});
 for (const o of ops.filter((x) => !x.part)) {
   const t = times.get(o.op)!;
-  const p = median(t.polca);
-  const q = median(t.peer);
-  const perRound = t.polca.length && t.peer.length ? median(t.polca.map((x, i) => x / t.peer[i])) : Number.NaN;
-  const ratio = p / q;
-  const p1 = median(t.polcaFirst);
-  const q1 = median(t.peerFirst);
-  const first = Number.isNaN(p1 / q1) ? '—' : `${fmtMs(p1)} / ${fmtMs(q1)} (${(p1 / q1).toFixed(2)}x)`;
+  const ms = Object.fromEntries(SIDES.map((s) => [s, median(t[s].ms)])) as Record<Side, number>;
+  const first = SIDES.map((s) => fmtMs(median(t[s].first))).join(' / ');
+  const r = Object.fromEntries(PEER_NAMES.map((p) => [p, ratios(t, p)])) as Record<PeerName, ReturnType<typeof ratios>>;
+  const cell = (p: PeerName) => (Number.isNaN(r[p].medians) ? '—' : `${fmtRatio(r[p].medians)} (${fmtRatio(r[p].perRound)})`);
   lines.push(
-    `| ${o.what} | ${fmtMs(p)} | ${fmtMs(q)} | ${Number.isNaN(ratio) ? '—' : `${ratio.toFixed(2)}x`} | ${Number.isNaN(perRound) ? '—' : `${perRound.toFixed(2)}x`} | ${rate(p, o.units)} | ${rate(q, o.units)} | ${first} |`,
+    `| ${o.what} | ${fmtMs(ms.polca)} | ${fmtMs(ms.torch)} | ${fmtMs(ms.jax)} | ${cell('torch')} | ${cell('jax')} | ${rate(ms.polca, o.units)} | ${rate(ms.torch, o.units)} | ${rate(ms.jax, o.units)} | ${first} |`,
   );
   ratioRows.push(
-    `${o.op.padEnd(14)} polca ${fmtMs(p).padStart(8)} ms   torch ${fmtMs(q).padStart(8)} ms   ratio ${Number.isNaN(ratio) ? '—' : `${ratio.toFixed(2)}x`}`,
+    `${o.op.padEnd(14)} polca ${fmtMs(ms.polca).padStart(8)} ms   torch ${fmtMs(ms.torch).padStart(8)} ms (${fmtRatio(r.torch.medians)})   jax ${fmtMs(ms.jax).padStart(8)} ms (${fmtRatio(r.jax.medians)})`,
   );
+}
+// Like with like, as throughput ratios (polca's throughput ÷ the peer's = peer time ÷ polca time).
+const like: string[] = [];
+for (const [op, what] of [
+  ['hvp/warm', 'exact HVPs at a θ seen before (warm against warm)'],
+  ['hvp/cold', 'exact HVPs, the whole pass (cold against cold)'],
+  ['d12/exact', 'exact per-token d1/d2'],
+] as const) {
+  const t = times.get(op);
+  if (!t) continue;
+  const parts = PEER_NAMES.filter((p) => t[p].ms.length).map((p) => `${(1 / ratios(t, p).medians).toFixed(2)}x ${PEER_LABEL[p]}'s`);
+  if (parts.length) like.push(`${what}: polca's throughput ${parts.join(', ')}`);
+}
+if (like.length) {
+  lines.push('');
+  lines.push(`Like with like: ${like.join('; ')}.`);
 }
 lines.push('');
 lines.push("Where the time of a training iteration goes (same rounds; polca's parts run on batch 0 without advancing the state):");
@@ -435,8 +487,8 @@ lines.push('| part | polca ms | PyTorch ms | ratio |');
 lines.push('|---|---|---|---|');
 for (const o of ops.filter((x) => x.part)) {
   const t = times.get(o.op)!;
-  const p = median(t.polca);
-  const q = median(t.peer);
+  const p = median(t.polca.ms);
+  const q = median(t.torch.ms);
   lines.push(`| ${o.what} | ${fmtMs(p)} | ${fmtMs(q)} | ${Number.isNaN(p / q) ? '—' : `${(p / q).toFixed(2)}x`} |`);
 }
 for (const pr of profiles) {
@@ -446,7 +498,7 @@ for (const pr of profiles) {
   );
 }
 lines.push('');
-lines.push("Agreement on the same θ (the PyTorch model loads polca's flat θ):");
+lines.push("Agreement on the same θ (the PyTorch and JAX models load polca's flat θ):");
 lines.push('');
 for (const { shape, a } of agreements) {
   let s = `- \`${shape}\`: loss ${a.polcaLoss.toFixed(6)} (polca) vs ${a.torchLoss.toFixed(6)} (PyTorch), |Δ| ${a.lossDiff.toExponential(1)} (bound ${LOSS_TOL}); gradient max|Δ|/max|g| ${a.gradRel.toExponential(1)}; θ after one AdamW step max|Δ|/lr ${a.stepRel.toExponential(1)}.`;
@@ -459,6 +511,7 @@ for (const { shape, a } of agreements) {
       .map(([k, v]) => `${k} ${v.median.toExponential(1)} / ${v.max.toExponential(1)}`)
       .join(', ')}.`;
   }
+  if (a.jaxLossDiff !== undefined) s += ` Hessian-sample loss, polca − JAX: |Δ| ${a.jaxLossDiff.toExponential(1)}.`;
   lines.push(s);
 }
 const body = lines.join('\n');
@@ -467,8 +520,8 @@ console.log(ratioRows.join('\n'));
 writeSection(
   values.out!,
   `peers-${backend}-${polcaThreads}-${peer.hello.threads}`,
-  `## ${backend} on ${polcaThreads} thread(s), PyTorch on ${peer.hello.threads} (bench/peers.ts)\n\n${body}\n`,
-  '# polca against PyTorch (bench/peers.ts)',
+  `## ${backend} on ${polcaThreads} thread(s), PyTorch and JAX on ${peer.hello.threads} (bench/peers.ts)\n\n${body}\n`,
+  '# polca against PyTorch and JAX (bench/peers.ts)',
 );
 console.log(`wrote ${values.out}`);
 process.exit(0);

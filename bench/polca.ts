@@ -2,7 +2,7 @@
  * Cost of the Hessian basis and of POLCA on a preset: Hessian-vector products per second,
  * directional-derivative evaluations (token × vector) per second — the exact methods (forward-mode
  * jets, reverse over forward; core/jet.ts) against the finite-difference ones they replaced
- * (tests/helpers/finite-differences.ts) in the same run, with the largest difference between
+ * (core/finite-differences.ts) in the same run, with the largest difference between
  * them — and the time of one POLCA
  * interval per variant with a random orthonormal basis of m vectors, between two real
  * checkpoints of a short training run. Also checks that no step materialises per-example
@@ -20,11 +20,11 @@ import { resolveConfig } from '../config/index.ts';
 import { initBackend } from '../core/backend.ts';
 import { makeData } from '../core/data.ts';
 import { dot, relativeError } from '../core/linalg.ts';
-import { makeTokenLossModel } from '../core/model.ts';
+import { makeTokenLossModel } from '../core/token-loss-model.ts';
 import { polcaInterval } from '../core/polca.ts';
 import { normal } from '../core/rng.ts';
 import { initTrainState, trainSegment } from '../core/train.ts';
-import { directionalDerivatives, hvp } from '../tests/helpers/finite-differences.ts';
+import { directionalDerivatives, hvp } from '../core/finite-differences.ts';
 
 const { values } = parseArgs({
   options: {

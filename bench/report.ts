@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ArtifactStore, LocalBackend } from '../artifacts/index.ts';
-import { makeRun } from '../tests/helpers/report-fixture.ts';
+import { makeRun } from './report-fixture.ts';
 import { buildReportWithData, writeReport } from '../report/build.ts';
 import { loadReportData } from '../report/data.ts';
 

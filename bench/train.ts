@@ -15,7 +15,8 @@ import * as tf from '@tensorflow/tfjs';
 import { type Config, resolveConfig } from '../config/index.ts';
 import { type BackendPref, initBackend } from '../core/backend.ts';
 import { INPUT_LEN, makeData, TOKENS_PER_EXAMPLE, trainBatch, VOCAB_SIZE } from '../core/data.ts';
-import { decayMask, disposeBatch, encodeBatch, evaluate, initParams, lossAndGrad, numParams } from '../core/model.ts';
+import { lossAndGrad } from '../core/backward.ts';
+import { decayMask, disposeBatch, encodeBatch, evaluate, initParams, numParams } from '../core/model.ts';
 import { adamwStep, exactMatch, initTrainState, learningRate, trainSegment } from '../core/train.ts';
 import { describeSchedule } from '../core/schedule.ts';
 

@@ -1,8 +1,11 @@
 /**
  * Algorithm 1 (the POLCA basis): at each basis checkpoint, the top-k eigenvectors of
  * P·H_S(θ)·P with P = I − BBᵀ are appended to B. Products H_S·v are exact (forward over reverse,
- * core/backward.ts); each eigenvalue is the Rayleigh quotient of its final vector, reported with its
- * true residual and whether that met the tolerance (core/lanczos.ts). A chain: each extension depends on the
+ * core/backward.ts); each eigenvalue is the Rayleigh quotient yᵀH_S·y of its final (unit) vector,
+ * from the jets' per-token second derivatives along y summed in float64 when the model has them
+ * (`hessianCurvature`; the product's float32 rounding would put small eigenvalues up to 4e-4
+ * relative above the exact quotient, core/lanczos.ts), reported with its true residual
+ * ‖PH_SPy − λy‖ and whether that met the tolerance. A chain: each extension depends on the
  * previous basis. B is kept orthonormal (rows of length d, float64 while computing, stored F32;
  * a final re-orthonormalisation in float64 keeps ‖BBᵀ − I‖ at rounding level).
  */
@@ -31,7 +34,7 @@ export interface ProductStore {
 }
 
 export function extendBasis(
-  model: Pick<TokenLossModel, 'hvp'>,
+  model: Pick<TokenLossModel, 'hvp'> & Partial<Pick<TokenLossModel, 'hessianCurvature'>>,
   theta: Float32Array,
   B: ArrayLike<number>[],
   basis: Config['basis'],
@@ -54,6 +57,7 @@ export function extendBasis(
     tol: basis.tol,
     seed: seed + B.length,
     project: B,
+    ...(model.hessianCurvature ? { rayleigh: (y: Float64Array) => model.hessianCurvature!(theta, y) } : {}),
   });
   // Re-orthonormalise the new vectors against B (twice) to keep the basis orthonormal.
   for (const v of r.vectors) {

@@ -6,8 +6,14 @@
  * Stopping is decided on the true residual: once the top-k Ritz pairs' residual estimates
  * β_j·|s_{j,i}| fall below tol·|θ_i|, the Ritz vectors y_i are formed and multiplied once more
  * (k products); the run stops when every ‖PAPy_i − λ_i y_i‖ ≤ tol·|λ_i|, with λ_i = y_iᵀPAPy_i the
- * Rayleigh quotient of the final vector under the product itself (never above the top eigenvalue
- * of PAP, for an exact product), and otherwise goes on iterating. At an invariant subspace or at
+ * Rayleigh quotient of the final (unit, range(P)) vector, and otherwise goes on iterating. The
+ * quotient and the residual are accumulated in float64. λ_i is never above the top eigenvalue of
+ * PAP for exact arithmetic; with a float32 product it carries the product's rounding, which for a
+ * vector of small curvature beside large eigenvalues of A is relative to those (A·y has large
+ * components along B that P removes only after rounding: on `small`, 3–4e-4 relative above the
+ * exact quotient for λ ≈ 0.1–0.2 beside λ ≈ 770). `rayleigh(y)`, when given, computes yᵀAy along y
+ * alone (for a Hessian: the mean of per-token second derivatives from forward-mode jets, summed in
+ * float64; A·y is never formed) and gives λ_i instead. At an invariant subspace or at
  * maxIter it stops regardless; each pair then reports whether its true residual met the tolerance
  * (`converged`), so a vector that missed it is visible rather than silently kept.
  */
@@ -21,6 +27,8 @@ export interface LanczosOptions {
   seed: number;
   /** Orthonormal vectors to project out (rows of length d). */
   project?: ArrayLike<number>[];
+  /** yᵀAy for a unit y in range(P), computed without the product (see above); default yᵀ·(PAPy). */
+  rayleigh?: (y: Float64Array) => number;
 }
 
 export interface LanczosResult {
@@ -83,7 +91,7 @@ export function lanczosTop(matvec: (v: Float64Array) => Float64Array, d: number,
       const ny = norm(y);
       for (let t = 0; t < d; t++) y[t] /= ny;
       const Ay = op(y);
-      const lam = dot(y, Ay);
+      const lam = opts.rayleigh ? opts.rayleigh(y) : dot(y, Ay);
       for (let t = 0; t < d; t++) Ay[t] -= lam * y[t];
       const res = norm(Ay);
       out.values.push(lam);

@@ -22,13 +22,10 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Config } from '../config/schema.ts';
 import { encodeExamples, type Example, INPUT_LEN, TOKENS_PER_EXAMPLE, VOCAB_SIZE } from './data.ts';
-import { HvpValueCache, hessianVectorProduct, lossAndGrad } from './backward.ts';
-import { type JetOptions, tokenDerivatives } from './jet.ts';
 import { numParams, paramLayout } from './layout.ts';
 import * as D from './dual.ts';
 import type { Dual } from './dual.ts';
 import { normal, STREAMS } from './rng.ts';
-import type { TokenLossModel } from './types.ts';
 
 export type ModelConfig = Config['model'];
 
@@ -288,62 +285,4 @@ export function evaluate(m: ModelConfig, theta: Float32Array, batch: EncodedBatc
   const correct = new Uint8Array(loss.length);
   for (let i = 0; i < loss.length; i++) correct[i] = pred[i] === batch.targetIds[i] ? 1 : 0;
   return { loss, correct };
-}
-
-export { lossAndGrad } from './backward.ts';
-
-/**
- * The model with its evaluation set X and Hessian sample S bound: what the Hessian basis and
- * POLCA need (core/types.ts).
- */
-export function makeTokenLossModel(
-  m: ModelConfig,
-  evalExamples: Example[],
-  hessianExamples: Example[],
-  jet: JetOptions = {},
-): TokenLossModel {
-  const evalBatch = encodeBatch(evalExamples);
-  const hessBatch = encodeBatch(hessianExamples);
-  const d = numParams(m);
-  const numTokens = evalExamples.length * TOKENS_PER_EXAMPLE;
-  const hvpValues = new HvpValueCache();
-  return {
-    numParams: d,
-    numTokens,
-    tokenLosses(theta) {
-      return readTidy(() => [tokenLossTensor(m, theta, evalBatch)])[0];
-    },
-    shiftedTokenLosses(theta, v, shifts) {
-      const out = new Float32Array(shifts.length * numTokens);
-      const shifted = new Float32Array(d);
-      shifts.forEach((s, j) => {
-        for (let i = 0; i < d; i++) shifted[i] = theta[i] + s * v[i];
-        out.set(this.tokenLosses(shifted), j * numTokens);
-      });
-      return out;
-    },
-    tokenDerivatives(theta, directions, order = 2) {
-      return tokenDerivatives(m, theta, directions, evalBatch, jet, order);
-    },
-    hvp(theta, v) {
-      return Float64Array.from(hessianVectorProduct(m, theta, v, hessBatch, jet.hvpExamplesPerPass, hvpValues));
-    },
-    hessianLossGrad(theta) {
-      return lossAndGrad(m, theta, hessBatch);
-    },
-    tokenGrad(theta, token) {
-      return readTidy(() => [
-        tf.grad((th: tf.Tensor) =>
-          tokenLossTensor(m, th as tf.Tensor1D, evalBatch)
-            .slice([token], [1])
-            .sum(),
-        )(tf.tensor1d(theta)),
-      ])[0];
-    },
-    dispose() {
-      disposeBatch(evalBatch);
-      disposeBatch(hessBatch);
-      hvpValues.dispose();
-    },
-  };
 }

@@ -14,7 +14,8 @@
  */
 import type { Config } from '../config/schema.ts';
 import { makeData, trainBatch } from './data.ts';
-import { decayMask, disposeBatch, encodeBatch, evaluate, initParams, lossAndGrad } from './model.ts';
+import { lossAndGrad } from './backward.ts';
+import { decayMask, disposeBatch, encodeBatch, evaluate, initParams } from './model.ts';
 import { isCheckpoint } from './schedule.ts';
 
 export interface TrainState {

@@ -33,8 +33,13 @@ export interface TokenLossModel {
    * with order 1, d1 only (d2 empty).
    */
   tokenDerivatives(theta: Float32Array, directions: ArrayLike<number>[], order?: 1 | 2): Derivatives;
-  /** H_S(θ)·v, the Hessian of the mean training loss over S times v (exact, core/jet.ts). */
+  /** H_S(θ)·v, the Hessian of the mean training loss over S times v (exact, core/backward.ts). */
   hvp(theta: Float32Array, v: ArrayLike<number>): Float64Array;
+  /**
+   * vᵀH_S(θ)v as the mean over S's tokens of d²ℓ_x(θ + s·v)/ds² at s = 0 (core/jet.ts), summed in
+   * float64: the curvature along v alone, without forming H_S·v (see core/lanczos.ts `rayleigh`).
+   */
+  hessianCurvature(theta: Float32Array, v: ArrayLike<number>): number;
   /** Mean training loss over the Hessian sample S and its gradient at θ. */
   hessianLossGrad(theta: Float32Array): { loss: number; grad: Float32Array };
   /** Exact gradient of one evaluation token's loss (tf.grad), for validation only. */

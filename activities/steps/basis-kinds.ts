@@ -14,7 +14,7 @@ import { type BasisExtension, extendBasis } from '../../core/basis.ts';
 import { shuffledOrder } from '../../core/basis-order.ts';
 import { makeData } from '../../core/data.ts';
 import { numParams } from '../../core/layout.ts';
-import { makeTokenLossModel } from '../../core/model.ts';
+import { makeTokenLossModel } from '../../core/token-loss-model.ts';
 import { foldSketch, sketchBasis, sketchRank, trajectoryRows } from '../../core/pca-basis.ts';
 import { adamStabilityLimit, extendPreconditioned, preconditionerSqrt } from '../../core/preconditioned-basis.ts';
 import { randomBlock } from '../../core/random-basis.ts';

@@ -20,7 +20,7 @@ import { decodeParquet, encodeSafetensors, type StepSpec, stepKey } from '../../
 import { basisKind, type Config } from '../../config/schema.ts';
 import { extendBasis, orthonormalityError } from '../../core/basis.ts';
 import { makeData } from '../../core/data.ts';
-import { makeTokenLossModel } from '../../core/model.ts';
+import { makeTokenLossModel } from '../../core/token-loss-model.ts';
 import { basisTrainSegment, segmentCount } from '../../workflows/plan.ts';
 import { readInput, runStep, type StepContext, type StepResult, yieldNow } from '../context.ts';
 import { loadProducts } from './basis-products.ts';

@@ -12,7 +12,7 @@ import { readInput, type StepContext } from '../context.ts';
 export const STEP_VERSIONS = {
   data: '1',
   train: '3',
-  basis: '4',
+  basis: '5',
   polca: '4',
   trajectories: '1',
   cluster: '2',

@@ -10,7 +10,7 @@ import { encodeSafetensors, stepKey } from '../../artifacts/index.ts';
 import type { Config } from '../../config/schema.ts';
 import { makeData } from '../../core/data.ts';
 import { lcaInterval, type ParamGradients } from '../../core/lca.ts';
-import { makeTokenLossModel } from '../../core/model.ts';
+import { makeTokenLossModel } from '../../core/token-loss-model.ts';
 import { checkpointIterations } from '../../core/schedule.ts';
 import { segmentIntervals } from '../../workflows/plan.ts';
 import { runStep, type StepContext, type StepResult, yieldNow } from '../context.ts';

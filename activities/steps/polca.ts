@@ -2,7 +2,7 @@
 import { stepKey } from '../../artifacts/index.ts';
 import type { Config, PolcaVariant } from '../../config/schema.ts';
 import { makeData } from '../../core/data.ts';
-import { makeTokenLossModel } from '../../core/model.ts';
+import { makeTokenLossModel } from '../../core/token-loss-model.ts';
 import { type Derivatives, type PolcaIntervalResult, polcaInterval } from '../../core/polca.ts';
 import { checkpointIterations } from '../../core/schedule.ts';
 import { segmentIntervals } from '../../workflows/plan.ts';

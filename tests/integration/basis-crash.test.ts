@@ -10,7 +10,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { ArtifactStore, LocalBackend } from '../../artifacts/index.ts';
-import { killHard, polcaJson, type Proc, type RunJson, sandbox, start, storeDigest, waitUntil } from '../helpers/experiment.ts';
+import { killHard, polcaJson, type Proc, type RunJson, sandbox, start, storeDigest, waitUntil } from '../../bench/experiment.ts';
 import { getTestServices, type TestServices } from '../helpers/services.ts';
 
 const HB = 4;

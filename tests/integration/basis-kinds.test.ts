@@ -20,7 +20,7 @@ import { extendBasis, orthonormalityError } from '../../core/basis.ts';
 import { shuffledOrder } from '../../core/basis-order.ts';
 import { makeData } from '../../core/data.ts';
 import { dot } from '../../core/linalg.ts';
-import { makeTokenLossModel } from '../../core/model.ts';
+import { makeTokenLossModel } from '../../core/token-loss-model.ts';
 import type { ExperimentResult } from '../../workflows/dag.ts';
 
 const store = new ArtifactStore(new LocalBackend(mkdtempSync(join(tmpdir(), 'polca-basis-kinds-'))));

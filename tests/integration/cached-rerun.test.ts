@@ -11,7 +11,7 @@ import { spawn } from 'node:child_process';
 import { availableParallelism, loadavg } from 'node:os';
 import { before, describe, test } from 'node:test';
 import { ArtifactStore, LocalBackend } from '../../artifacts/index.ts';
-import { polcaBin, polcaJson, type RunJson, root, type Sandbox, sandbox } from '../helpers/experiment.ts';
+import { polcaBin, polcaJson, type RunJson, root, type Sandbox, sandbox } from '../../bench/experiment.ts';
 import { getTestServices } from '../helpers/services.ts';
 
 interface Timed {

@@ -25,7 +25,7 @@ import { downloadArtifacts } from '../../cli/artifacts.ts';
 import { verifyRun } from '../../cli/verify.ts';
 import { resolveConfig } from '../../config/index.ts';
 import type { ExperimentResult } from '../../workflows/dag.ts';
-import { polcaBin, type RunJson, root, sandbox, start } from '../helpers/experiment.ts';
+import { polcaBin, type RunJson, root, sandbox, start } from '../../bench/experiment.ts';
 import { getTestServices, type TestServices } from '../helpers/services.ts';
 
 // Two segments of the tiny preset: the whole DAG, in a fraction of the time.

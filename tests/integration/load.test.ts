@@ -11,7 +11,7 @@ import { availableParallelism, loadavg } from 'node:os';
 import { after, before, test } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
 import proto from '@temporalio/proto';
-import { polcaJson, type RunJson, sandbox } from '../helpers/experiment.ts';
+import { polcaJson, type RunJson, sandbox } from '../../bench/experiment.ts';
 import { getTestServices, type TestServices } from '../helpers/services.ts';
 
 const { temporal } = proto;

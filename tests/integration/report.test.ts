@@ -7,7 +7,7 @@
  * that exist in the folder. A full-page screenshot goes to test-output/report.png.
  *
  * The run comes from `runSource`: a real `tiny` run of the pipeline (tests/unit/report.test.ts
- * covers the synthetic fixture of tests/helpers/report-fixture.ts).
+ * covers the synthetic fixture of bench/report-fixture.ts).
  */
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -20,7 +20,7 @@ import { ArtifactStore, LocalBackend } from '../../artifacts/index.ts';
 import { buildReport, writeReport } from '../../report/build.ts';
 import { runLocal } from '../../activities/local.ts';
 import { resolveConfig } from '../../config/index.ts';
-import type { RunSource } from '../helpers/report-fixture.ts';
+import type { RunSource } from '../../bench/report-fixture.ts';
 
 // A real `tiny` run of the pipeline (the same steps the workflow runs, in this process).
 const runSource: RunSource = async (store) => {

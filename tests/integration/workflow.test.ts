@@ -22,7 +22,7 @@ import {
   start,
   storeDigest,
   waitUntil,
-} from '../helpers/experiment.ts';
+} from '../../bench/experiment.ts';
 import { getTestServices, s3Env, type TestServices } from '../helpers/services.ts';
 
 // A short heartbeat timeout so that a killed worker's activity is retried within seconds.

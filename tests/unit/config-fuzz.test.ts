@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { ConfigError, configSchema, PRESET_NAMES, resolveConfig, validateConfig } from '../../config/index.ts';
 import { intOption } from '../../cli/common.ts';
-import { root } from '../helpers/experiment.ts';
+import { root } from '../../bench/experiment.ts';
 
 /** mulberry32: a small seeded generator, so the cases are the same on every run. */
 function rng(seed: number) {

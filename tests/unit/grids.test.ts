@@ -4,7 +4,7 @@ import { join, relative } from 'node:path';
 import { test } from 'node:test';
 import { resolveConfig } from '../../config/index.ts';
 import { gridPoints, setPath } from '../../workflows/grid.ts';
-import { root } from '../helpers/experiment.ts';
+import { root } from '../../bench/experiment.ts';
 
 function files(dir: string): string[] {
   return readdirSync(dir).flatMap((n) => {
@@ -15,7 +15,10 @@ function files(dir: string): string[] {
 
 test('every grid file in the repository resolves to valid configs at every point', () => {
   const grids = files(join(root, 'grids'));
-  assert.ok(grids.some((g) => g.endsWith('paper-table.json')), 'the paper table grid is there');
+  assert.ok(
+    grids.some((g) => g.endsWith('paper-table.json')),
+    'the paper table grid is there',
+  );
   for (const g of grids) {
     const input = JSON.parse(readFileSync(g, 'utf8')) as { base?: Record<string, unknown>; grid: Record<string, unknown[]> };
     const points = gridPoints(input.grid);

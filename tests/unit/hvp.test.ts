@@ -3,9 +3,10 @@ import { before, test } from 'node:test';
 import { initBackend } from '../../core/backend.ts';
 import { makeData } from '../../core/data.ts';
 import { relativeError } from '../../core/linalg.ts';
-import { initParams, makeTokenLossModel, numParams } from '../../core/model.ts';
+import { initParams, numParams } from '../../core/model.ts';
+import { makeTokenLossModel } from '../../core/token-loss-model.ts';
 import { uniform } from '../../core/rng.ts';
-import { explicitHessian, hvp } from '../helpers/finite-differences.ts';
+import { explicitHessian, hvp } from '../../core/finite-differences.ts';
 import { referenceMeanLoss } from '../helpers/reference-model.ts';
 
 before(async () => {

@@ -5,9 +5,10 @@ import { initBackend } from '../../core/backend.ts';
 import { makeData } from '../../core/data.ts';
 import { lanczosTop } from '../../core/lanczos.ts';
 import { dot, symmetricEigen, symmetricEigenJacobi, symmetricEigenQL } from '../../core/linalg.ts';
-import { initParams, makeTokenLossModel } from '../../core/model.ts';
+import { initParams } from '../../core/model.ts';
+import { makeTokenLossModel } from '../../core/token-loss-model.ts';
 import { uniform } from '../../core/rng.ts';
-import { explicitHessian } from '../helpers/finite-differences.ts';
+import { explicitHessian } from '../../core/finite-differences.ts';
 
 function randomOrthogonal(n: number, seed: number): Float64Array[] {
   const Q: Float64Array[] = [];
@@ -178,3 +179,98 @@ test('on the micro transformer Hessian, Lanczos by HVPs and the projected proble
   assert.ok(orthonormalityError(B) < 1e-5, `orthonormality ${orthonormalityError(B)}`);
   model.dispose();
 });
+
+for (const products of ['float64', 'float32'] as const)
+  test(`on small's spectrum (top 860, later vectors 0.28–0.74), a chain of extensions with the basis stored in float32 never reports an eigenvalue above the top of P·A·P (${products} products)`, () => {
+    // The default `small` run's ten basis eigenvalues span 860 … 0.28: extensions at successive
+    // checkpoints, each at a Hessian whose eigenvectors have turned since the last, with B read
+    // back from float32 rows. Here: A_c = R_c·diag(λ)·R_cᵀ, R_c a random orthogonal matrix turned a
+    // little further at each checkpoint c, products exact in float64. The reference for each
+    // extension: the top eigenvalues of P·A_c·P by a dense float64 eigensolver, with P the exact
+    // orthogonal projector off span(B) from B's Gram matrix, P = I − Bᵀ(BBᵀ)⁻¹B. With float32
+    // products (A·v rounded entry by entry, as polca's are in float32) the reported eigenvalue must
+    // come from the curvature along the vector (`hessianCurvature`, here yᵀAy in float64), not from
+    // the rounded product: yᵀ·fl(Ay) put the top above the exact one by 6e-10 relative here.
+    const n = 200;
+    const top = [860, 410, 150, 52, 19, 6.3, 2.1, 0.74, 0.52, 0.28];
+    const bulk = Array.from({ length: n - top.length }, (_, i) => 0.2 * Math.cos(i) - 0.02);
+    const lams = [...top, ...bulk];
+    const R0 = randomOrthogonal(n, 21);
+    const turn = (c: number) => {
+      // R_c = R_0 rotated in the planes of successive eigenvector pairs by angles growing with c
+      const R = R0.map((v) => Float64Array.from(v));
+      for (let k = 0; k + 1 < n; k += 2) {
+        const a = 0.05 * c * (1 + (k % 7) / 7);
+        const [u, w] = [R[k], R[k + 1]];
+        for (let i = 0; i < n; i++) [u[i], w[i]] = [Math.cos(a) * u[i] - Math.sin(a) * w[i], Math.sin(a) * u[i] + Math.cos(a) * w[i]];
+        if (k + 2 < n) {
+          const z = R[k + 2];
+          const b = 0.3 * a;
+          for (let i = 0; i < n; i++) [w[i], z[i]] = [Math.cos(b) * w[i] - Math.sin(b) * z[i], Math.sin(b) * w[i] + Math.cos(b) * z[i]];
+        }
+      }
+      const A = new Float64Array(n * n);
+      lams.forEach((l, k) => {
+        for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) A[i * n + j] += l * R[k][i] * R[k][j];
+      });
+      return A;
+    };
+    const B: Float32Array[] = [];
+    const rows: string[] = [];
+    let worstAbove = Number.NEGATIVE_INFINITY;
+    for (let c = 0; c < 10; c++) {
+      const A = turn(c);
+      const mv = (v: Float64Array) => {
+        const out = new Float64Array(n);
+        for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) out[i] += A[i * n + j] * v[j];
+        return out;
+      };
+      // P = I − Bᵀ G⁻¹ B, G = BBᵀ, G⁻¹ from G's eigendecomposition
+      const m = B.length;
+      const P = new Float64Array(n * n);
+      for (let i = 0; i < n; i++) P[i * n + i] = 1;
+      if (m) {
+        const G = new Float64Array(m * m);
+        for (let a = 0; a < m; a++) for (let b = 0; b < m; b++) G[a * m + b] = dot(B[a], B[b]);
+        const g = symmetricEigen(G, m);
+        const Ginv = new Float64Array(m * m);
+        for (let a = 0; a < m; a++)
+          for (let b = 0; b < m; b++)
+            for (let t = 0; t < m; t++) Ginv[a * m + b] += (g.vectors[a * m + t] * g.vectors[b * m + t]) / g.values[t];
+        for (let a = 0; a < m; a++)
+          for (let b = 0; b < m; b++) {
+            const w = Ginv[a * m + b];
+            for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) P[i * n + j] -= B[a][i] * w * B[b][j];
+          }
+      }
+      const PA = new Float64Array(n * n);
+      for (let i = 0; i < n; i++) for (let k = 0; k < n; k++) for (let j = 0; j < n; j++) PA[i * n + j] += P[i * n + k] * A[k * n + j];
+      const PAP = new Float64Array(n * n);
+      for (let i = 0; i < n; i++) for (let k = 0; k < n; k++) for (let j = 0; j < n; j++) PAP[i * n + j] += PA[i * n + k] * P[k * n + j];
+      const exact = symmetricEigen(PAP, n).values[0];
+      const model =
+        products === 'float64'
+          ? { hvp: (_theta: Float32Array, v: ArrayLike<number>) => mv(Float64Array.from(v)) }
+          : {
+              hvp: (_theta: Float32Array, v: ArrayLike<number>) =>
+                Float64Array.from(mv(Float64Array.from(Float32Array.from(v))), Math.fround),
+              hessianCurvature: (_theta: Float32Array, v: ArrayLike<number>) => {
+                const u = Float64Array.from(v);
+                return dot(u, mv(u));
+              },
+            };
+      const r = extendBasis(model, new Float32Array(n), B, { every: 1, k: 1, maxIter: 60, tol: 1e-6 }, c);
+      const lam = r.eigenvalues[0];
+      const above = (lam - exact) / exact;
+      worstAbove = Math.max(worstAbove, above);
+      rows.push(`${lam.toPrecision(9)} (top of PAP ${exact.toPrecision(9)}, ${above.toExponential(1)})`);
+      assert.ok(r.converged[0], `extension ${c}: residual ${r.residuals[0]}`);
+      // float64 level: the product and the projection are exact to about 1e-16 of A's norm (860)
+      assert.ok(lam - exact <= 1e-12 * lams[0], `extension ${c}: reported ${lam} above the top of PAP ${exact} by ${lam - exact}`);
+      assert.ok(Math.abs(above) <= 1e-6, `extension ${c}: reported ${lam}, top of PAP ${exact}`);
+      B.push(Float32Array.from(r.vectors[0]));
+    }
+    console.log(`small's spectrum, ${products} products, 10 extensions: ${rows.join('; ')}`);
+    // the chain reached the small eigenvalues, where float32 rounding of the stored basis would show
+    assert.ok(Number.parseFloat(rows[rows.length - 1]) < 1, `last eigenvalue ${rows[rows.length - 1]}`);
+  });

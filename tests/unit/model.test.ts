@@ -3,20 +3,11 @@ import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { resolveConfig } from '../../config/index.ts';
 import { initBackend } from '../../core/backend.ts';
+import { lossAndGrad } from '../../core/backward.ts';
 import { makeData, VOCAB_SIZE } from '../../core/data.ts';
-import {
-  decayMask,
-  encodeBatch,
-  evaluate,
-  initParams,
-  lossAndGrad,
-  makeTokenLossModel,
-  numParams,
-  outputLogits,
-  paramLayout,
-  tokenLossTensor,
-} from '../../core/model.ts';
+import { decayMask, encodeBatch, evaluate, initParams, numParams, outputLogits, paramLayout, tokenLossTensor } from '../../core/model.ts';
 import { uniform } from '../../core/rng.ts';
+import { makeTokenLossModel } from '../../core/token-loss-model.ts';
 import { referenceForward, referenceMeanLoss, referenceOffsets } from '../helpers/reference-model.ts';
 
 before(async () => {

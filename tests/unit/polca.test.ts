@@ -5,12 +5,12 @@ import { resolveConfig } from '../../config/index.ts';
 import { extendBasis } from '../../core/basis.ts';
 import { initBackend } from '../../core/backend.ts';
 import { makeData } from '../../core/data.ts';
-import { makeTokenLossModel } from '../../core/model.ts';
+import { makeTokenLossModel } from '../../core/token-loss-model.ts';
 import { polcaInterval, quantiles } from '../../core/polca.ts';
 import { uniform } from '../../core/rng.ts';
 import { initTrainState, trainSegment } from '../../core/train.ts';
 import type { TokenLossModel } from '../../core/types.ts';
-import { directionalDerivatives } from '../helpers/finite-differences.ts';
+import { directionalDerivatives } from '../../core/finite-differences.ts';
 
 before(async () => {
   await initBackend();
@@ -57,6 +57,9 @@ function quadratic(d: number, n: number) {
       return out;
     },
     hvp: () => {
+      throw new Error('not used');
+    },
+    hessianCurvature: () => {
       throw new Error('not used');
     },
     hessianLossGrad: () => {

@@ -1,5 +1,5 @@
 /**
- * The report of a synthetic run (tests/helpers/report-fixture.ts) in a temporary local store:
+ * The report of a synthetic run (bench/report-fixture.ts) in a temporary local store:
  * every figure rendered as SVG with marks and as a PNG, the page self-contained (no remote script
  * or link, only relative figure links, every spec with inline data), and the aggregated numbers
  * the figures draw checked against DuckDB queries over the same Parquet files.
@@ -19,7 +19,7 @@ import { type ClaimFamily, claimChecks as checkClaims } from '../../report/claim
 import { claimChecks } from '../../report/metrics.ts';
 import { textWidth } from '../../report/render.ts';
 import { buildSweepReport } from '../../report/sweep.ts';
-import { makeRun } from '../helpers/report-fixture.ts';
+import { makeRun } from '../../bench/report-fixture.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'polca-report-unit-'));
 const root = join(dir, 'store');

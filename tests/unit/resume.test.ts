@@ -20,7 +20,7 @@ import { dataStep } from '../../activities/steps/data.ts';
 import { decodeIntervalResults, encodeIntervalResults, type IntervalResults } from '../../activities/steps/interval-results.ts';
 import { polcaStep } from '../../activities/steps/polca.ts';
 import { trainStep } from '../../activities/steps/train.ts';
-import { storeDigest } from '../helpers/experiment.ts';
+import { storeDigest } from '../../bench/experiment.ts';
 
 /** A local backend that records the paths written, to tell computed resume points from replayed ones. */
 class RecordingBackend extends LocalBackend {

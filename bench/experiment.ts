@@ -1,15 +1,16 @@
 /**
- * Helpers for experiment tests against a real Temporal server: `polca` CLI and worker child
- * processes with their own POLCA_HOME, store and task queue, and byte comparisons of stores.
+ * Helpers for experiments against a real Temporal server (the integration tests and bench/e2e.ts):
+ * `polca` CLI and worker child processes with their own POLCA_HOME, store and task queue, and byte
+ * comparisons of stores.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ArtifactStore } from '../../artifacts/index.ts';
+import type { ArtifactStore } from '../artifacts/index.ts';
 
-export const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const polcaBin = join(root, 'bin', 'polca.mjs');
 
 export interface Sandbox {

@@ -9,12 +9,12 @@
  * `makeRun(store)` is the run source of the report tests; a test that should read a real run
  * instead swaps it for a function that returns that run's record.
  */
-import { type ArtifactStore, type Column, encodeParquet, type RunRecord } from '../../artifacts/index.ts';
-import { type Config, resolveConfig } from '../../config/index.ts';
-import { pairOf, skillsOf } from '../../core/data.ts';
-import { scopedSkillTable } from '../../core/skill-scopes.ts';
-import { readSkills } from '../../core/skills.ts';
-import { clusterCurves } from '../../core/trajectories.ts';
+import { type ArtifactStore, type Column, encodeParquet, type RunRecord } from '../artifacts/index.ts';
+import { type Config, resolveConfig } from '../config/index.ts';
+import { pairOf, skillsOf } from '../core/data.ts';
+import { scopedSkillTable } from '../core/skill-scopes.ts';
+import { readSkills } from '../core/skills.ts';
+import { clusterCurves } from '../core/trajectories.ts';
 
 export interface FixtureOptions {
   name?: string;

@@ -17,7 +17,7 @@
  * with u = 2⁻²⁴, d1 is the Richardson extrapolation (2^p·d1(h/2) − d1(h))/(2^p − 1), else d1(h).
  * d2 always uses step h.
  */
-import type { Derivatives, TokenLossModel } from '../../core/types.ts';
+import type { Derivatives, TokenLossModel } from './types.ts';
 
 export function hvp(model: Pick<TokenLossModel, 'hessianLossGrad'>, theta: Float32Array, v: ArrayLike<number>, eps: number): Float64Array {
   const d = theta.length;

@@ -1,0 +1,144 @@
+/**
+ * The repository's module graph: every relative import specifier of every .ts and .mjs file
+ * (`import … from`, `export … from`, side-effect `import '…'`, dynamic `import('…')`, type-only
+ * imports included) resolved to a file, as directed edges importer → imported. Asserts that the
+ * graph has no cycle (a depth-first search that reports the first cycle it closes as a path) and
+ * that no file outside tests/ imports a file under tests/ (product code and benchmarks stand on
+ * their own; tests may import anything).
+ */
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const SKIP = new Set(['node_modules', '.git', '.polca', 'test-output', 'fixtures', 'results']);
+
+function sourceFiles(dir: string): string[] {
+  const out: string[] = [];
+  for (const name of readdirSync(dir)) {
+    if (SKIP.has(name)) continue;
+    const p = join(dir, name);
+    const s = statSync(p, { throwIfNoEntry: false });
+    if (!s) continue;
+    if (s.isDirectory()) out.push(...sourceFiles(p));
+    else if (/\.(ts|mjs)$/.test(name) && !name.endsWith('.d.ts')) out.push(p);
+  }
+  return out;
+}
+
+/**
+ * Every module specifier of a source text, in order of kind: static imports and re-exports as
+ * biome formats them (the statement starts a line; `from '…'` may close it lines later),
+ * side-effect imports, and dynamic `import('…')` outside string and template literals (code in a
+ * string is text, run elsewhere). Lines that start a comment (`//`, `/*`, ` * `) are skipped.
+ */
+export function importSpecifiers(src: string): string[] {
+  const text = src
+    .split('\n')
+    .map((l) => (/^\s*(\/\/|\/\*|\*)/.test(l) ? '' : l))
+    .join('\n');
+  const out: string[] = [];
+  for (const m of text.matchAll(/^\s*(?:import|export)\b[^;'"`]*?\bfrom\s*['"]([^'"]+)['"]/gm)) out.push(m[1]);
+  for (const m of text.matchAll(/^\s*import\s*['"]([^'"]+)['"]/gm)) out.push(m[1]);
+  for (const line of text.split('\n'))
+    for (const m of line.matchAll(/\bimport\s*\(\s*['"]([^'"]+)['"]\s*\)/g)) {
+      const before = line.slice(0, m.index);
+      if (['`', "'", '"'].every((q) => before.split(q).length % 2 === 1)) out.push(m[1]);
+    }
+  return out;
+}
+
+/** The first cycle of a directed graph found by depth-first search, as a closed path, or null. */
+export function findCycle(graph: Map<string, string[]>): string[] | null {
+  const state = new Map<string, 1 | 2>(); // 1 on the stack, 2 finished
+  const stack: string[] = [];
+  const visit = (u: string): string[] | null => {
+    state.set(u, 1);
+    stack.push(u);
+    for (const v of graph.get(u) ?? []) {
+      const s = state.get(v);
+      if (s === 1) return [...stack.slice(stack.indexOf(v)), v];
+      if (s === undefined) {
+        const c = visit(v);
+        if (c) return c;
+      }
+    }
+    stack.pop();
+    state.set(u, 2);
+    return null;
+  };
+  for (const u of [...graph.keys()].sort()) {
+    if (state.has(u)) continue;
+    const c = visit(u);
+    if (c) return c;
+  }
+  return null;
+}
+
+function moduleGraph(): Map<string, string[]> {
+  const graph = new Map<string, string[]>();
+  for (const file of sourceFiles(root)) {
+    const from = relative(root, file).split(sep).join('/');
+    const deps: string[] = [];
+    for (const spec of importSpecifiers(readFileSync(file, 'utf8'))) {
+      if (!spec.startsWith('.')) continue;
+      const target = resolve(dirname(file), spec);
+      assert.ok(existsSync(target), `${from} imports ${spec}, which does not exist`);
+      deps.push(relative(root, target).split(sep).join('/'));
+    }
+    graph.set(from, deps);
+  }
+  return graph;
+}
+
+test('the import reader and the cycle finder, on hand-written sources and graphs', () => {
+  const src = [
+    "import * as tf from '@tensorflow/tfjs';",
+    "import { a, type B } from './a.ts';",
+    'import type {',
+    '  C,',
+    "} from '../c.ts';",
+    "export { d } from './d.ts';",
+    "import './side.ts';",
+    "const e = await import('./e.ts');",
+    "// import { no } from './comment.ts';",
+    "/* export { no } from './block.ts'; */",
+    "const url = 'http://x'; // from './trailing.ts'",
+    "const code = `await import('./in-a-template.ts')`;",
+    ' * import { no } from "./doc-comment.ts";',
+  ].join('\n');
+  assert.deepEqual(importSpecifiers(src).sort(), ['../c.ts', './a.ts', './d.ts', './e.ts', './side.ts', '@tensorflow/tfjs'].sort());
+  const acyclic = new Map([
+    ['a', ['b', 'c']],
+    ['b', ['c']],
+    ['c', []],
+  ]);
+  assert.equal(findCycle(acyclic), null);
+  const threeCycle = new Map([
+    ['model', ['layout']],
+    ['backward', ['model']],
+    ['jet', ['model']],
+    ['layout', ['jet']],
+  ]);
+  assert.deepEqual(findCycle(threeCycle), ['model', 'layout', 'jet', 'model']);
+  assert.deepEqual(findCycle(new Map([['self', ['self']]])), ['self', 'self']);
+});
+
+test('no import cycle among the repository’s modules', () => {
+  const graph = moduleGraph();
+  assert.ok(graph.has('core/model.ts') && graph.has('core/token-loss-model.ts'), 'the scan found the core modules');
+  assert.ok((graph.get('core/backward.ts') ?? []).includes('core/model.ts'), 'the scan read core/backward.ts’s imports');
+  const cycle = findCycle(graph);
+  assert.equal(cycle, null, `import cycle: ${cycle?.join(' → ')}`);
+});
+
+test('nothing outside tests/ imports a file under tests/', () => {
+  const offenders: string[] = [];
+  for (const [from, deps] of moduleGraph()) {
+    if (from.startsWith('tests/')) continue;
+    for (const d of deps) if (d.startsWith('tests/')) offenders.push(`${from} → ${d}`);
+  }
+  assert.deepEqual(offenders, []);
+});
