@@ -183,7 +183,7 @@ export const runtimeSchema = z
 export const configSchema = z
   .object({
     /** Which preset the config started from (informational; presets are merged by resolveConfig). */
-    preset: z.enum(['tiny', 'small', 'paper']).optional(),
+    preset: z.enum(['tiny', 'small', 'paper', 'iclr']).optional(),
     seed: nonNegInt()
       .max(2 ** 31 - 1)
       .default(0),

@@ -17,6 +17,8 @@ export function captureFigures(c: CaptureData | undefined): Figure[] {
   let s = 0;
   let p = 0;
   const step = Math.max(1, Math.ceil(c.intervals.length / 300));
+  const SERIES = ['ΔL (the loss change)', 'Σ_b POLCA (the basis)', 'first-order part', 'second-order part'];
+  for (const series of SERIES) long.push({ iteration: c.intervals[0].iteration, series, value: 0 });
   c.intervals.forEach((r, i) => {
     d += r.dloss / n;
     f += r.first / n;
@@ -40,6 +42,7 @@ export function captureFigures(c: CaptureData | undefined): Figure[] {
       title: 'Basis capture: the loss change the basis explains, over training',
       caption: `(a) Cumulative per-token sums over the evaluation tokens, from the first checkpoint: the loss change ΔL, the POLCA of all basis vectors together, and its first- and second-order parts. Overall capture Σ POLCA / Σ ΔL = ${fmt(t.capture)} (first order ${fmt(t.first)}, second order ${fmt(t.second)}); the loss changed by ${fmt(t.dloss / n)} per token, the basis explains ${fmt(t.polca / n)}. The basis spans ${fmt(t.motionShare)} of the parameters’ motion (Σ_t ‖BᵀΔ_t‖² / Σ_t ‖Δ_t‖²). (b) Each vector’s summed first- and second-order terms per token; ${rising.length ? `rising (summed POLCA > 0, dropped by the published protocol): ${rising.join(', ')}` : 'no vector rises'}.`,
       spec: spec({
+        resolve: { scale: { color: 'independent', strokeDash: 'independent' } },
         hconcat: [
           {
             width: 420,
@@ -50,7 +53,27 @@ export function captureFigures(c: CaptureData | undefined): Figure[] {
             encoding: {
               x: { field: 'iteration', type: 'quantitative' },
               y: { field: 'value', type: 'quantitative', title: 'cumulative, per token' },
-              color: { field: 'series', type: 'nominal', title: null },
+              color: {
+                field: 'series',
+                type: 'nominal',
+                title: null,
+                legend: { orient: 'bottom', columns: 2 },
+                scale: { domain: SERIES, range: ['#222222', '#4c78a8', '#72b7b2', '#e45756'] },
+              },
+              strokeDash: {
+                field: 'series',
+                type: 'nominal',
+                legend: null,
+                scale: {
+                  domain: SERIES,
+                  range: [
+                    [1, 0],
+                    [1, 0],
+                    [5, 3],
+                    [5, 3],
+                  ],
+                },
+              },
               tooltip: [{ field: 'series' }, { field: 'iteration' }, { field: 'value' }],
             },
           },
@@ -64,7 +87,12 @@ export function captureFigures(c: CaptureData | undefined): Figure[] {
               x: { field: 'vector', type: 'nominal', sort: null, title: 'basis vector' },
               xOffset: { field: 'part' },
               y: { field: 'value', type: 'quantitative', title: 'Σ over tokens and intervals / tokens' },
-              color: { field: 'part', type: 'nominal', title: null },
+              color: {
+                field: 'part',
+                type: 'nominal',
+                title: null,
+                scale: { domain: ['first order', 'second order'], range: ['#72b7b2', '#e45756'] },
+              },
               tooltip: [{ field: 'vector' }, { field: 'part' }, { field: 'value' }],
             },
           },
