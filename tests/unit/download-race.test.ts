@@ -231,9 +231,14 @@ test('a concurrent process swapping every directory in --out for a symbolic link
         } catch {}
       }
     };
+    process.stdout.write('ready');
     while (Date.now() < end) visit(out, 0);
   `;
-  const attacker = spawn(process.execPath, ['-e', script, out, join(outside, 'd')], { stdio: 'ignore' });
+  const attacker = spawn(process.execPath, ['-e', script, out, join(outside, 'd')], { stdio: ['ignore', 'pipe', 'ignore'] });
+  await new Promise((resolve, reject) => {
+    attacker.stdout.once('data', resolve);
+    attacker.once('exit', (code) => reject(new Error(`the attacker process exited (${code}) before it started`)));
+  });
   const watcher = watchOutside(outside);
   let ok = 0;
   let refused = 0;
