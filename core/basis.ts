@@ -3,7 +3,7 @@
  * P·H_S(θ)·P with P = I − BBᵀ are appended to B. Products H_S·v are exact (forward over reverse,
  * core/backward.ts); each eigenvalue is the Rayleigh quotient yᵀH_S·y of its final (unit) vector,
  * from the jets' per-token second derivatives along y summed in float64 when the model has them
- * (`hessianCurvature`; the product's float32 rounding would put small eigenvalues up to 4e-4
+ * (`hessianCurvature`; the product's float32 rounding put small eigenvalues up to 1e-3
  * relative above the exact quotient, core/lanczos.ts), reported with its true residual
  * ‖PH_SPy − λy‖ and whether that met the tolerance. A chain: each extension depends on the
  * previous basis. B is kept orthonormal (rows of length d, float64 while computing, stored F32;

@@ -10,8 +10,8 @@
  * quotient and the residual are accumulated in float64. λ_i is never above the top eigenvalue of
  * PAP for exact arithmetic; with a float32 product it carries the product's rounding, which for a
  * vector of small curvature beside large eigenvalues of A is relative to those (A·y has large
- * components along B that P removes only after rounding: on `small`, 3–4e-4 relative above the
- * exact quotient for λ ≈ 0.1–0.2 beside λ ≈ 770). `rayleigh(y)`, when given, computes yᵀAy along y
+ * components along B that P removes only after rounding: on `small`, 2.7e-4 to 1e-3 above the
+ * exact quotient for λ 0.04–0.2 beside λ ≈ 770). `rayleigh(y)`, when given, computes yᵀAy along y
  * alone (for a Hessian: the mean of per-token second derivatives from forward-mode jets, summed in
  * float64; A·y is never formed) and gives λ_i instead. At an invariant subspace or at
  * maxIter it stops regardless; each pair then reports whether its true residual met the tolerance
