@@ -5,7 +5,7 @@
  */
 import { decodeParquet, decodeSafetensors } from '../../artifacts/index.ts';
 import type { Config, Family } from '../../config/schema.ts';
-import { TOKENS_PER_EXAMPLE } from '../../core/data.ts';
+import { evalTokenCount } from '../../core/data.ts';
 import { hdbscan } from '../../core/hdbscan.ts';
 import { scopedSkillTable } from '../../core/skill-scopes.ts';
 import { readSkills } from '../../core/skills.ts';
@@ -15,7 +15,7 @@ import { readInput, runStep, type StepContext, type StepResult, yieldNow } from 
 import { parquet, STEP_VERSIONS } from './io.ts';
 
 async function familyRows(ctx: StepContext, c: Config, key: string, family: Family, vector: number): Promise<Float64Array[]> {
-  const n = c.data.evalSize * TOKENS_PER_EXAMPLE;
+  const n = evalTokenCount(c);
   const T = intervalCount(c);
   if (family === 'polca') {
     const { tensors } = decodeSafetensors(await readInput(ctx, key, 'polca.safetensors'));
