@@ -13,7 +13,7 @@
 import { z } from 'zod';
 import { randInt, STREAMS } from '../rng.ts';
 import type { TokenSkills } from '../types.ts';
-import type { Sequences, Task, TaskData, TaskSettings } from './task.ts';
+import type { Sequences, SequenceShape, Task, TaskData, TaskSettings } from './task.ts';
 
 export const PLUS = 10;
 export const EQUALS = 11;
@@ -24,6 +24,8 @@ export const INPUT_LEN = 11;
 export const OUTPUT_POSITIONS = [7, 8, 9, 10] as const;
 export const TOKENS_PER_EXAMPLE = 4;
 export const NUM_PAIRS = 1_000_000;
+/** The task's sequence shape: V = 12, L = 11, T = 4. */
+export const ARITHMETIC_SHAPE: SequenceShape = { vocabSize: VOCAB_SIZE, contextLength: INPUT_LEN, outputsPerSequence: TOKENS_PER_EXAMPLE };
 
 export interface Example {
   a: number;
@@ -173,7 +175,7 @@ export const arithmeticTask: Task<ArithmeticConfig> = {
   description: "3-digit addition, the sum as 4 digits (the paper's first experiment)",
   configSchema: arithmeticConfigSchema,
   isDefault: () => true,
-  shape: () => ({ vocabSize: VOCAB_SIZE, contextLength: INPUT_LEN, outputsPerSequence: TOKENS_PER_EXAMPLE }),
+  shape: () => ({ ...ARITHMETIC_SHAPE }),
   skillColumns: ['digit', 'carry', 'value'],
   makeData(settings: TaskSettings<ArithmeticConfig>): TaskData {
     const { evalExamples, hessianExamples, evalSet } = makeSplits(settings);

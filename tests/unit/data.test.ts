@@ -1,6 +1,17 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { EQUALS, encodeExamples, makeData, PLUS, pairIndex, pairOf, sequenceOf, skillsOf, tokenRows, trainBatch } from '../../core/data.ts';
+import {
+  encodeExamples,
+  EQUALS,
+  makeSplits,
+  pairIndex,
+  pairOf,
+  PLUS,
+  sequenceOf,
+  skillsOf,
+  tokenRows,
+  trainBatch,
+} from '../../core/tasks/arithmetic.ts';
 
 // Independent formulation: column addition on decimal strings.
 function reference(a: number, b: number) {
@@ -106,19 +117,19 @@ test('sequence layout: a2 a1 a0 + b2 b1 b0 = s3 s2 s1 s0', () => {
 
 test('splits are seeded, disjoint, and the training stream avoids the evaluation set', () => {
   const cfg = { seed: 3, data: { evalSize: 500, hessianSize: 300 } };
-  const a = makeData(cfg);
-  const b = makeData(cfg);
+  const a = makeSplits(cfg);
+  const b = makeSplits(cfg);
   assert.deepEqual(a.evalExamples, b.evalExamples);
   assert.equal(new Set(a.evalExamples.map((e) => e.a * 1000 + e.b)).size, 500);
   for (const h of a.hessianExamples) assert.ok(!a.evalSet.has(h.a * 1000 + h.b));
   for (let step = 0; step < 50; step++) for (const e of trainBatch(3, step, 64, a.evalSet)) assert.ok(!a.evalSet.has(e.a * 1000 + e.b));
   assert.deepEqual(trainBatch(3, 7, 16, a.evalSet), trainBatch(3, 7, 16, a.evalSet));
-  assert.notDeepEqual(makeData({ ...cfg, seed: 4 }).evalExamples, a.evalExamples);
+  assert.notDeepEqual(makeSplits({ ...cfg, seed: 4 }).evalExamples, a.evalExamples);
   assert.equal(new Set(a.hessianExamples.map(pairIndex)).size, 300);
 });
 
 test('with a large evaluation set the training stream really skips it and stays uniform elsewhere', () => {
-  const { evalSet, hessianExamples } = makeData({ seed: 9, data: { evalSize: 100_000, hessianSize: 1000 } });
+  const { evalSet, hessianExamples } = makeSplits({ seed: 9, data: { evalSize: 100_000, hessianSize: 1000 } });
   assert.equal(evalSet.size, 100_000);
   for (const h of hessianExamples) assert.ok(!evalSet.has(pairIndex(h)));
   const seen = new Set<number>();
