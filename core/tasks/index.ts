@@ -3,7 +3,7 @@ import { arithmeticTask } from './arithmetic.ts';
 import type { Task } from './task.ts';
 
 export type { Sequences, SequenceShape, Task, TaskColumn, TaskData, TaskSettings } from './task.ts';
-export { checkSequences, evalTokens, sliceSequences } from './task.ts';
+export { checkSequences, evalTokens, labelCodes, sliceSequences } from './task.ts';
 
 export const TASKS = { arithmetic: arithmeticTask } as const;
 export const TASK_NAMES = Object.keys(TASKS) as (keyof typeof TASKS)[];

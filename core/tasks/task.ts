@@ -96,3 +96,26 @@ export function checkSequences(shape: SequenceShape, s: Sequences): void {
     for (let i = 0; i < a.length; i++)
       if (!(a[i] >= 0 && a[i] < V)) throw new Error(`sequences: token ${a[i]} outside the vocabulary 0 … ${V - 1}`);
 }
+
+/**
+ * A label column as integer codes for reading clusters (core/skills.ts): integers as they are,
+ * booleans as 0/1, strings as their rank among the column's distinct values (code-unit order).
+ */
+export function labelCodes(name: string, values: ArrayLike<number> | ArrayLike<boolean> | ArrayLike<string>): Int32Array {
+  const n = values.length;
+  const out = new Int32Array(n);
+  if (n === 0) return out;
+  const first = values[0];
+  if (typeof first === 'boolean') for (let i = 0; i < n; i++) out[i] = values[i] ? 1 : 0;
+  else if (typeof first === 'string') {
+    const sorted = [...new Set(Array.from(values as ArrayLike<string>))].sort();
+    const code = new Map(sorted.map((v, i) => [v, i]));
+    for (let i = 0; i < n; i++) out[i] = code.get((values as ArrayLike<string>)[i]) as number;
+  } else
+    for (let i = 0; i < n; i++) {
+      const v = (values as ArrayLike<number>)[i];
+      if (!Number.isInteger(v)) throw new Error(`label column ${name}: value ${v} at row ${i} is not an integer`);
+      out[i] = v;
+    }
+  return out;
+}
