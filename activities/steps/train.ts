@@ -28,7 +28,7 @@ function encodeState(state: TrainState, extra: Record<string, string> = {}): Uin
       adam_m: f32(state.m, [d]),
       adam_v: f32(state.v, [d]),
     },
-    // The data position of iteration k is k itself (core/data.ts trainBatch is a pure function
+    // The data position of iteration k is k itself (the task's trainBatch, core/tasks/, is a pure function
     // of seed and step) and no other RNG state is carried between iterations.
     { step: String(state.step), data_position: String(state.step), ...extra },
   );
