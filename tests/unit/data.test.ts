@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { checkSequences } from '../../core/tasks/task.ts';
 import {
+  arithmeticTask,
   encodeExamples,
   EQUALS,
   makeSplits,
@@ -146,4 +148,37 @@ test('with a large evaluation set the training stream really skips it and stays 
   // with replacement from 900 000 pairs: almost all distinct; hundreds digit of a near-uniform
   assert.ok(seen.size > 0.97 * draws);
   for (const c of firstDigit) assert.ok(Math.abs(c - draws / 10) < 5 * Math.sqrt(draws / 10), `${firstDigit}`);
+});
+
+test('the arithmetic task through the task interface: the same sequences, splits and token columns', () => {
+  const c = { seed: 3, data: { evalSize: 50, hessianSize: 20 } };
+  const splits = makeSplits(c);
+  const d = arithmeticTask.makeData({ ...c, task: { name: 'arithmetic' } });
+  const shape = arithmeticTask.shape({ name: 'arithmetic' });
+  assert.deepEqual(shape, { vocabSize: 12, contextLength: 11, outputsPerSequence: 4 });
+  for (const [got, ex] of [
+    [d.eval, splits.evalExamples],
+    [d.hessian, splits.hessianExamples],
+    [d.trainBatch(17, 32), trainBatch(3, 17, 32, splits.evalSet)],
+  ] as const) {
+    checkSequences(shape, got);
+    const want = encodeExamples(ex);
+    assert.equal(got.n, ex.length);
+    assert.deepEqual(got.inputs, want.inputs);
+    assert.deepEqual(got.targets, want.targets);
+  }
+  // targets are the tokens after the last T input positions: sequence positions 8..11
+  const seq = sequenceOf(splits.evalExamples[0]);
+  assert.deepEqual(Array.from(d.eval.targets.subarray(0, 4)), seq.slice(8, 12));
+  const t = tokenRows(splits.evalExamples);
+  const cols = Object.fromEntries(d.tokenColumns.map((col) => [col.name, col.values]));
+  assert.deepEqual(Object.keys(cols), ['a', 'b', 'digit', 'carry', 'value']);
+  assert.deepEqual(cols.digit, t.digit);
+  assert.deepEqual(cols.carry, t.carry);
+  for (const s of arithmeticTask.skillColumns) assert.ok(s in cols, s);
+  const ex = Object.fromEntries(d.exampleColumns.map((col) => [col.name, col.values]));
+  assert.deepEqual(
+    Array.from(ex.sum as Int32Array),
+    [...splits.evalExamples, ...splits.hessianExamples].map((e) => e.a + e.b),
+  );
 });

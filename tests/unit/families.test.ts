@@ -46,7 +46,8 @@ before(async () => {
 });
 
 /** A model small enough to allocate to every one of its parameters: 1 layer, dModel 8. */
-const TINY_MODEL = { ...ARITHMETIC_SHAPE, nLayers: 1, dModel: 8, nHeads: 2, dMlp: 16 };
+const TINY_SETTINGS = { nLayers: 1, dModel: 8, nHeads: 2, dMlp: 16 };
+const TINY_MODEL = { ...ARITHMETIC_SHAPE, ...TINY_SETTINGS };
 
 /**
  * θ_t: the initialisation with N(0, 0.3²) noise everywhere (a model whose gradients are not tiny);
@@ -96,7 +97,7 @@ describe('LCA numerics', () => {
   });
 
   test('over all parameters of a tiny model, Σ_i LCA_i = ΔL per token and every LCA_i matches a float64 path integral', () => {
-    const c = resolveConfig({ config: { preset: 'tiny', data: { evalSize: 3 }, model: TINY_MODEL } });
+    const c = resolveConfig({ config: { preset: 'tiny', data: { evalSize: 3 }, model: TINY_SETTINGS } });
     const { evalExamples, hessianExamples } = makeSplits(c);
     const model = makeTokenLossModel(TINY_MODEL, encodeSequences(evalExamples), encodeSequences(hessianExamples.slice(0, 1)));
     const { thetaT, thetaT1 } = tinyThetas(5);
@@ -158,7 +159,7 @@ describe('LCA numerics', () => {
   });
 
   test("Simpson's rule on the jets equals Simpson's rule on float64 derivatives, endpoints shared between intervals", () => {
-    const c = resolveConfig({ config: { preset: 'tiny', data: { evalSize: 3 }, model: TINY_MODEL } });
+    const c = resolveConfig({ config: { preset: 'tiny', data: { evalSize: 3 }, model: TINY_SETTINGS } });
     const { evalExamples, hessianExamples } = makeSplits(c);
     const model = makeTokenLossModel(TINY_MODEL, encodeSequences(evalExamples), encodeSequences(hessianExamples.slice(0, 1)));
     const { thetaT, thetaT1 } = tinyThetas(6);
@@ -190,7 +191,7 @@ describe('LCA numerics', () => {
     }
   });
   test('one-hot directions several to a pass (zero tangents left out per tensor) give the derivatives of one to a pass', () => {
-    const c = resolveConfig({ config: { preset: 'tiny', data: { evalSize: 3 }, model: TINY_MODEL } });
+    const c = resolveConfig({ config: { preset: 'tiny', data: { evalSize: 3 }, model: TINY_SETTINGS } });
     const { evalExamples, hessianExamples } = makeSplits(c);
     const { thetaT: theta } = tinyThetas(9);
     const d = theta.length;
@@ -219,7 +220,7 @@ describe('LCA numerics', () => {
 
 describe('Fisher numerics', () => {
   test('basisFisher is (bᵀ∇ℓ_x)² with ∇ℓ_x from reverse mode, for every token and direction', () => {
-    const c = resolveConfig({ config: { preset: 'tiny', data: { evalSize: 3 }, model: TINY_MODEL } });
+    const c = resolveConfig({ config: { preset: 'tiny', data: { evalSize: 3 }, model: TINY_SETTINGS } });
     const { evalExamples, hessianExamples } = makeSplits(c);
     const model = makeTokenLossModel(TINY_MODEL, encodeSequences(evalExamples), encodeSequences(hessianExamples.slice(0, 1)));
     const { thetaT: theta } = tinyThetas(7);
