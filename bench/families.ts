@@ -17,7 +17,8 @@ import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { resolveConfig } from '../config/index.ts';
 import { initBackend } from '../core/backend.ts';
-import { makeData } from '../core/data.ts';
+import { modelShape } from '../core/data.ts';
+import { encodeSequences, makeSplits } from '../core/tasks/arithmetic.ts';
 import { basisFisher } from '../core/fisher.ts';
 import { lcaInterval, type ParamGradients, selectLcaParams } from '../core/lca.ts';
 import { paramLayout } from '../core/layout.ts';
@@ -59,14 +60,14 @@ const theta = (t: number) => {
   if (!th) throw new Error(`checkpoint ${its[t]} was not trained`);
   return th;
 };
-const data = makeData(config);
-const model = makeTokenLossModel(config.model, data.evalExamples, data.hessianExamples.slice(0, 1));
+const data = makeSplits(config);
+const model = makeTokenLossModel(modelShape(config), encodeSequences(data.evalExamples), encodeSequences(data.hessianExamples.slice(0, 1)));
 const d = model.numParams;
 const n = model.numTokens;
 
 // LCA
 const selectAt = values.final ? T : first + chunkIntervals;
-const sel = selectLcaParams(theta(selectAt), paramLayout(config.model), P);
+const sel = selectLcaParams(theta(selectAt), paramLayout(modelShape(config)), P);
 const tensors = new Map<string, number>();
 for (const p of sel) tensors.set(p.name, (tensors.get(p.name) ?? 0) + 1);
 const indices = Int32Array.from(sel, (p) => p.index);

@@ -9,6 +9,7 @@
  *
  *   node --import tsx bench/hitcheck.ts
  */
+import { modelShape } from '../core/data.ts';
 import { execSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -25,7 +26,7 @@ const MiB = 1024 * 1024;
 
 /** Bytes of each artifact of a run of `c`, by step name (tables approximated from row counts). */
 export function artifactSizes(c: Config): Record<string, number> {
-  const P = numParams(c.model);
+  const P = numParams(modelShape(c));
   const S = c.train.iterations / c.basis.every;
   const perSeg = c.basis.every / c.train.checkpointEvery;
   const N = 4 * c.data.evalSize;

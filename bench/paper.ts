@@ -29,7 +29,8 @@ import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { resolveConfig } from '../config/index.ts';
 import { initBackend } from '../core/backend.ts';
-import { makeData, trainBatch } from '../core/data.ts';
+import { modelShape } from '../core/data.ts';
+import { ARITHMETIC_SHAPE, encodeSequences, makeSplits, trainBatch } from '../core/tasks/arithmetic.ts';
 import { lossAndGrad } from '../core/backward.ts';
 import { decayMask, disposeBatch, encodeBatch, evaluate, numParams } from '../core/model.ts';
 import { makeTokenLossModel } from '../core/token-loss-model.ts';
@@ -65,22 +66,22 @@ function seconds(f: () => void, n = reps, warm = true): number {
   return t[t.length >> 1];
 }
 
-const m = config.model;
-const data = makeData(config);
+const m = modelShape(config);
+const data = makeSplits(config);
 const state = initTrainState(config);
 const mask = decayMask(m);
 const iteration = seconds(() => {
-  const batch = encodeBatch(trainBatch(config.seed, state.step, config.train.batchSize, data.evalSet));
+  const batch = encodeBatch(ARITHMETIC_SHAPE, encodeSequences(trainBatch(config.seed, state.step, config.train.batchSize, data.evalSet)));
   const { grad } = lossAndGrad(m, state.params, batch);
   disposeBatch(batch);
   adamwStep(config.train, state, grad, mask, learningRate(config.train, state.step));
 });
 console.log(`iteration ${iteration.toFixed(2)} s`);
-const evalBatch = encodeBatch(data.evalExamples);
+const evalBatch = encodeBatch(ARITHMETIC_SHAPE, encodeSequences(data.evalExamples));
 const evaluation = seconds(() => evaluate(m, state.params, evalBatch));
 disposeBatch(evalBatch);
 console.log(`evaluation ${evaluation.toFixed(2)} s`);
-const model = makeTokenLossModel(m, data.evalExamples, data.hessianExamples);
+const model = makeTokenLossModel(m, encodeSequences(data.evalExamples), encodeSequences(data.hessianExamples));
 const dir = (() => {
   const v = Float64Array.from({ length: model.numParams }, (_, i) => normal(config.seed, 400, i));
   const n = Math.sqrt(v.reduce((s, x) => s + x * x, 0));
@@ -101,7 +102,11 @@ const dirs = Array.from({ length: q }, (_, j) => {
 });
 model.dispose();
 const jetN = Math.min(Number(values['jet-examples']), data.evalExamples.length);
-const jetModel = makeTokenLossModel(m, data.evalExamples.slice(0, jetN), data.hessianExamples.slice(0, 1));
+const jetModel = makeTokenLossModel(
+  m,
+  encodeSequences(data.evalExamples.slice(0, jetN)),
+  encodeSequences(data.hessianExamples.slice(0, 1)),
+);
 const jetPart = seconds(() => jetModel.tokenDerivatives(state.params, dirs), 1, false);
 jetModel.dispose();
 const jet = (jetPart * data.evalExamples.length) / jetN;

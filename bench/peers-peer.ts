@@ -13,7 +13,8 @@ import { createInterface, type Interface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { Config } from '../config/schema.ts';
-import { encodeExamples, type Example } from '../core/data.ts';
+import { modelShape } from '../core/data.ts';
+import { encodeExamples, type Example } from '../core/tasks/arithmetic.ts';
 import { relativeError } from '../core/linalg.ts';
 import { FD_SETTINGS } from '../core/finite-differences.ts';
 

@@ -46,7 +46,8 @@ import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { type Config, resolveConfig } from '../config/index.ts';
 import { initBackend } from '../core/backend.ts';
-import { type Example, makeData, trainBatch } from '../core/data.ts';
+import { modelShape } from '../core/data.ts';
+import { ARITHMETIC_SHAPE, encodeSequences, type Example, makeSplits, trainBatch } from '../core/tasks/arithmetic.ts';
 import { hessianVectorProduct, lossAndGrad } from '../core/backward.ts';
 import { decayMask, disposeBatch, type EncodedBatch, encodeBatch, meanLossTensor, numParams } from '../core/model.ts';
 import { makeTokenLossModel } from '../core/token-loss-model.ts';
@@ -124,8 +125,8 @@ interface TrainCtx {
 
 function trainIteration(c: TrainCtx): number {
   const { config, state } = c;
-  const batch = encodeBatch(trainBatch(config.seed, state.step, config.train.batchSize, c.evalSet));
-  const { loss, grad } = lossAndGrad(config.model, state.params, batch);
+  const batch = encodeBatch(ARITHMETIC_SHAPE, encodeSequences(trainBatch(config.seed, state.step, config.train.batchSize, c.evalSet)));
+  const { loss, grad } = lossAndGrad(modelShape(config), state.params, batch);
   disposeBatch(batch);
   adamwStep(config.train, state, grad, c.mask, learningRate(config.train, state.step));
   return loss;
@@ -133,14 +134,15 @@ function trainIteration(c: TrainCtx): number {
 
 /** The parts of an iteration, for the breakdown (each on the first batch, state not advanced). */
 const TRAIN_PARTS: Record<string, (c: TrainCtx, batch: ReturnType<typeof encodeBatch>) => void> = {
-  batch: (c) => disposeBatch(encodeBatch(trainBatch(c.config.seed, 0, c.config.train.batchSize, c.evalSet))),
+  batch: (c) =>
+    disposeBatch(encodeBatch(ARITHMETIC_SHAPE, encodeSequences(trainBatch(c.config.seed, 0, c.config.train.batchSize, c.evalSet)))),
   forward: (c, b) => {
-    const l = tf.tidy(() => meanLossTensor(c.config.model, c.state.params, b));
+    const l = tf.tidy(() => meanLossTensor(modelShape(c.config), c.state.params, b));
     l.dataSync();
     l.dispose();
   },
   'forward+backward': (c, b) => {
-    lossAndGrad(c.config.model, c.state.params, b);
+    lossAndGrad(modelShape(c.config), c.state.params, b);
   },
   optimizer: (c) => {
     const s = cloneState(c.state);
@@ -175,7 +177,7 @@ const HVP_METHODS: Record<string, (c: DerivCtx, v: Float32Array) => ArrayLike<nu
   // at a θ seen before, as in Lanczos: the pass's values are recorded once, tangents computed per product
   warm: (c, v) => c.model.hvp(c.theta, v),
   // the whole forward-over-reverse pass, values included (the first product at a θ)
-  cold: (c, v) => hessianVectorProduct(c.config.model, c.theta, v, c.hessBatch),
+  cold: (c, v) => hessianVectorProduct(modelShape(c.config), c.theta, v, c.hessBatch),
 };
 const HVP_LABELS: Record<string, string> = {
   fd: 'difference of two gradients',
@@ -245,8 +247,8 @@ const trainCtxs: TrainCtx[] = [];
 
 for (const preset of values.shapes!.split(',').filter(Boolean)) {
   const config = resolveConfig({ preset });
-  const { evalSet } = makeData(config);
-  const ctx: TrainCtx = { preset, config, state: initTrainState(config), mask: decayMask(config.model), evalSet };
+  const { evalSet } = makeSplits(config);
+  const ctx: TrainCtx = { preset, config, state: initTrainState(config), mask: decayMask(modelShape(config)), evalSet };
   trainCtxs.push(ctx);
   const batches: Example[][] = [0, 1, 2, 3].map((k) => trainBatch(config.seed, k, config.train.batchSize, evalSet));
   const isDeriv = preset === values.deriv;
@@ -259,13 +261,13 @@ for (const preset of values.shapes!.split(',').filter(Boolean)) {
       initTrainState(config),
       warm,
     );
-    const data = makeData(config);
+    const data = makeSplits(config);
     const theta = seg.state.params;
     const dirs = Array.from({ length: m }, (_, j) => unitDirection(theta.length, config.seed, 200 + j));
     deriv = {
       config,
-      model: makeTokenLossModel(config.model, data.evalExamples, data.hessianExamples),
-      hessBatch: encodeBatch(data.hessianExamples),
+      model: makeTokenLossModel(modelShape(config), encodeSequences(data.evalExamples), encodeSequences(data.hessianExamples)),
+      hessBatch: encodeBatch(ARITHMETIC_SHAPE, encodeSequences(data.hessianExamples)),
       theta,
       dirs,
       calls: 0,
@@ -276,8 +278,8 @@ for (const preset of values.shapes!.split(',').filter(Boolean)) {
   if (derivData) await loadShape(jax, dir, { name: preset, config, theta: ctx.state.params, batches, deriv: derivData });
 
   // Agreement on the same θ, computed by the real functions.
-  const b0 = encodeBatch(batches[0]);
-  const lg = lossAndGrad(config.model, ctx.state.params, b0);
+  const b0 = encodeBatch(ARITHMETIC_SHAPE, encodeSequences(batches[0]));
+  const lg = lossAndGrad(modelShape(config), ctx.state.params, b0);
   disposeBatch(b0);
   const one = cloneState(ctx.state);
   adamwStep(config.train, one, lg.grad, ctx.mask, learningRate(config.train, 0));
@@ -297,7 +299,7 @@ for (const preset of values.shapes!.split(',').filter(Boolean)) {
   if (!(a.lossDiff <= LOSS_TOL)) throw new Error(`${preset}: polca and PyTorch losses differ by ${a.lossDiff} > ${LOSS_TOL} on the same θ`);
   if (!(a.gradRel <= GRAD_TOL)) throw new Error(`${preset}: polca and PyTorch gradients differ by ${a.gradRel} (relative) > ${GRAD_TOL}`);
 
-  const mc = config.model;
+  const mc = modelShape(config);
   shapeLines.push(
     `\`${preset}\`: ${mc.nLayers} layers, d_model ${mc.dModel}, ${mc.nHeads} heads, MLP ${mc.dMlp}, ${numParams(mc).toLocaleString('en')} parameters, batch ${config.train.batchSize}` +
       (deriv
@@ -341,7 +343,7 @@ for (const preset of values.shapes!.split(',').filter(Boolean)) {
       });
     }
   }
-  const bb = encodeBatch(batches[0]);
+  const bb = encodeBatch(ARITHMETIC_SHAPE, encodeSequences(batches[0]));
   for (const [part, f] of Object.entries(TRAIN_PARTS)) {
     const pop = PEER_PARTS[part];
     ops.push({
@@ -389,9 +391,9 @@ for (let r = 0; r < rounds; r++) {
 // polca's kernel profile of one forward+backward pass at each training shape
 const profiles: { preset: string; total: number; top: { kernel: string; calls: number; ms: number }[] }[] = [];
 for (const c of trainCtxs) {
-  const b = encodeBatch(trainBatch(c.config.seed, 0, c.config.train.batchSize, c.evalSet));
+  const b = encodeBatch(ARITHMETIC_SHAPE, encodeSequences(trainBatch(c.config.seed, 0, c.config.train.batchSize, c.evalSet)));
   const prof = await tf.profile(() => {
-    lossAndGrad(c.config.model, c.state.params, b);
+    lossAndGrad(modelShape(c.config), c.state.params, b);
   });
   disposeBatch(b);
   const agg = new Map<string, { calls: number; ms: number }>();

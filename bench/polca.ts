@@ -18,7 +18,8 @@ import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { resolveConfig } from '../config/index.ts';
 import { initBackend } from '../core/backend.ts';
-import { makeData } from '../core/data.ts';
+import { modelShape } from '../core/data.ts';
+import { encodeSequences, makeSplits } from '../core/tasks/arithmetic.ts';
 import { dot, relativeError } from '../core/linalg.ts';
 import { makeTokenLossModel } from '../core/token-loss-model.ts';
 import { polcaInterval } from '../core/polca.ts';
@@ -46,8 +47,8 @@ const trainSeconds = (performance.now() - t0) / 1000;
 // (a dense early schedule adds checkpoints in between: take the one checkpointEvery before)
 const thetaT = seg.checkpoints.find((c) => c.iteration === upTo - config.train.checkpointEvery)!.params;
 const thetaT1 = seg.checkpoints.at(-1)!.params;
-const data = makeData(config);
-const model = makeTokenLossModel(config.model, data.evalExamples, data.hessianExamples);
+const data = makeSplits(config);
+const model = makeTokenLossModel(modelShape(config), encodeSequences(data.evalExamples), encodeSequences(data.hessianExamples));
 /** Finite-difference settings of the replaced methods (their former defaults). */
 const FD = { h: 3e-3, stencil: 5 as const, hvpEps: 1e-3 };
 const d = model.numParams;
@@ -105,7 +106,11 @@ const check = (what: string, peakBytes: number) => {
 const hvpReps = 10;
 const hvpOut: Record<string, Float64Array[]> = {};
 /** One forward-over-reverse pass over the whole Hessian sample (the default: one chunk). */
-const hvpProbe = makeTokenLossModel(config.model, data.evalExamples.slice(0, 1), data.hessianExamples);
+const hvpProbe = makeTokenLossModel(
+  modelShape(config),
+  encodeSequences(data.evalExamples.slice(0, 1)),
+  encodeSequences(data.hessianExamples),
+);
 for (const [name, f] of [
   ['exact', (v: Float64Array) => model.hvp(thetaT, v)],
   ['gradient differences', (v: Float64Array) => hvp(model, thetaT, v, FD.hvpEps)],
@@ -134,9 +139,15 @@ hvpOut.exact.forEach((e, k) => {
 // d1, d2: exact jets (several directions per pass) against the finite-difference stencils
 const dd: Record<string, { d1: Float64Array; d2: Float64Array }> = {};
 for (const perPass of [1, 2, 4, 10]) {
-  const jm = makeTokenLossModel(config.model, data.evalExamples, data.hessianExamples.slice(0, 1), { directionsPerPass: perPass });
+  const jm = makeTokenLossModel(modelShape(config), encodeSequences(data.evalExamples), encodeSequences(data.hessianExamples.slice(0, 1)), {
+    directionsPerPass: perPass,
+  });
   // one pass: ceil(128 / perPass) examples (the default chunk) along perPass directions
-  const probe = makeTokenLossModel(config.model, data.evalExamples.slice(0, Math.ceil(128 / perPass)), data.hessianExamples.slice(0, 1));
+  const probe = makeTokenLossModel(
+    modelShape(config),
+    encodeSequences(data.evalExamples.slice(0, Math.ceil(128 / perPass))),
+    encodeSequences(data.hessianExamples.slice(0, 1)),
+  );
   const r = await measure(
     () => jm.tokenDerivatives(thetaT, basis),
     () => probe.tokenDerivatives(thetaT, basis.slice(0, perPass)),
@@ -175,7 +186,11 @@ for (const variant of ['exact-curvature', 'paper', 'path'] as const) {
   const r = await measure(
     () => polcaInterval({ model, interval: 0, thetaT, thetaT1, basis, polca: { ...config.polca, variant } }),
     () => {
-      const probe = makeTokenLossModel(config.model, data.evalExamples.slice(0, 32), data.hessianExamples.slice(0, 1));
+      const probe = makeTokenLossModel(
+        modelShape(config),
+        encodeSequences(data.evalExamples.slice(0, 32)),
+        encodeSequences(data.hessianExamples.slice(0, 1)),
+      );
       probe.tokenDerivatives(thetaT, basis.slice(0, 4));
       probe.dispose();
     },

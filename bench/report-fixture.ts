@@ -11,7 +11,7 @@
  */
 import { type ArtifactStore, type Column, encodeParquet, type RunRecord } from '../artifacts/index.ts';
 import { type Config, resolveConfig } from '../config/index.ts';
-import { pairOf, skillsOf } from '../core/data.ts';
+import { pairOf, skillsOf } from '../core/tasks/arithmetic.ts';
 import { scopedSkillTable } from '../core/skill-scopes.ts';
 import { readSkills } from '../core/skills.ts';
 import { clusterCurves } from '../core/trajectories.ts';

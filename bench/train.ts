@@ -14,7 +14,16 @@ import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { type Config, resolveConfig } from '../config/index.ts';
 import { type BackendPref, initBackend } from '../core/backend.ts';
-import { INPUT_LEN, makeData, TOKENS_PER_EXAMPLE, trainBatch, VOCAB_SIZE } from '../core/data.ts';
+import { modelShape } from '../core/data.ts';
+import {
+  ARITHMETIC_SHAPE,
+  encodeSequences,
+  INPUT_LEN,
+  makeSplits,
+  TOKENS_PER_EXAMPLE,
+  trainBatch,
+  VOCAB_SIZE,
+} from '../core/tasks/arithmetic.ts';
 import { lossAndGrad } from '../core/backward.ts';
 import { decayMask, disposeBatch, encodeBatch, evaluate, initParams, numParams } from '../core/model.ts';
 import { adamwStep, exactMatch, initTrainState, learningRate, trainSegment } from '../core/train.ts';
@@ -55,9 +64,9 @@ interface BackendFigures {
 
 async function benchBackend(pref: BackendPref, config: Config, reps: number): Promise<BackendFigures> {
   const backend = await initBackend(pref);
-  const m = config.model;
-  const { evalExamples, evalSet } = makeData(config);
-  const evalBatch = encodeBatch(evalExamples);
+  const m = modelShape(config);
+  const { evalExamples, evalSet } = makeSplits(config);
+  const evalBatch = encodeBatch(ARITHMETIC_SHAPE, encodeSequences(evalExamples));
   const theta = initParams(m, config.seed);
   const forwardMs = timeIt(() => evaluate(m, theta, evalBatch), reps);
   disposeBatch(evalBatch);
@@ -66,7 +75,7 @@ async function benchBackend(pref: BackendPref, config: Config, reps: number): Pr
   const state = initTrainState(config);
   const mask = decayMask(m);
   const iteration = () => {
-    const batch = encodeBatch(trainBatch(config.seed, state.step, config.train.batchSize, evalSet));
+    const batch = encodeBatch(ARITHMETIC_SHAPE, encodeSequences(trainBatch(config.seed, state.step, config.train.batchSize, evalSet)));
     const { grad } = lossAndGrad(m, state.params, batch);
     disposeBatch(batch);
     adamwStep(config.train, state, grad, mask, learningRate(config.train, state.step));
@@ -93,7 +102,7 @@ async function benchBackend(pref: BackendPref, config: Config, reps: number): Pr
   });
 
   // Kernel-by-kernel profile of one training step (forward and backward).
-  const batch = encodeBatch(trainBatch(config.seed, 0, config.train.batchSize, evalSet));
+  const batch = encodeBatch(ARITHMETIC_SHAPE, encodeSequences(trainBatch(config.seed, 0, config.train.batchSize, evalSet)));
   const prof = await tf.profile(() => {
     lossAndGrad(m, state.params, batch);
   });
@@ -165,7 +174,7 @@ for (const b of values.backends!.split(',') as BackendPref[]) {
     `${r.backend}: forward ${r.forwardMs.min.toFixed(1)} ms, step ${r.stepMs.min.toFixed(1)} ms (${r.iterationsPerSec.toFixed(2)} it/s), ${r.stepGflops.toFixed(2)} GFLOP/s`,
   );
 }
-const m = config.model;
+const m = modelShape(config);
 const nEval = config.data.evalSize;
 const lines: string[] = [];
 lines.push(`# Training throughput (\`${values.preset}\` preset)`);

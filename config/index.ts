@@ -6,6 +6,7 @@
  * Object.prototype), and so is nesting deeper than MAX_CONFIG_DEPTH levels.
  */
 import { z } from 'zod';
+import { getTask } from '../core/tasks/index.ts';
 import { PRESET_NAMES, PRESETS, type PresetName } from './presets.ts';
 import { type Config, type ConfigInput, configSchema, REMOVED_FIELDS } from './schema.ts';
 
@@ -135,6 +136,8 @@ export function validateConfig(input: unknown): Config {
   if (r.success) {
     // `basis.kind=hessian` is the default spelled out: one config, whichever way it is written.
     if (r.data.basis.kind === 'hessian') delete r.data.basis.kind;
+    // Likewise the default task spelled out (`task: { name: 'arithmetic' }`).
+    if (r.data.task && getTask(r.data.task.name).isDefault(r.data.task as never)) delete r.data.task;
     return r.data;
   }
   const issues = r.error.issues.map((i) => describeIssue(i, input));
@@ -234,6 +237,8 @@ function withoutNegativeZero(v: unknown): unknown {
 /** Fields that are absent from the defaults (optional, no default). */
 const OPTIONAL_PATHS = [
   'preset',
+  'task',
+  'task.name',
   'basis.kind',
   'cluster.minSamples',
   'train.denseCheckpoints',
@@ -243,6 +248,8 @@ const OPTIONAL_PATHS = [
 
 /** True when `path` names a field of the schema (checked against the defaults' shape). */
 export function knownPath(path: string[]): boolean {
+  // A task's settings are its own schema's to judge (core/tasks/*.ts), once `task.name` picks it.
+  if (path[0] === 'task') return true;
   let cur: unknown = configSchema.parse({});
   for (const p of path) {
     if (!isPlain(cur) || !Object.hasOwn(cur, p)) {

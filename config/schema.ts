@@ -2,10 +2,16 @@
  * The experiment configuration: one zod schema shared by the CLI, the Temporal client and the
  * workflow. Presets are partial configs merged over the defaults (see ./presets.ts).
  *
- * Units: every "iterations" field counts optimizer steps. Sizes count examples (one example
- * `abc+def=` has 4 output tokens).
+ * Units: every "iterations" field counts optimizer steps. Sizes count examples (sequences of the
+ * task: one arithmetic example `abc+def=` has 4 output tokens).
+ *
+ * `task` selects the task (core/tasks/index.ts) and holds its settings, validated by that task's
+ * own schema. Absent means arithmetic; the default spelled out is dropped on validation
+ * (config/index.ts), so step keys and workflow ids of configs without the field are unchanged.
  */
 import { z } from 'zod';
+import { arithmeticConfigSchema } from '../core/tasks/arithmetic.ts';
+import { DEFAULT_TASK, getTask } from '../core/tasks/index.ts';
 
 const posInt = () => z.number().int().positive();
 const nonNegInt = () => z.number().int().nonnegative();
@@ -180,6 +186,10 @@ export const runtimeSchema = z
   })
   .strict();
 
+/** One schema per task, selected by `name` (core/tasks/*.ts `configSchema`). */
+export const taskSchema = z.discriminatedUnion('name', [arithmeticConfigSchema]);
+export type TaskConfig = z.infer<typeof taskSchema>;
+
 export const configSchema = z
   .object({
     /** Which preset the config started from (informational; presets are merged by resolveConfig). */
@@ -187,6 +197,8 @@ export const configSchema = z
     seed: nonNegInt()
       .max(2 ** 31 - 1)
       .default(0),
+    /** The task and its settings, by `name` (absent: arithmetic). */
+    task: taskSchema.optional(),
     data: dataSchema.default(dataSchema.parse({})),
     model: modelSchema.default(modelSchema.parse({})),
     train: trainSchema.default(trainSchema.parse({})),
@@ -222,18 +234,19 @@ export const configSchema = z
     }
     // The evaluation set and the Hessian sample are drawn without overlap from the 10^6 operand
     // pairs; their caps (100 000 each) keep both well inside the example space.
-    if (c.data.evalSize > 0 && c.cluster.minClusterSize > c.data.evalSize * 4) {
+    const T = getTask(c.task?.name ?? DEFAULT_TASK).shape(c.task ?? { name: DEFAULT_TASK }).outputsPerSequence;
+    if (c.data.evalSize > 0 && c.cluster.minClusterSize > c.data.evalSize * T) {
       ctx.addIssue({
         code: 'custom',
         path: ['cluster', 'minClusterSize'],
-        message: `cluster.minClusterSize must be at most the number of evaluation tokens, 4 × data.evalSize = ${c.data.evalSize * 4}; got ${c.cluster.minClusterSize}`,
+        message: `cluster.minClusterSize must be at most the number of evaluation tokens, ${T} × data.evalSize = ${c.data.evalSize * T}; got ${c.cluster.minClusterSize}`,
       });
     }
-    if (c.cluster.minSamples !== undefined && c.cluster.minSamples > c.data.evalSize * 4) {
+    if (c.cluster.minSamples !== undefined && c.cluster.minSamples > c.data.evalSize * T) {
       ctx.addIssue({
         code: 'custom',
         path: ['cluster', 'minSamples'],
-        message: `cluster.minSamples must be at most the number of evaluation tokens, 4 × data.evalSize = ${c.data.evalSize * 4}; got ${c.cluster.minSamples}`,
+        message: `cluster.minSamples must be at most the number of evaluation tokens, ${T} × data.evalSize = ${c.data.evalSize * T}; got ${c.cluster.minSamples}`,
       });
     }
     if (c.protocol.lag !== undefined && 2 * c.protocol.lag > c.train.iterations) {

@@ -2,7 +2,7 @@
  * The gradient of the mean token loss by a hand-written reverse pass over the forward pass of
  * core/model.ts, and the exact Hessian-vector product as its derivative (forward over reverse).
  *
- * L(θ) = (1/N) Σ_x ℓ_x, ℓ_x = logsumexp(z_x) − z_x,y over the N = n·4 output tokens. Reverse pass
+ * L(θ) = (1/N) Σ_x ℓ_x, ℓ_x = logsumexp(z_x) − z_x,y over the N = n·T evaluated tokens (T per sequence, the task's; arithmetic: 4). Reverse pass
  * (ḡ denotes ∂L/∂g; row sums Σ_r run over the rows of an activation):
  *   logits z = h·W_U + b_U:       z̄ = (softmax(z) − onehot(y)) / N
  *   y = x·W + b:                  W̄ = xᵀȳ,  b̄ = Σ_r ȳ,  x̄ = ȳ·Wᵀ
@@ -22,7 +22,6 @@
  * softmax gradient is wrong) and no finite difference.
  */
 import * as tf from '@tensorflow/tfjs';
-import { INPUT_LEN, TOKENS_PER_EXAMPLE } from './data.ts';
 import * as D from './dual.ts';
 import type { Dual } from './dual.ts';
 import { paramLayout } from './layout.ts';
@@ -85,8 +84,8 @@ export function gradient(m: ModelConfig, theta: tf.Tensor[], u: tf.Tensor[] | nu
   const P = paramDuals(m, theta, u);
   const fw = forward(m, P, batch);
   const { n } = batch;
-  const L = INPUT_LEN;
-  const T = TOKENS_PER_EXAMPLE;
+  const L = m.contextLength;
+  const T = m.outputsPerSequence;
   const Dm = m.dModel;
   const H = m.nHeads;
   const dh = Dm / H;

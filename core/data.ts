@@ -1,159 +1,38 @@
 /**
- * The arithmetic task (Chen et al. 2024b, "skill-it" addition): two 3-digit operands 000–999,
- * the sum written as 4 digits, thousands first.
- *
- * Sequence of one example `a + b`:
- *   position: 0  1  2  3  4  5  6  7  8  9  10 11
- *   token:    a2 a1 a0 +  b2 b1 b0 =  s3 s2 s1 s0
- * The model reads positions 0..10 and predicts the next token; the 4 output tokens are the
- * predictions at positions 7..10 of s3, s2, s1, s0 (teacher forcing). Output token `digit`
- * 0 = thousands (s3) … 3 = ones (s0).
+ * A run's task and data from its config: the task module `task.name` selects (core/tasks/,
+ * arithmetic when the field is absent), its sequence shape, the model shape (the model settings
+ * with the task's vocabulary, context and evaluated positions: what the parameter layout, the
+ * forward and reverse passes and the jets are built for), its data and its evaluation token count.
  */
 import type { Config } from '../config/schema.ts';
-import type { TokenSkills } from './types.ts';
-import { randInt, STREAMS } from './rng.ts';
+import type { ModelShape } from './layout.ts';
+import { DEFAULT_TASK, evalTokens, getTask, type SequenceShape, type Task, type TaskData } from './tasks/index.ts';
 
-export const PLUS = 10;
-export const EQUALS = 11;
-export const VOCAB_SIZE = 12;
-/** Tokens fed to the model (the last output digit is never an input). */
-export const INPUT_LEN = 11;
-/** Positions whose next-token predictions are the 4 output digits. */
-export const OUTPUT_POSITIONS = [7, 8, 9, 10] as const;
-export const TOKENS_PER_EXAMPLE = 4;
-export const NUM_PAIRS = 1_000_000;
+export type { ModelShape } from './layout.ts';
+export type { Sequences, SequenceShape, TaskData } from './tasks/index.ts';
+export { sliceSequences } from './tasks/index.ts';
 
-export interface Example {
-  a: number;
-  b: number;
-}
+type WithTask = Pick<Config, 'task'>;
 
-export const pairIndex = (e: Example): number => e.a * 1000 + e.b;
-export const pairOf = (i: number): Example => ({ a: Math.floor(i / 1000), b: i % 1000 });
+/** The config's `task`, the default spelled out when absent. */
+export const taskConfig = (c: WithTask): { name: string } => c.task ?? { name: DEFAULT_TASK };
 
-/** The 12 tokens of an example. */
-export function sequenceOf({ a, b }: Example): number[] {
-  const s = a + b;
-  return [
-    Math.floor(a / 100) % 10,
-    Math.floor(a / 10) % 10,
-    a % 10,
-    PLUS,
-    Math.floor(b / 100) % 10,
-    Math.floor(b / 10) % 10,
-    b % 10,
-    EQUALS,
-    Math.floor(s / 1000) % 10,
-    Math.floor(s / 100) % 10,
-    Math.floor(s / 10) % 10,
-    s % 10,
-  ];
+export const taskOf = (c: WithTask): Task => getTask(taskConfig(c).name);
+
+export const sequenceShape = (c: WithTask): SequenceShape => taskOf(c).shape(taskConfig(c));
+
+export const modelShape = (c: Pick<Config, 'model' | 'task'>): ModelShape => ({ ...c.model, ...sequenceShape(c) });
+
+/** Evaluation tokens of a run: data.evalSize sequences × the task's evaluated positions. */
+export const evalTokenCount = (c: Pick<Config, 'data' | 'task'>): number => evalTokens(sequenceShape(c), c.data.evalSize);
+
+/** The evaluation set, Hessian sample and training stream of a run (deterministic from the seed). */
+export function makeData(c: Pick<Config, 'seed' | 'data' | 'task'>): TaskData {
+  return taskOf(c).makeData({ seed: c.seed, data: c.data, task: taskConfig(c) });
 }
 
 /**
- * Skills of the 4 output tokens: digit (0 = thousands … 3 = ones), carry into the digit from the
- * digit to its right (the thousands digit's carry is the carry out of the hundreds; the ones digit
- * never receives one), and the target value.
+ * The task as step-key parameters: absent for the default task, so the keys of every config from
+ * before tasks existed stay as they were; `{ task }` otherwise.
  */
-export function skillsOf({ a, b }: Example): TokenSkills[] {
-  const a0 = a % 10,
-    a1 = Math.floor(a / 10) % 10,
-    a2 = Math.floor(a / 100);
-  const b0 = b % 10,
-    b1 = Math.floor(b / 10) % 10,
-    b2 = Math.floor(b / 100);
-  const c1 = a0 + b0 >= 10 ? 1 : 0; // carry into tens
-  const c2 = a1 + b1 + c1 >= 10 ? 1 : 0; // carry into hundreds
-  const c3 = a2 + b2 + c2 >= 10 ? 1 : 0; // carry into thousands
-  const s = a + b;
-  return [
-    { digit: 0, carry: c3 === 1, value: Math.floor(s / 1000) % 10 },
-    { digit: 1, carry: c2 === 1, value: Math.floor(s / 100) % 10 },
-    { digit: 2, carry: c1 === 1, value: Math.floor(s / 10) % 10 },
-    { digit: 3, carry: false, value: s % 10 },
-  ];
-}
-
-/** Inputs [n, INPUT_LEN] and targets [n, 4] as Int32Arrays, row-major. */
-export function encodeExamples(examples: Example[]): { inputs: Int32Array; targets: Int32Array } {
-  const inputs = new Int32Array(examples.length * INPUT_LEN);
-  const targets = new Int32Array(examples.length * TOKENS_PER_EXAMPLE);
-  examples.forEach((e, i) => {
-    const seq = sequenceOf(e);
-    for (let p = 0; p < INPUT_LEN; p++) inputs[i * INPUT_LEN + p] = seq[p];
-    for (let k = 0; k < TOKENS_PER_EXAMPLE; k++) targets[i * TOKENS_PER_EXAMPLE + k] = seq[8 + k];
-  });
-  return { inputs, targets };
-}
-
-/** `count` distinct pairs drawn by a seeded counter-based RNG, avoiding `exclude`. */
-function samplePairs(count: number, seed: number, stream: number, exclude: Set<number>): number[] {
-  const chosen = new Set<number>();
-  const out: number[] = [];
-  let counter = 0;
-  while (out.length < count) {
-    const i = randInt(NUM_PAIRS, seed, stream, counter++);
-    if (exclude.has(i) || chosen.has(i)) continue;
-    chosen.add(i);
-    out.push(i);
-  }
-  return out;
-}
-
-export interface DataSplits {
-  /** The evaluation set X (its 4·n tokens are decomposed by POLCA). */
-  evalExamples: Example[];
-  /** The Hessian sample S: training examples. */
-  hessianExamples: Example[];
-  /** Pair indices of the evaluation set: excluded from the training stream. */
-  evalSet: Set<number>;
-}
-
-export function makeData(config: Pick<Config, 'seed' | 'data'>): DataSplits {
-  const evalIdx = samplePairs(config.data.evalSize, config.seed, STREAMS.evalSplit, new Set());
-  const evalSet = new Set(evalIdx);
-  const hessIdx = samplePairs(config.data.hessianSize, config.seed, STREAMS.hessianSplit, evalSet);
-  return { evalExamples: evalIdx.map(pairOf), hessianExamples: hessIdx.map(pairOf), evalSet };
-}
-
-/**
- * The training batch of step `step`: batchSize pairs drawn uniformly (with replacement) from the
- * pairs outside the evaluation set. A pure function of (seed, step), so the data position of a
- * resumed run is its step number.
- */
-export function trainBatch(seed: number, step: number, batchSize: number, evalSet: Set<number>): Example[] {
-  const out: Example[] = [];
-  for (let extra = 0; out.length < batchSize; extra++) {
-    const p = randInt(NUM_PAIRS, seed, STREAMS.trainData, step, extra);
-    if (evalSet.has(p)) continue;
-    out.push(pairOf(p));
-  }
-  return out;
-}
-
-/** Rows of the `tokens` table (docs/artifacts.md). */
-export function tokenRows(examples: Example[]) {
-  const n = examples.length * TOKENS_PER_EXAMPLE;
-  const rows = {
-    token: new Int32Array(n),
-    example: new Int32Array(n),
-    a: new Int32Array(n),
-    b: new Int32Array(n),
-    digit: new Int32Array(n),
-    carry: new Array<boolean>(n),
-    value: new Int32Array(n),
-  };
-  examples.forEach((e, i) => {
-    skillsOf(e).forEach((s, k) => {
-      const t = i * TOKENS_PER_EXAMPLE + k;
-      rows.token[t] = t;
-      rows.example[t] = i;
-      rows.a[t] = e.a;
-      rows.b[t] = e.b;
-      rows.digit[t] = s.digit;
-      rows.carry[t] = s.carry;
-      rows.value[t] = s.value;
-    });
-  });
-  return rows;
-}
+export const taskKeyParams = (c: WithTask): { task?: Config['task'] } => (c.task ? { task: c.task } : {});

@@ -26,11 +26,11 @@
  * differentiable.
  */
 import * as tf from '@tensorflow/tfjs';
-import { INPUT_LEN, TOKENS_PER_EXAMPLE } from './data.ts';
 import { paramLayout } from './layout.ts';
 import { linear } from './matmul.ts';
 import {
   causalMask,
+  checkBatchShape,
   disposeBatch,
   type EncodedBatch,
   GELU_C,
@@ -307,11 +307,12 @@ function paramJets(m: ModelConfig, theta: tf.Tensor[], dirs: (tf.Tensor | null)[
   return P;
 }
 
-/** Logit jets of the 4 output tokens: value [n·4, V], tangents [K, n·4, V]. */
+/** Logit jets of the T evaluated tokens of each sequence: value [n·T, V], tangents [K, n·T, V]. */
 function logitJets(m: ModelConfig, P: Pass, theta: tf.Tensor[], dirs: (tf.Tensor | null)[], batch: EncodedBatch): Jet {
+  checkBatchShape(m, batch);
   const W = paramJets(m, theta, dirs);
   const { n } = batch;
-  const L = INPUT_LEN;
+  const L = m.contextLength;
   const D = m.dModel;
   const H = m.nHeads;
   const dh = D / H;
@@ -349,7 +350,7 @@ function logitJets(m: ModelConfig, P: Pass, theta: tf.Tensor[], dirs: (tf.Tensor
 }
 
 /**
- * Cross-entropy jets of every output token: value [n·4], tangents [K, n·4]. Written on
+ * Cross-entropy jets of every evaluated token: value [n·T], tangents [K, n·T]. Written on
  * δ = ż − ż_y (δ_y = 0) so that a confident token (p_y ≈ 1) loses nothing to cancellation:
  *   ℓ˙ = ⟨p, δ⟩,   ℓ¨ = ⟨p, z̈ − z̈_y⟩ + ⟨p, δ²⟩ − ⟨p, δ⟩²   (Var_p(ż) = Var_p(δ)).
  */
@@ -371,7 +372,7 @@ function tokenLossJets(P: Pass, z: Jet, targets: tf.Tensor2D): { loss: tf.Tensor
 
 /**
  * ℓ_x, d1 and d2 of every output token of `batch` at θ (its parameter tensors) along K directions
- * (their tangents per parameter tensor, [K, ...shape]): loss [n·4], d1 and d2 [K, n·4] (d2 null for
+ * (their tangents per parameter tensor, [K, ...shape]): loss [n·T], d1 and d2 [K, n·T] (d2 null for
  * order 1). Tensors; call inside tf.tidy.
  */
 export function tokenLossJetTensors(
@@ -428,7 +429,7 @@ export function tokenDerivatives(
 ): Derivatives {
   const kPass = Math.max(1, opts.directionsPerPass ?? (tf.getBackend() === 'wasm' ? 1 : 10));
   const ePass = Math.max(1, opts.examplesPerPass ?? Math.ceil(Math.max(1, Math.round((512 * 320) / (m.dModel + m.dMlp))) / kPass));
-  const T = TOKENS_PER_EXAMPLE;
+  const T = m.outputsPerSequence;
   const n = batch.n * T;
   const M = directions.length;
   const f0 = new Float32Array(n);

@@ -3,17 +3,19 @@
  * offsets of every tensor in θ, in order.
  */
 import type { Config } from '../config/schema.ts';
-import { INPUT_LEN, VOCAB_SIZE } from './data.ts';
+import type { SequenceShape } from './tasks/task.ts';
 import type { ParamEntry } from './types.ts';
 
-type ModelConfig = Config['model'];
+/** The model's settings with the task's sequence shape (core/data.ts `modelShape`): all a layout depends on. */
+export type ModelShape = Config['model'] & SequenceShape;
 
-export function paramLayout(m: ModelConfig): ParamEntry[] {
+export function paramLayout(m: ModelShape): ParamEntry[] {
   const D = m.dModel;
   const M = m.dMlp;
+  const V = m.vocabSize;
   const shapes: [string, number[]][] = [
-    ['embed.W_E', [VOCAB_SIZE, D]],
-    ['pos_embed.W_pos', [INPUT_LEN, D]],
+    ['embed.W_E', [V, D]],
+    ['pos_embed.W_pos', [m.contextLength, D]],
   ];
   for (let l = 0; l < m.nLayers; l++) {
     const p = `blocks.${l}`;
@@ -32,7 +34,7 @@ export function paramLayout(m: ModelConfig): ParamEntry[] {
       [`${p}.mlp.b_out`, [D]],
     );
   }
-  shapes.push(['ln_final.w', [D]], ['ln_final.b', [D]], ['unembed.W_U', [D, VOCAB_SIZE]], ['unembed.b_U', [VOCAB_SIZE]]);
+  shapes.push(['ln_final.w', [D]], ['ln_final.b', [D]], ['unembed.W_U', [D, V]], ['unembed.b_U', [V]]);
   let offset = 0;
   return shapes.map(([name, shape]) => {
     const size = shape.reduce((a, b) => a * b, 1);
@@ -42,7 +44,7 @@ export function paramLayout(m: ModelConfig): ParamEntry[] {
   });
 }
 
-export function numParams(m: ModelConfig): number {
+export function numParams(m: ModelShape): number {
   const layout = paramLayout(m);
   const last = layout[layout.length - 1];
   return last.offset + last.size;

@@ -5,7 +5,7 @@
  * 1-D tensor) in the order of `paramLayout`, so the Hessian basis and POLCA work on it directly.
  *
  * Flat layout (stable; offsets in `paramLayout`):
- *   embed.W_E [V, D], pos_embed.W_pos [INPUT_LEN, D],
+ *   embed.W_E [V, D], pos_embed.W_pos [L, D],
  *   for each layer l: blocks.l.ln1.w [D], blocks.l.ln1.b [D],
  *     blocks.l.attn.W_QKV [D, 3D] (columns: Q heads, then K heads, then V heads; head h uses
  *     columns h·dHead … (h+1)·dHead − 1 of its third), blocks.l.attn.b_QKV [3D],
@@ -15,19 +15,21 @@
  * Matrices are row-major and multiply activations on the right (x·W), as in TransformerLens.
  *
  * GELU is the tanh approximation ("gelu_new" in TransformerLens), evaluated as x·σ(2u). LayerNorm eps = 1e-5.
- * Only the 4 output positions reach the loss, so the last block computes keys and values at every
+ * V (vocabulary), L (context) and T (evaluated positions, the last T of L) are the task's
+ * (core/tasks/task.ts), carried by the model shape `m` (core/data.ts `modelShape`). Only the T
+ * evaluated positions reach the loss, so the last block computes keys and values at every
  * position but everything else only at those (`queryPositions`): the same logits, less work.
  * Initialisation: weights N(0, 0.02²) (TransformerLens' init_range), biases 0, LayerNorm scales 1.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { Config } from '../config/schema.ts';
-import { encodeExamples, type Example, INPUT_LEN, TOKENS_PER_EXAMPLE, VOCAB_SIZE } from './data.ts';
-import { numParams, paramLayout } from './layout.ts';
+import { type ModelShape, numParams, paramLayout } from './layout.ts';
+import { checkSequences, type Sequences, type SequenceShape } from './tasks/task.ts';
 import * as D from './dual.ts';
 import type { Dual } from './dual.ts';
 import { normal, STREAMS } from './rng.ts';
 
-export type ModelConfig = Config['model'];
+/** The model settings with the task's sequence shape (V, L, T). */
+export type ModelConfig = ModelShape;
 
 export const LN_EPS = 1e-5;
 const INIT_STD = 0.02;
@@ -92,14 +94,15 @@ export function causalMask(L: number, rows = L): tf.Tensor2D {
 }
 
 /**
- * Query positions each block computes: all L, except in the last block, where only the positions
- * that predict an output digit (the last TOKENS_PER_EXAMPLE) reach the unembedding. The last block
+ * Query positions each block computes: all L, except in the last block, where only the T
+ * evaluated positions (the last T; arithmetic: the 4 output digits) reach the unembedding. The last block
  * still computes keys and values at every position, but its queries, attention output, W_O, MLP
- * and residual stream only at those positions: 24 % fewer multiply-adds per example (`small` and
- * `paper` alike), and the same logits (each row of every operation is computed as before).
+ * and residual stream only at those positions: for arithmetic 24 % fewer multiply-adds per example
+ * (`small` and `paper` alike), and the same logits (each row of every operation is computed as
+ * before). A task that evaluates every position (T = L) computes all of them everywhere.
  */
-export function queryPositions(m: Pick<ModelConfig, 'nLayers'>, layer: number): number {
-  return layer === m.nLayers - 1 ? TOKENS_PER_EXAMPLE : INPUT_LEN;
+export function queryPositions(m: Pick<ModelConfig, 'nLayers' | 'contextLength' | 'outputsPerSequence'>, layer: number): number {
+  return layer === m.nLayers - 1 ? m.outputsPerSequence : m.contextLength;
 }
 
 /** Rows of a [n·L, D] activation at the last `q` positions of each example, [n·q, D]. */
@@ -113,24 +116,38 @@ export interface PositionOps<X> {
   slice(x: X, begin: number[], size: number[]): X;
 }
 
-/** Inputs prepared once for a fixed set of examples. */
+/** Inputs prepared once for a fixed set of sequences. */
 export interface EncodedBatch {
   n: number;
-  /** One-hot inputs [n·INPUT_LEN, V] (an embedding lookup as a matmul: its gradient is a matmul too). */
+  /** The sequence shape the batch was encoded for. */
+  shape: SequenceShape;
+  /** One-hot inputs [n·L, V] (an embedding lookup as a matmul: its gradient is a matmul too). */
   onehot: tf.Tensor2D;
-  /** One-hot targets of the 4 output tokens [n·4, V]. */
+  /** One-hot targets of the T evaluated tokens of each sequence [n·T, V]. */
   targets: tf.Tensor2D;
-  /** Target token ids [n·4]. */
+  /** Target token ids [n·T]. */
   targetIds: Int32Array;
 }
 
-export function encodeBatch(examples: Example[]): EncodedBatch {
-  const { inputs, targets } = encodeExamples(examples);
+/** One-hot tensors of encoded sequences (core/tasks/task.ts) for a sequence shape. */
+export function encodeBatch(shape: SequenceShape, seqs: Sequences): EncodedBatch {
+  checkSequences(shape, seqs);
+  const V = shape.vocabSize;
+  const s: SequenceShape = { vocabSize: V, contextLength: shape.contextLength, outputsPerSequence: shape.outputsPerSequence };
   const [onehot, targetsOneHot] = tf.tidy(() => [
-    tf.oneHot(tf.tensor1d(inputs, 'int32'), VOCAB_SIZE).toFloat() as tf.Tensor2D,
-    tf.oneHot(tf.tensor1d(targets, 'int32'), VOCAB_SIZE).toFloat() as tf.Tensor2D,
+    tf.oneHot(tf.tensor1d(seqs.inputs, 'int32'), V).toFloat() as tf.Tensor2D,
+    tf.oneHot(tf.tensor1d(seqs.targets, 'int32'), V).toFloat() as tf.Tensor2D,
   ]);
-  return { n: examples.length, onehot, targets: targetsOneHot, targetIds: targets };
+  return { n: seqs.n, shape: s, onehot, targets: targetsOneHot, targetIds: seqs.targets };
+}
+
+/** Throws unless a batch was encoded for the model's sequence shape. */
+export function checkBatchShape(m: SequenceShape, b: EncodedBatch): void {
+  const s = b.shape;
+  if (s.vocabSize !== m.vocabSize || s.contextLength !== m.contextLength || s.outputsPerSequence !== m.outputsPerSequence)
+    throw new Error(
+      `batch encoded for V=${s.vocabSize}, L=${s.contextLength}, T=${s.outputsPerSequence}; the model has V=${m.vocabSize}, L=${m.contextLength}, T=${m.outputsPerSequence}`,
+    );
 }
 
 /**
@@ -147,14 +164,14 @@ export function readTidy(f: () => tf.Tensor[]): Float32Array[] {
   }
 }
 
-/** Examples [start, start + count) of a batch, as a batch of their own (new tensors). */
+/** Sequences [start, start + count) of a batch, as a batch of their own (new tensors). */
 export function sliceBatch(b: EncodedBatch, start: number, count: number): EncodedBatch {
+  const { vocabSize: V, contextLength: L, outputsPerSequence: t } = b.shape;
   const [onehot, targets] = tf.tidy(() => [
-    b.onehot.slice([start * INPUT_LEN, 0], [count * INPUT_LEN, VOCAB_SIZE]),
-    b.targets.slice([start * TOKENS_PER_EXAMPLE, 0], [count * TOKENS_PER_EXAMPLE, VOCAB_SIZE]),
+    b.onehot.slice([start * L, 0], [count * L, V]),
+    b.targets.slice([start * t, 0], [count * t, V]),
   ]);
-  const t = TOKENS_PER_EXAMPLE;
-  return { n: count, onehot, targets, targetIds: b.targetIds.slice(start * t, (start + count) * t) };
+  return { n: count, shape: b.shape, onehot, targets, targetIds: b.targetIds.slice(start * t, (start + count) * t) };
 }
 
 export function disposeBatch(b: EncodedBatch): void {
@@ -209,11 +226,11 @@ export interface BlockSaved {
 }
 
 export interface ForwardResult {
-  /** Logits of the 4 output tokens, [n·4, V]. */
+  /** Logits of the T evaluated tokens of each sequence, [n·T, V]. */
   logits: Dual;
   blocks: BlockSaved[];
   lnFinal: LnSaved;
-  /** Final LayerNorm output at the output positions, the input of W_U [n·4, D]. */
+  /** Final LayerNorm output at the evaluated positions, the input of W_U [n·T, D]. */
   hf: Dual;
 }
 
@@ -222,8 +239,9 @@ export interface ForwardResult {
  * θ's tangent comes with it. Keeps what the reverse pass needs.
  */
 export function forward(m: ModelConfig, P: Record<string, Dual>, batch: EncodedBatch): ForwardResult {
+  checkBatchShape(m, batch);
   const { n } = batch;
-  const L = INPUT_LEN;
+  const L = m.contextLength;
   const Dm = m.dModel;
   const H = m.nHeads;
   const dh = Dm / H;
@@ -251,21 +269,21 @@ export function forward(m: ModelConfig, P: Record<string, Dual>, batch: EncodedB
     x = D.add(x, D.affine(hid, P[`${p}.mlp.W_out`], P[`${p}.mlp.b_out`]));
     blocks.push({ ln1, h1, q, k, v, att, z, ln2, h2, pre, s, hid });
   }
-  // Only the 4 positions that predict output digits (7..10) reach the unembedding (the last
-  // block computed only those).
+  // Only the T evaluated positions (arithmetic: 7..10, the output digits) reach the unembedding
+  // (the last block computed only those).
   const { y: hf, saved: lnFinal } = layerNorm(x, P['ln_final.w'], P['ln_final.b']);
   return { logits: D.affine(hf, P['unembed.W_U'], P['unembed.b_U']), blocks, lnFinal, hf };
 }
 
 /**
- * Logits of the 4 output tokens, [n·4, V], for parameters θ (flat, in layout order; a tensor when
+ * Logits of the T evaluated tokens of each sequence, [n·T, V], for parameters θ (flat, in layout order; a tensor when
  * a TF.js gradient is to be taken through it).
  */
 export function outputLogits(m: ModelConfig, theta: Float32Array | tf.Tensor1D, batch: EncodedBatch): tf.Tensor2D {
   return forward(m, paramDuals(m, paramTensors(m, theta)), batch).logits.v as tf.Tensor2D;
 }
 
-/** Cross-entropy of every output token, [n·4]. */
+/** Cross-entropy of every evaluated token, [n·T]. */
 export function tokenLossTensor(m: ModelConfig, theta: Float32Array | tf.Tensor1D, batch: EncodedBatch): tf.Tensor1D {
   const logits = outputLogits(m, theta, batch);
   return tf.neg(tf.sum(tf.mul(tf.logSoftmax(logits), batch.targets), -1)) as tf.Tensor1D;

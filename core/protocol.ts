@@ -81,7 +81,7 @@ export interface CarryCluster {
   placeShare: number;
 }
 
-/** Place of the tens and hundreds digits (core/data.ts: 0 = thousands … 3 = ones). */
+/** Place of the tens and hundreds digits (core/tasks/arithmetic.ts: 0 = thousands … 3 = ones). */
 export const CARRY_PLACES = [1, 2] as const;
 
 /**

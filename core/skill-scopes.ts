@@ -2,7 +2,7 @@ import { adjustedMutualInfo, amiParts, forEachShuffle, mutualInfo, weightedHomog
 
 export const SCOPES = ['all', 'thousands', 'hundreds', 'tens', 'ones'] as const;
 export type Scope = (typeof SCOPES)[number];
-/** Digit position of each per-digit scope (core/data.ts: 0 = thousands … 3 = ones). */
+/** Digit position of each per-digit scope (core/tasks/arithmetic.ts: 0 = thousands … 3 = ones). */
 export const SCOPE_DIGIT: Record<Exclude<Scope, 'all'>, number> = { thousands: 0, hundreds: 1, tens: 2, ones: 3 };
 
 export interface TokenSkillColumns {

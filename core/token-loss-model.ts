@@ -9,9 +9,9 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { HvpValueCache, hessianVectorProduct, lossAndGrad } from './backward.ts';
-import { type Example, TOKENS_PER_EXAMPLE } from './data.ts';
 import { type JetOptions, tokenDerivatives } from './jet.ts';
 import { disposeBatch, encodeBatch, type ModelConfig, numParams, readTidy, tokenLossTensor } from './model.ts';
+import type { Sequences } from './tasks/task.ts';
 import type { TokenLossModel } from './types.ts';
 
 /**
@@ -20,14 +20,14 @@ import type { TokenLossModel } from './types.ts';
  */
 export function makeTokenLossModel(
   m: ModelConfig,
-  evalExamples: Example[],
-  hessianExamples: Example[],
+  evalSequences: Sequences,
+  hessianSequences: Sequences,
   jet: JetOptions = {},
 ): TokenLossModel {
-  const evalBatch = encodeBatch(evalExamples);
-  const hessBatch = encodeBatch(hessianExamples);
+  const evalBatch = encodeBatch(m, evalSequences);
+  const hessBatch = encodeBatch(m, hessianSequences);
   const d = numParams(m);
-  const numTokens = evalExamples.length * TOKENS_PER_EXAMPLE;
+  const numTokens = evalSequences.n * m.outputsPerSequence;
   const hvpValues = new HvpValueCache();
   return {
     numParams: d,

@@ -9,11 +9,11 @@
  * Optimizer arithmetic runs in float64 and is stored in float32, in a fixed order: the same
  * config and seed give bit-identical parameters on the same backend, also after a resume.
  *
- * Iteration k's batch is `trainBatch(seed, k, …)`; the checkpoint named k holds θ after k
+ * Iteration k's batch is the task's `trainBatch(k, …)` (core/tasks/task.ts, a pure function of seed and k); the checkpoint named k holds θ after k
  * updates (checkpoint 0 is the initialisation).
  */
 import type { Config } from '../config/schema.ts';
-import { makeData, trainBatch } from './data.ts';
+import { makeData, modelShape } from './data.ts';
 import { lossAndGrad } from './backward.ts';
 import { decayMask, disposeBatch, encodeBatch, evaluate, initParams } from './model.ts';
 import { isCheckpoint } from './schedule.ts';
@@ -53,8 +53,8 @@ export interface TrainHooks {
   onIteration?(iteration: number, loss: number, lr: number): void;
 }
 
-export function initTrainState(config: Pick<Config, 'model' | 'seed'>): TrainState {
-  const params = initParams(config.model, config.seed);
+export function initTrainState(config: Pick<Config, 'model' | 'seed' | 'task'>): TrainState {
+  const params = initParams(modelShape(config), config.seed);
   return { step: 0, params, m: new Float32Array(params.length), v: new Float32Array(params.length) };
 }
 
@@ -150,7 +150,7 @@ function maskRuns(mask: Float32Array): { start: number; end: number; value: numb
  * (core/schedule.ts) in (state.step, untilStep], and at iteration 0 when starting from it.
  */
 export async function trainSegment(
-  config: Pick<Config, 'model' | 'seed' | 'data' | 'train'>,
+  config: Pick<Config, 'model' | 'seed' | 'data' | 'train' | 'task'>,
   start: TrainState,
   untilStep: number,
   hooks: TrainHooks = {},
@@ -158,16 +158,17 @@ export async function trainSegment(
   if (!Number.isInteger(untilStep) || untilStep < start.step || untilStep > config.train.iterations) {
     throw new Error(`untilStep must be an integer in [${start.step}, ${config.train.iterations}]; got ${untilStep}`);
   }
-  const { evalExamples, evalSet } = makeData(config);
-  const evalBatch = encodeBatch(evalExamples);
-  const mask = decayMask(config.model);
+  const data = makeData(config);
+  const m = modelShape(config);
+  const evalBatch = encodeBatch(m, data.eval);
+  const mask = decayMask(m);
   const state = cloneState(start);
   const checkpoints: Checkpoint[] = [];
   const evalRows: EvalRows[] = [];
   const trainLoss = { iteration: [] as number[], loss: [] as number[], lr: [] as number[] };
   const total = untilStep - start.step;
   const checkpoint = async () => {
-    const ev = evaluate(config.model, state.params, evalBatch);
+    const ev = evaluate(m, state.params, evalBatch);
     const cp = { iteration: state.step, params: state.params.slice() };
     const rows = { iteration: state.step, loss: ev.loss, correct: ev.correct };
     checkpoints.push(cp);
@@ -177,8 +178,8 @@ export async function trainSegment(
   try {
     if (state.step === 0) await checkpoint();
     while (state.step < untilStep) {
-      const batch = encodeBatch(trainBatch(config.seed, state.step, config.train.batchSize, evalSet));
-      const { loss, grad } = lossAndGrad(config.model, state.params, batch);
+      const batch = encodeBatch(m, data.trainBatch(state.step, config.train.batchSize));
+      const { loss, grad } = lossAndGrad(m, state.params, batch);
       disposeBatch(batch);
       if (!Number.isFinite(loss)) throw new Error(`training diverged at iteration ${state.step}: loss ${loss}`);
       const lr = learningRate(config.train, state.step);
@@ -196,10 +197,20 @@ export async function trainSegment(
   return { state, checkpoints, trainLoss, evalRows };
 }
 
-/** Exact-match accuracy (all 4 digits right) from per-token correctness. */
-export function exactMatch(correct: Uint8Array): number {
+/**
+ * Exact-match accuracy (all `perSequence` evaluated tokens of a sequence right; arithmetic: the 4
+ * digits) from per-token correctness.
+ */
+export function exactMatch(correct: Uint8Array, perSequence = 4): number {
+  const T = perSequence;
+  if (!(Number.isInteger(T) && T >= 1) || correct.length % T !== 0)
+    throw new Error(`exactMatch: ${correct.length} tokens are not sequences of ${T}`);
   let ok = 0;
-  const n = correct.length / 4;
-  for (let e = 0; e < n; e++) if (correct[4 * e] && correct[4 * e + 1] && correct[4 * e + 2] && correct[4 * e + 3]) ok++;
+  const n = correct.length / T;
+  for (let e = 0; e < n; e++) {
+    let all = true;
+    for (let t = 0; t < T && all; t++) all = correct[T * e + t] !== 0;
+    if (all) ok++;
+  }
   return ok / n;
 }

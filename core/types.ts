@@ -19,7 +19,7 @@ export interface ParamEntry {
  */
 export interface TokenLossModel {
   readonly numParams: number;
-  /** Number of evaluation tokens (4 per evaluation example). */
+  /** Number of evaluation tokens (T per evaluation sequence, the task's; arithmetic: 4). */
   readonly numTokens: number;
   /** ℓ_x(θ) for every evaluation token x, in token order. */
   tokenLosses(theta: Float32Array): Float32Array;
@@ -58,7 +58,7 @@ export interface Derivatives {
   d2: Float64Array;
 }
 
-/** Skills of one output token (method.md, "Skills of the arithmetic task"). */
+/** Skills of one output token of the arithmetic task (method.md, "Skills of the arithmetic task"; core/tasks/arithmetic.ts). */
 export interface TokenSkills {
   /** 0 = thousands, 1 = hundreds, 2 = tens, 3 = ones. */
   digit: number;

@@ -2,15 +2,16 @@
 import { resolveConfig } from '../config/index.ts';
 import { extendBasis } from '../core/basis.ts';
 import { initBackend } from '../core/backend.ts';
-import { makeData } from '../core/data.ts';
+import { modelShape } from '../core/data.ts';
+import { encodeSequences, makeSplits } from '../core/tasks/arithmetic.ts';
 import { makeTokenLossModel } from '../core/token-loss-model.ts';
 import { initTrainState, trainSegment } from '../core/train.ts';
 import { directionalDerivatives } from '../core/finite-differences.ts';
 await initBackend('wasm');
 const config = resolveConfig({ preset: 'tiny' });
 const seg = await trainSegment(config, initTrainState(config), 120);
-const data = makeData(config);
-const model = makeTokenLossModel(config.model, data.evalExamples, data.hessianExamples);
+const data = makeSplits(config);
+const model = makeTokenLossModel(modelShape(config), encodeSequences(data.evalExamples), encodeSequences(data.hessianExamples));
 const B: Float64Array[] = [];
 for (const it of [40, 80, 120])
   B.push(...extendBasis(model, seg.checkpoints.find((c) => c.iteration === it)!.params, B, config.basis, config.seed).vectors);

@@ -1,15 +1,16 @@
 import * as tf from '@tensorflow/tfjs';
 import { resolveConfig } from '../config/index.ts';
 import { initBackend } from '../core/backend.ts';
-import { makeData, trainBatch } from '../core/data.ts';
+import { modelShape } from '../core/data.ts';
+import { ARITHMETIC_SHAPE, encodeSequences, makeSplits, trainBatch } from '../core/tasks/arithmetic.ts';
 import { lossAndGrad } from '../core/backward.ts';
 import { encodeBatch, initParams, meanLossTensor } from '../core/model.ts';
 const backend = await initBackend((process.argv[2] ?? 'wasm') as 'wasm');
 const config = resolveConfig({ preset: 'small' });
-const { evalSet } = makeData(config);
-const batch = encodeBatch(trainBatch(0, 0, config.train.batchSize, evalSet));
-const theta = initParams(config.model, 0);
-for (let i = 0; i < 3; i++) lossAndGrad(config.model, theta, batch);
+const { evalSet } = makeSplits(config);
+const batch = encodeBatch(ARITHMETIC_SHAPE, encodeSequences(trainBatch(0, 0, config.train.batchSize, evalSet)));
+const theta = initParams(modelShape(config), 0);
+for (let i = 0; i < 3; i++) lossAndGrad(modelShape(config), theta, batch);
 const best = (f: () => void, n = 10) => {
   let b = Infinity;
   for (let i = 0; i < n; i++) {
@@ -19,11 +20,14 @@ const best = (f: () => void, n = 10) => {
   }
   return b;
 };
-console.log(backend, 'step ms (min of 10)', best(() => lossAndGrad(config.model, theta, batch)).toFixed(1));
-console.log('fwd ms (min of 10)', best(() => tf.tidy(() => meanLossTensor(config.model, tf.tensor1d(theta), batch).dataSync())).toFixed(1));
+console.log(backend, 'step ms (min of 10)', best(() => lossAndGrad(modelShape(config), theta, batch)).toFixed(1));
+console.log(
+  'fwd ms (min of 10)',
+  best(() => tf.tidy(() => meanLossTensor(modelShape(config), tf.tensor1d(theta), batch).dataSync())).toFixed(1),
+);
 if (process.argv[3] === 'quick') process.exit(0);
 const prof = await tf.profile(() => {
-  lossAndGrad(config.model, theta, batch);
+  lossAndGrad(modelShape(config), theta, batch);
 });
 const agg = new Map<string, { ms: number; n: number }>();
 let total = 0;

@@ -12,7 +12,7 @@ import { decodeSafetensors, encodeSafetensors, type Tensor } from '../../artifac
 import type { BasisKind, Config } from '../../config/schema.ts';
 import { type BasisExtension, extendBasis } from '../../core/basis.ts';
 import { shuffledOrder } from '../../core/basis-order.ts';
-import { makeData } from '../../core/data.ts';
+import { makeData, modelShape, sliceSequences, taskKeyParams } from '../../core/data.ts';
 import { numParams } from '../../core/layout.ts';
 import { makeTokenLossModel } from '../../core/token-loss-model.ts';
 import { foldSketch, sketchBasis, sketchRank, trajectoryRows } from '../../core/pca-basis.ts';
@@ -79,8 +79,9 @@ async function lanczosExtension(
   const state = input.state;
   if (!state) throw new Error(`basis/${s}: no training state given`);
   if (state.step !== iteration) throw new Error(`basis/${s}: train state is at iteration ${state.step}, expected ${iteration}`);
-  const { evalExamples, hessianExamples } = makeData(c);
-  const model = makeTokenLossModel(c.model, evalExamples.slice(0, 1), hessianExamples);
+  const { eval: evalSeqs, hessian } = makeData(c);
+  const shape = modelShape(c);
+  const model = makeTokenLossModel(shape, sliceSequences(shape, evalSeqs, 0, 1), hessian);
   const maxProducts = (c.basis.maxIter + 1) * (c.basis.k + 1);
   const products = await loadProducts(input.ctx, input.key, maxProducts);
   input.ctx.heartbeat({ phase: 'lanczos', done: 0, total: maxProducts });
@@ -122,7 +123,17 @@ export function shuffledExtension(c: Config, s: number): KindExtension {
   const source = order[s];
   const iteration = (source + 1) * c.basis.every;
   return {
-    params: { seed: c.seed, data: c.data, model: c.model, basis: hessianSettings(c), order, segment: s, source, iteration },
+    params: {
+      seed: c.seed,
+      data: c.data,
+      model: c.model,
+      ...taskKeyParams(c),
+      basis: hessianSettings(c),
+      order,
+      segment: s,
+      source,
+      iteration,
+    },
     usesData: true,
     async compute(input) {
       const r = await lanczosExtension(c, s, iteration, input, (model, state, products) =>
@@ -144,7 +155,7 @@ export function shuffledExtension(c: Config, s: number): KindExtension {
 export function preconditionedExtension(c: Config, s: number): KindExtension {
   const iteration = (s + 1) * c.basis.every;
   return {
-    params: { seed: c.seed, data: c.data, model: c.model, basis: hessianSettings(c), segment: s, iteration },
+    params: { seed: c.seed, data: c.data, model: c.model, ...taskKeyParams(c), basis: hessianSettings(c), segment: s, iteration },
     usesData: true,
     async compute(input) {
       // The rate of the last update before this state: at the end of a cosine schedule the next
@@ -171,10 +182,16 @@ export function preconditionedExtension(c: Config, s: number): KindExtension {
 export function randomExtension(c: Config, s: number): KindExtension {
   const iteration = (s + 1) * c.basis.every;
   return {
-    params: { seed: c.seed, model: c.model, basis: { kind: c.basis.kind, every: c.basis.every, k: c.basis.k }, segment: s },
+    params: {
+      seed: c.seed,
+      model: c.model,
+      ...taskKeyParams(c),
+      basis: { kind: c.basis.kind, every: c.basis.every, k: c.basis.k },
+      segment: s,
+    },
     usesData: false,
     async compute(input) {
-      const vectors = randomBlock(numParams(c.model), input.B, c.basis.k, c.seed);
+      const vectors = randomBlock(numParams(modelShape(c)), input.B, c.basis.k, c.seed);
       return {
         rows: [...input.B, ...vectors],
         replace: false,
@@ -197,7 +214,7 @@ export function pcaExtension(c: Config, s: number, kind: Extract<BasisKind, 'pca
   const S = segmentCount(c);
   const iteration = (s + 1) * c.basis.every;
   return {
-    params: { model: c.model, basis: { kind, every: c.basis.every, k: c.basis.k }, segments: S, segment: s },
+    params: { model: c.model, ...taskKeyParams(c), basis: { kind, every: c.basis.every, k: c.basis.k }, segments: S, segment: s },
     usesData: false,
     async compute(input) {
       if (!input.trainKey) throw new Error(`basis/${s}: no training segment given`);

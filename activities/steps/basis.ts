@@ -19,7 +19,7 @@
 import { decodeParquet, encodeSafetensors, type StepSpec, stepKey } from '../../artifacts/index.ts';
 import { basisKind, type Config } from '../../config/schema.ts';
 import { extendBasis, orthonormalityError } from '../../core/basis.ts';
-import { makeData } from '../../core/data.ts';
+import { makeData, modelShape, sliceSequences, taskKeyParams } from '../../core/data.ts';
 import { makeTokenLossModel } from '../../core/token-loss-model.ts';
 import { basisTrainSegment, segmentCount } from '../../workflows/plan.ts';
 import { readInput, runStep, type StepContext, type StepResult, yieldNow } from '../context.ts';
@@ -142,6 +142,7 @@ function hessianSpec(c: Config, s: number, inputs: BasisInputs) {
       seed: c.seed,
       data: c.data,
       model: c.model,
+      ...taskKeyParams(c),
       // `kind` is absent here (or `hessian`, dropped): the key of every config from before it existed
       basis: { every: c.basis.every, k: c.basis.k, maxIter: c.basis.maxIter, tol: c.basis.tol },
       segment: s,
@@ -166,8 +167,9 @@ async function hessianStep(ctx: StepContext, c: Config, s: number, inputs: Basis
     const B = inputs.prev ? await loadBasis(ctx, inputs.prev) : [];
     let prevRows: Awaited<ReturnType<typeof decodeParquet>> | undefined;
     if (inputs.prev) prevRows = await decodeParquet(await readInput(ctx, inputs.prev, 'basis.parquet'));
-    const { evalExamples, hessianExamples } = makeData(c);
-    const model = makeTokenLossModel(c.model, evalExamples.slice(0, 1), hessianExamples);
+    const { eval: evalSeqs, hessian } = makeData(c);
+    const shape = modelShape(c);
+    const model = makeTokenLossModel(shape, sliceSequences(shape, evalSeqs, 0, 1), hessian);
     // The products of an interrupted attempt (resume points), and a place for this attempt's.
     // At most maxIter Krylov products, plus k for each check of the true residuals.
     const maxProducts = (c.basis.maxIter + 1) * (c.basis.k + 1);

@@ -7,7 +7,7 @@
 import { decodeParquet } from '../../artifacts/index.ts';
 import type { Config } from '../../config/schema.ts';
 import { basisCapture, stepMotion } from '../../core/capture.ts';
-import { TOKENS_PER_EXAMPLE } from '../../core/data.ts';
+import { evalTokenCount } from '../../core/data.ts';
 import { checkpointIterations } from '../../core/schedule.ts';
 import { basisSize, intervalCount } from '../../workflows/plan.ts';
 import { readInput, runStep, type StepContext, type StepResult } from '../context.ts';
@@ -31,7 +31,7 @@ export async function captureStep(
   };
   return runStep(ctx, 'capture', spec, async () => {
     const T = intervalCount(c);
-    const n = c.data.evalSize * TOKENS_PER_EXAMPLE;
+    const n = evalTokenCount(c);
     const m = basisSize(c);
     const its = checkpointIterations(c.train);
     // ΔL per interval from the trajectories' losses (token-major, T+1 checkpoints per token)

@@ -5,7 +5,8 @@
  */
 import { decodeParquet, decodeSafetensors } from '../../artifacts/index.ts';
 import type { Config, Family } from '../../config/schema.ts';
-import { TOKENS_PER_EXAMPLE } from '../../core/data.ts';
+import { evalTokenCount, taskOf } from '../../core/data.ts';
+import { labelCodes } from '../../core/tasks/index.ts';
 import { hdbscan } from '../../core/hdbscan.ts';
 import { scopedSkillTable } from '../../core/skill-scopes.ts';
 import { readSkills } from '../../core/skills.ts';
@@ -15,7 +16,7 @@ import { readInput, runStep, type StepContext, type StepResult, yieldNow } from 
 import { parquet, STEP_VERSIONS } from './io.ts';
 
 async function familyRows(ctx: StepContext, c: Config, key: string, family: Family, vector: number): Promise<Float64Array[]> {
-  const n = c.data.evalSize * TOKENS_PER_EXAMPLE;
+  const n = evalTokenCount(c);
   const T = intervalCount(c);
   if (family === 'polca') {
     const { tensors } = decodeSafetensors(await readInput(ctx, key, 'polca.safetensors'));
@@ -63,14 +64,23 @@ export async function clusterStep(
       allowSingleCluster: c.cluster.allowSingleCluster,
       clusterSelectionEpsilon: c.cluster.clusterSelectionEpsilon,
     });
-    const tok = await decodeParquet(await readInput(ctx, inputs.data, 'tokens.parquet'), ['digit', 'carry', 'value']);
-    const skills = {
-      digit: tok.digit as Int32Array,
-      carry: Int32Array.from(tok.carry as boolean[], (b) => (b ? 1 : 0)),
-      value: tok.value as Int32Array,
-    };
+    // The task's skill columns of tokens.parquet (arithmetic: digit, carry, value), as integer codes.
+    const task = taskOf(c);
+    const tok = await decodeParquet(await readInput(ctx, inputs.data, 'tokens.parquet'), [...task.skillColumns]);
+    const skills: Record<string, Int32Array> = {};
+    for (const name of task.skillColumns) {
+      const col = tok[name] as ArrayLike<number> | ArrayLike<boolean> | ArrayLike<string> | undefined;
+      if (!col) throw new Error(`cluster: tokens.parquet has no column ${name}, a skill of task ${task.name}`);
+      skills[name] = labelCodes(name, col);
+    }
     const { perCluster } = readSkills(res.labels, skills, c.cluster.shuffles, c.seed);
-    const summary = scopedSkillTable(res.labels, skills, c.cluster.shuffles, c.seed);
+    // The per-scope table reads the digit places (core/skill-scopes.ts): the arithmetic skills.
+    const { digit, carry, value } = skills;
+    if (!digit || !carry || !value)
+      throw new Error(
+        `cluster: the per-digit scope table needs the skills digit, carry and value; task ${task.name} has ${task.skillColumns.join(', ')}`,
+      );
+    const summary = scopedSkillTable(res.labels, { digit, carry, value }, c.cluster.shuffles, c.seed);
     const curves = clusterCurves(raw, res.labels);
     const n = rows.length;
     const fam = (k: number) => new Array<string>(k).fill(target.family);

@@ -1,45 +1,52 @@
-/** The `data` step: the evaluation and Hessian examples, and the evaluation tokens with their skills (core/data.ts). */
+/**
+ * The `data` step: the evaluation and Hessian sequences of the run's task and the evaluation
+ * tokens with their label columns (core/data.ts, core/tasks/). examples.parquet: split, index,
+ * then the task's example columns; tokens.parquet: token, example (the evaluation sequence the
+ * token belongs to, T tokens per sequence), then the task's label columns.
+ */
 import type { Config } from '../../config/schema.ts';
-import { makeData, tokenRows } from '../../core/data.ts';
+import { evalTokenCount, makeData, sequenceShape, taskKeyParams } from '../../core/data.ts';
+import type { TaskColumn } from '../../core/tasks/index.ts';
 import { runStep, type StepContext, type StepResult } from '../context.ts';
 import { parquet, STEP_VERSIONS } from './io.ts';
 
-export async function dataStep(ctx: StepContext, c: Config): Promise<StepResult> {
-  const spec = {
+/** The step spec (whose stepKey is the artifact's key) of the data step. */
+export function dataSpec(c: Config) {
+  return {
     step: 'data',
     version: STEP_VERSIONS.data,
-    params: { seed: c.seed, data: c.data },
+    params: { seed: c.seed, data: c.data, ...taskKeyParams(c) },
     inputs: {},
   };
-  return runStep(ctx, 'data', spec, async () => {
-    const { evalExamples, hessianExamples } = makeData(c);
-    const all = [...evalExamples.map((e) => ['eval', e] as const), ...hessianExamples.map((e) => ['hessian', e] as const)];
-    const counter = () => {
-      let i = 0;
-      return () => i++;
-    };
-    const ie = counter();
-    const ih = counter();
+}
+
+const column = (col: TaskColumn, rows: number): Parameters<typeof parquet>[0][number] => {
+  if (col.values.length !== rows) throw new Error(`data: task column ${col.name} has ${col.values.length} values for ${rows} rows`);
+  return [col.name, col.type, col.values];
+};
+
+export async function dataStep(ctx: StepContext, c: Config): Promise<StepResult> {
+  return runStep(ctx, 'data', dataSpec(c), async () => {
+    const d = makeData(c);
+    const nEval = d.eval.n;
+    const nHess = d.hessian.n;
+    const rows = nEval + nHess;
     const examples = parquet([
-      ['split', 'utf8', all.map(([s]) => s)],
-      ['index', 'int32', Int32Array.from(all.map(([s]) => (s === 'eval' ? ie() : ih())))],
-      ['a', 'int32', Int32Array.from(all.map(([, e]) => e.a))],
-      ['b', 'int32', Int32Array.from(all.map(([, e]) => e.b))],
-      ['sum', 'int32', Int32Array.from(all.map(([, e]) => e.a + e.b))],
+      ['split', 'utf8', [...new Array<string>(nEval).fill('eval'), ...new Array<string>(nHess).fill('hessian')]],
+      ['index', 'int32', Int32Array.from({ length: rows }, (_, i) => (i < nEval ? i : i - nEval))],
+      ...d.exampleColumns.map((col) => column(col, rows)),
     ]);
-    const t = tokenRows(evalExamples);
+    const n = evalTokenCount(c);
+    const T = sequenceShape(c).outputsPerSequence;
+    if (n !== nEval * T) throw new Error(`data: ${nEval} evaluation sequences of ${T} tokens for ${n} evaluation tokens`);
     const tokens = parquet([
-      ['token', 'int32', t.token],
-      ['example', 'int32', t.example],
-      ['a', 'int32', t.a],
-      ['b', 'int32', t.b],
-      ['digit', 'int32', t.digit],
-      ['carry', 'boolean', t.carry],
-      ['value', 'int32', t.value],
+      ['token', 'int32', Int32Array.from({ length: n }, (_, t) => t)],
+      ['example', 'int32', Int32Array.from({ length: n }, (_, t) => Math.floor(t / T))],
+      ...d.tokenColumns.map((col) => column(col, n)),
     ]);
     return {
       files: { 'examples.parquet': examples, 'tokens.parquet': tokens },
-      meta: { tokens: t.token.length },
+      meta: { tokens: n },
     };
   });
 }

@@ -5,7 +5,7 @@
  */
 import { decodeParquet, encodeSafetensors, type Tensor } from '../../artifacts/index.ts';
 import type { Config } from '../../config/schema.ts';
-import { TOKENS_PER_EXAMPLE } from '../../core/data.ts';
+import { evalTokenCount } from '../../core/data.ts';
 import { intervalCount } from '../../workflows/plan.ts';
 import { readInput, runStep, type StepContext, type StepResult } from '../context.ts';
 import { familyTensorName } from './families.ts';
@@ -24,7 +24,7 @@ export async function firstTrajectoriesStep(ctx: StepContext, c: Config, inputs:
   };
   return runStep(ctx, 'trajectories/first', spec, async () => {
     const T = intervalCount(c);
-    const n = c.data.evalSize * TOKENS_PER_EXAMPLE;
+    const n = evalTokenCount(c);
     const rows: Float32Array[] = [];
     for (const [i, key] of inputs.polca.entries()) {
       const t = await decodeParquet(await readInput(ctx, key, 'polca.parquet'), ['interval', 'token', 'vector', 'first']);

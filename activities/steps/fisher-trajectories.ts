@@ -5,7 +5,7 @@
  */
 import { decodeSafetensors, encodeSafetensors, type Tensor } from '../../artifacts/index.ts';
 import type { Config } from '../../config/schema.ts';
-import { TOKENS_PER_EXAMPLE } from '../../core/data.ts';
+import { evalTokenCount } from '../../core/data.ts';
 import { intervalCount } from '../../workflows/plan.ts';
 import { readInput, runStep, type StepContext, type StepResult } from '../context.ts';
 import { familyTensorName } from './families.ts';
@@ -24,7 +24,7 @@ export async function fisherTrajectoriesStep(ctx: StepContext, c: Config, inputs
   };
   return runStep(ctx, 'trajectories/fisher', spec, async () => {
     const T1 = intervalCount(c) + 1;
-    const n = c.data.evalSize * TOKENS_PER_EXAMPLE;
+    const n = evalTokenCount(c);
     let m = -1;
     let out: Float32Array[] = [];
     const seen = new Uint8Array(T1);

@@ -7,7 +7,7 @@
  */
 import { encodeSafetensors, stepKey } from '../../artifacts/index.ts';
 import type { Config } from '../../config/schema.ts';
-import { makeData } from '../../core/data.ts';
+import { makeData, modelShape, sliceSequences, taskKeyParams } from '../../core/data.ts';
 import { basisFisher } from '../../core/fisher.ts';
 import { makeTokenLossModel } from '../../core/token-loss-model.ts';
 import { checkpointIterations } from '../../core/schedule.ts';
@@ -39,6 +39,7 @@ export async function fisherStep(
       seed: c.seed,
       data: c.data,
       model: c.model,
+      ...taskKeyParams(c),
       checkpointEvery: c.train.checkpointEvery,
       ...(c.train.denseCheckpoints ? { denseCheckpoints: c.train.denseCheckpoints } : {}),
       checkpoints: [cpIdx[0], cpIdx[cpIdx.length - 1] + 1],
@@ -55,8 +56,9 @@ export async function fisherStep(
     const cps = await loadCheckpoints(ctx, inputs.train);
     if (inputs.prevTrain) cps.set(s * c.basis.every, (await loadState(ctx, inputs.prevTrain)).params);
     const basis = await loadBasis(ctx, inputs.basis);
-    const { evalExamples, hessianExamples } = makeData(c);
-    const model = makeTokenLossModel(c.model, evalExamples, hessianExamples.slice(0, 1));
+    const { eval: evalSeqs, hessian } = makeData(c);
+    const shape = modelShape(c);
+    const model = makeTokenLossModel(shape, evalSeqs, sliceSequences(shape, hessian, 0, 1));
     const m = basis.length;
     const n = model.numTokens;
     const out = new Float32Array(cpIdx.length * m * n);

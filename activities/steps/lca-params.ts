@@ -4,6 +4,7 @@
  * `selectLcaParams`). Output `lca-params.parquet`: rank, index (flat), name (layout tensor),
  * element (index within that tensor), value (θ_i at the final checkpoint).
  */
+import { modelShape, taskKeyParams } from '../../core/data.ts';
 import { decodeParquet } from '../../artifacts/index.ts';
 import type { Config } from '../../config/schema.ts';
 import { type LcaParam, selectLcaParams } from '../../core/lca.ts';
@@ -27,12 +28,12 @@ export async function lcaParamsStep(
   const spec = {
     step: 'lca-params',
     version: STEP_VERSIONS.lcaParams,
-    params: { model: c.model, lcaParams },
+    params: { model: c.model, ...taskKeyParams(c), lcaParams },
     inputs: { train: inputs.train },
   };
   return runStep(ctx, 'lca-params', spec, async () => {
     const state = await loadState(ctx, inputs.train);
-    const layout = paramLayout(c.model);
+    const layout = paramLayout(modelShape(c));
     if (lcaParams > state.params.length) {
       throw new BadInputError(`lcaParams: must be at most the model's parameter count ${state.params.length}; got ${lcaParams}`);
     }

@@ -6,7 +6,7 @@
  */
 import { decodeSafetensors, encodeSafetensors, type Tensor } from '../../artifacts/index.ts';
 import type { Config } from '../../config/schema.ts';
-import { TOKENS_PER_EXAMPLE } from '../../core/data.ts';
+import { evalTokenCount } from '../../core/data.ts';
 import { intervalCount } from '../../workflows/plan.ts';
 import { readInput, runStep, type StepContext, type StepResult } from '../context.ts';
 import { familyTensorName } from './families.ts';
@@ -26,7 +26,7 @@ export async function lcaTrajectoriesStep(ctx: StepContext, c: Config, inputs: {
   };
   return runStep(ctx, 'trajectories/lca', spec, async () => {
     const T = intervalCount(c);
-    const n = c.data.evalSize * TOKENS_PER_EXAMPLE;
+    const n = evalTokenCount(c);
     const sel = await loadLcaParams(ctx, inputs.lcaParams);
     const P = sel.length;
     const out = Array.from({ length: P }, () => new Float32Array(n * T));

@@ -8,7 +8,7 @@
  */
 import { encodeSafetensors, stepKey } from '../../artifacts/index.ts';
 import type { Config } from '../../config/schema.ts';
-import { makeData } from '../../core/data.ts';
+import { makeData, modelShape, sliceSequences, taskKeyParams } from '../../core/data.ts';
 import { lcaInterval, type ParamGradients } from '../../core/lca.ts';
 import { makeTokenLossModel } from '../../core/token-loss-model.ts';
 import { checkpointIterations } from '../../core/schedule.ts';
@@ -33,6 +33,7 @@ export async function lcaStep(
       seed: c.seed,
       data: c.data,
       model: c.model,
+      ...taskKeyParams(c),
       checkpointEvery: c.train.checkpointEvery,
       ...(c.train.denseCheckpoints ? { denseCheckpoints: c.train.denseCheckpoints } : {}),
       intervals: [first, first + count],
@@ -50,8 +51,9 @@ export async function lcaStep(
     if (inputs.prevTrain) cps.set(s * c.basis.every, (await loadState(ctx, inputs.prevTrain)).params);
     const sel = await loadLcaParams(ctx, inputs.lcaParams);
     const indices = Int32Array.from(sel, (p) => p.index);
-    const { evalExamples, hessianExamples } = makeData(c);
-    const model = makeTokenLossModel(c.model, evalExamples, hessianExamples.slice(0, 1));
+    const { eval: evalSeqs, hessian } = makeData(c);
+    const shape = modelShape(c);
+    const model = makeTokenLossModel(shape, evalSeqs, sliceSequences(shape, hessian, 0, 1));
     const P = indices.length;
     const n = model.numTokens;
     // Per interval: LCA [P·n] then ΔL [n], as stored.

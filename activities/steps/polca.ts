@@ -1,7 +1,7 @@
 /** The `polca` step: POLCA for one chunk of checkpoint intervals (core/polca.ts). */
 import { stepKey } from '../../artifacts/index.ts';
 import type { Config, PolcaVariant } from '../../config/schema.ts';
-import { makeData } from '../../core/data.ts';
+import { makeData, modelShape, sliceSequences, taskKeyParams } from '../../core/data.ts';
 import { makeTokenLossModel } from '../../core/token-loss-model.ts';
 import { type Derivatives, type PolcaIntervalResult, polcaInterval } from '../../core/polca.ts';
 import { checkpointIterations } from '../../core/schedule.ts';
@@ -33,6 +33,7 @@ export async function polcaStep(
       seed: c.seed,
       data: c.data,
       model: c.model,
+      ...taskKeyParams(c),
       polca: c.polca,
       checkpointEvery: ce,
       ...(c.train.denseCheckpoints ? { denseCheckpoints: c.train.denseCheckpoints } : {}),
@@ -50,8 +51,9 @@ export async function polcaStep(
     const cps = await loadCheckpoints(ctx, inputs.train);
     if (inputs.prevTrain) cps.set(s * c.basis.every, (await loadState(ctx, inputs.prevTrain)).params);
     const basis = await loadBasis(ctx, inputs.basis);
-    const { evalExamples, hessianExamples } = makeData(c);
-    const model = makeTokenLossModel(c.model, evalExamples, hessianExamples.slice(0, 1));
+    const { eval: evalSeqs, hessian } = makeData(c);
+    const shape = modelShape(c);
+    const model = makeTokenLossModel(shape, evalSeqs, sliceSequences(shape, hessian, 0, 1));
     /** Every variant's result per interval (completeness, summary), and the configured variant's (rows). */
     const computed: { variant: string; r: PolcaIntervalResult }[] = [];
     const chosen: PolcaIntervalResult[] = [];

@@ -8,7 +8,7 @@
  */
 import { decodeParquet, decodeSafetensors } from '../../artifacts/index.ts';
 import type { Config, ProtocolFamily } from '../../config/schema.ts';
-import { TOKENS_PER_EXAMPLE } from '../../core/data.ts';
+import { evalTokenCount } from '../../core/data.ts';
 import { hdbscan } from '../../core/hdbscan.ts';
 import {
   breakthroughTime,
@@ -32,7 +32,7 @@ export const DECOMPOSITION_FAMILIES: readonly ProtocolFamily[] = ['polca', 'polc
 const LEVEL_FAMILIES: readonly ProtocolFamily[] = ['loss', 'fisher'];
 
 async function rowsOf(ctx: StepContext, c: Config, target: ProtocolTarget, source: string): Promise<Float64Array[]> {
-  const n = c.data.evalSize * TOKENS_PER_EXAMPLE;
+  const n = evalTokenCount(c);
   const T = intervalCount(c);
   if (target.family === 'loss' || target.family === 'dloss') {
     const tab = await decodeParquet(await readInput(ctx, source, 'loss.parquet'), ['loss']);

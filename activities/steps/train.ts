@@ -1,4 +1,5 @@
 /** The `train` step: one training segment (core/train.ts), with a resume point at every checkpoint. */
+import { modelShape, sequenceShape, taskKeyParams } from '../../core/data.ts';
 import { decodeSafetensors, encodeSafetensors, stepKey, type Tensor } from '../../artifacts/index.ts';
 import type { Config } from '../../config/schema.ts';
 import { numParams } from '../../core/model.ts';
@@ -11,6 +12,7 @@ function trainParams(c: Config, s: number) {
     seed: c.seed,
     data: c.data,
     model: c.model,
+    ...taskKeyParams(c),
     train: c.train,
     segment: s,
     from: s * c.basis.every,
@@ -26,7 +28,7 @@ function encodeState(state: TrainState, extra: Record<string, string> = {}): Uin
       adam_m: f32(state.m, [d]),
       adam_v: f32(state.v, [d]),
     },
-    // The data position of iteration k is k itself (core/data.ts trainBatch is a pure function
+    // The data position of iteration k is k itself (the task's trainBatch, core/tasks/, is a pure function
     // of seed and step) and no other RNG state is carried between iterations.
     { step: String(state.step), data_position: String(state.step), ...extra },
   );
@@ -123,6 +125,19 @@ function decodePartial(bytes: Uint8Array): Partial {
   };
 }
 
+/** The step spec (whose stepKey is the artifact's key) of training segment s. */
+export function trainSpec(c: Config, s: number, inputs: { data: string; prev?: string }) {
+  return {
+    step: 'train',
+    version: STEP_VERSIONS.train,
+    params: trainParams(c, s),
+    inputs: {
+      data: inputs.data,
+      ...(inputs.prev ? { prev: inputs.prev } : {}),
+    },
+  };
+}
+
 /**
  * One training segment. Progress is made durable at every checkpoint: the state so far goes to
  * `scratch/<key>/partial.safetensors` (then the heartbeat names its iteration), so a retry on any
@@ -130,15 +145,7 @@ function decodePartial(bytes: Uint8Array): Partial {
  */
 export async function trainStep(ctx: StepContext, c: Config, s: number, inputs: { data: string; prev?: string }): Promise<StepResult> {
   const params = trainParams(c, s);
-  const spec = {
-    step: 'train',
-    version: STEP_VERSIONS.train,
-    params,
-    inputs: {
-      data: inputs.data,
-      ...(inputs.prev ? { prev: inputs.prev } : {}),
-    },
-  };
+  const spec = trainSpec(c, s, inputs);
   return runStep(ctx, `train/${s}`, spec, async () => {
     const be = await backend(c);
     const scratch = scratchPath(stepKey(spec), 'partial.safetensors');
@@ -193,7 +200,7 @@ export async function trainStep(ctx: StepContext, c: Config, s: number, inputs: 
         await yieldNow();
       },
     });
-    const d = numParams(c.model);
+    const d = numParams(modelShape(c));
     const cps: Record<string, Tensor> = {};
     for (const cp of acc.checkpoints) cps[iterName(cp.iteration)] = f32(cp.params, [d]);
     const evalIter: number[] = [];
@@ -209,7 +216,7 @@ export async function trainStep(ctx: StepContext, c: Config, s: number, inputs: 
       }
     }
     const last = acc.evalRows[acc.evalRows.length - 1];
-    const accuracy = last ? exactMatch(last.correct) : Number.NaN;
+    const accuracy = last ? exactMatch(last.correct, sequenceShape(c).outputsPerSequence) : Number.NaN;
     const files = {
       'checkpoints.safetensors': encodeSafetensors(cps, { backend: be }),
       'state.safetensors': encodeState(r.state, { backend: be }),

@@ -1,7 +1,7 @@
 /** The `trajectories` step: per-token loss and POLCA trajectories over all checkpoints (core/trajectories.ts). */
 import { decodeParquet, encodeSafetensors, type Tensor } from '../../artifacts/index.ts';
 import type { Config } from '../../config/schema.ts';
-import { TOKENS_PER_EXAMPLE } from '../../core/data.ts';
+import { evalTokenCount } from '../../core/data.ts';
 import { checkpointIndex, checkpointIterations } from '../../core/schedule.ts';
 import { basisSize, intervalCount } from '../../workflows/plan.ts';
 import { readInput, runStep, type StepContext, type StepResult } from '../context.ts';
@@ -30,7 +30,7 @@ export async function trajectoriesStep(
     const T = intervalCount(c);
     const its = checkpointIterations(c.train);
     const index = checkpointIndex(its);
-    const n = c.data.evalSize * TOKENS_PER_EXAMPLE;
+    const n = evalTokenCount(c);
     const loss = new Float32Array((T + 1) * n).fill(Number.NaN);
     for (const key of inputs.train) {
       const t = await decodeParquet(await readInput(ctx, key, 'eval.parquet'), ['iteration', 'token', 'loss']);

@@ -2,17 +2,25 @@
  * An independent float64 implementation of the transformer of core/model.ts, written from the
  * documented flat layout (it walks θ in the documented order and never calls paramLayout) and
  * from TransformerLens' definitions: pre-LayerNorm blocks, causal attention, gelu_new, final
- * LayerNorm, unembedding; cross-entropy of the 4 output tokens. Plain loops, no TF.js: used to
+ * LayerNorm, unembedding; cross-entropy of the T evaluated tokens of each sequence (its last T
+ * positions, V, L and T given with the model: arithmetic's 12, 11, 4 or any other task's). Plain loops, no TF.js: used to
  * check the TF.js model's forward pass, gradients and Hessian-vector products in tests.
  */
-import { encodeExamples, type Example, INPUT_LEN, OUTPUT_POSITIONS, VOCAB_SIZE } from '../../core/data.ts';
+import type { Sequences } from '../../core/tasks/task.ts';
 
 export interface RefModelConfig {
   nLayers: number;
   dModel: number;
   nHeads: number;
   dMlp: number;
+  vocabSize: number;
+  contextLength: number;
+  outputsPerSequence: number;
 }
+
+/** The evaluated positions: the last T of the L. */
+const outputPositions = (m: RefModelConfig) =>
+  Array.from({ length: m.outputsPerSequence }, (_, k) => m.contextLength - m.outputsPerSequence + k);
 
 interface Layer {
   ln1w: number;
@@ -33,7 +41,7 @@ interface Layer {
 export function referenceOffsets(m: RefModelConfig) {
   const D = m.dModel;
   const M = m.dMlp;
-  const V = VOCAB_SIZE;
+  const V = m.vocabSize;
   let at = 0;
   const take = (n: number) => {
     const o = at;
@@ -41,7 +49,7 @@ export function referenceOffsets(m: RefModelConfig) {
     return o;
   };
   const embed = take(V * D);
-  const pos = take(INPUT_LEN * D);
+  const pos = take(m.contextLength * D);
   const layers: Layer[] = [];
   for (let l = 0; l < m.nLayers; l++) {
     layers.push({
@@ -80,19 +88,20 @@ function layerNormRow(x: Float64Array, xo: number, th: ArrayLike<number>, w: num
   for (let i = 0; i < D; i++) out[oo + i] = (x[xo + i] - mu) * r * th[w + i] + th[b + i];
 }
 
-/** Per-token cross-entropy [n·4] (float64) and logits [n·4·V] of the reference model. */
-export function referenceForward(m: RefModelConfig, theta: ArrayLike<number>, examples: Example[]) {
-  const { inputs, targets } = encodeExamples(examples);
+/** Per-token cross-entropy [n·T] (float64) and logits [n·T·V] of the reference model. */
+export function referenceForward(m: RefModelConfig, theta: ArrayLike<number>, seqs: Sequences) {
+  const { inputs, targets } = seqs;
+  const T = m.outputsPerSequence;
   const off = referenceOffsets(m);
   const D = m.dModel;
   const M = m.dMlp;
   const H = m.nHeads;
   const dh = D / H;
-  const L = INPUT_LEN;
-  const V = VOCAB_SIZE;
-  const n = examples.length;
-  const losses = new Float64Array(n * 4);
-  const logitsOut = new Float64Array(n * 4 * V);
+  const L = m.contextLength;
+  const V = m.vocabSize;
+  const n = seqs.n;
+  const losses = new Float64Array(n * T);
+  const logitsOut = new Float64Array(n * T * V);
   const x = new Float64Array(L * D);
   const h = new Float64Array(L * D);
   const qkv = new Float64Array(L * 3 * D);
@@ -158,9 +167,9 @@ export function referenceForward(m: RefModelConfig, theta: ArrayLike<number>, ex
         }
       }
     }
-    OUTPUT_POSITIONS.forEach((p, k) => {
+    outputPositions(m).forEach((p, k) => {
       layerNormRow(x, p * D, theta, off.lnfw, off.lnfb, D, hf, 0);
-      const lo = (e * 4 + k) * V;
+      const lo = (e * T + k) * V;
       let mx = -Infinity;
       for (let c = 0; c < V; c++) {
         let s = theta[off.bu + c];
@@ -170,15 +179,15 @@ export function referenceForward(m: RefModelConfig, theta: ArrayLike<number>, ex
       }
       let se = 0;
       for (let c = 0; c < V; c++) se += Math.exp(logitsOut[lo + c] - mx);
-      losses[e * 4 + k] = mx + Math.log(se) - logitsOut[lo + targets[e * 4 + k]];
+      losses[e * T + k] = mx + Math.log(se) - logitsOut[lo + targets[e * T + k]];
     });
   }
   return { losses, logits: logitsOut };
 }
 
 /** Mean cross-entropy over all output tokens (float64). */
-export function referenceMeanLoss(m: RefModelConfig, theta: ArrayLike<number>, examples: Example[]): number {
-  const { losses } = referenceForward(m, theta, examples);
+export function referenceMeanLoss(m: RefModelConfig, theta: ArrayLike<number>, seqs: Sequences): number {
+  const { losses } = referenceForward(m, theta, seqs);
   let s = 0;
   for (const l of losses) s += l;
   return s / losses.length;
@@ -191,19 +200,20 @@ export function referenceMeanLoss(m: RefModelConfig, theta: ArrayLike<number>, e
  * the cross-entropy by the derivatives of log Σ exp). Returns, per output token, ℓ, dℓ/ds and
  * d²ℓ/ds² at s = 0, exact up to float64 rounding.
  */
-export function referenceJet(m: RefModelConfig, theta: ArrayLike<number>, u: ArrayLike<number>, examples: Example[]) {
-  const { inputs, targets } = encodeExamples(examples);
+export function referenceJet(m: RefModelConfig, theta: ArrayLike<number>, u: ArrayLike<number>, seqs: Sequences) {
+  const { inputs, targets } = seqs;
+  const T = m.outputsPerSequence;
   const off = referenceOffsets(m);
   const D = m.dModel;
   const M = m.dMlp;
   const H = m.nHeads;
   const dh = D / H;
-  const L = INPUT_LEN;
-  const V = VOCAB_SIZE;
-  const n = examples.length;
-  const loss = new Float64Array(n * 4);
-  const d1 = new Float64Array(n * 4);
-  const d2 = new Float64Array(n * 4);
+  const L = m.contextLength;
+  const V = m.vocabSize;
+  const n = seqs.n;
+  const loss = new Float64Array(n * T);
+  const d1 = new Float64Array(n * T);
+  const d2 = new Float64Array(n * T);
   const J = (size: number) => ({ v: new Float64Array(size), a: new Float64Array(size), b: new Float64Array(size) });
   type J3 = ReturnType<typeof J>;
   const x = J(L * D);
@@ -375,7 +385,7 @@ export function referenceJet(m: RefModelConfig, theta: ArrayLike<number>, u: Arr
         linear(hid, 0, M, ly.wout, D, ly.bout, x, p * D, true);
       }
     }
-    OUTPUT_POSITIONS.forEach((p, k) => {
+    outputPositions(m).forEach((p, k) => {
       layerNorm(x, p * D, off.lnfw, off.lnfb, hf, 0);
       linear(hf, 0, D, off.wu, V, off.bu, logit, 0, false);
       let mx = -Infinity;
@@ -390,8 +400,8 @@ export function referenceJet(m: RefModelConfig, theta: ArrayLike<number>, u: Arr
         Sa += ec * logit.a[c];
         Sb += ec * (logit.b[c] + logit.a[c] * logit.a[c]);
       }
-      const y = targets[ex * 4 + k];
-      const t = ex * 4 + k;
+      const y = targets[ex * T + k];
+      const t = ex * T + k;
       loss[t] = mx + Math.log(Sv) - logit.v[y];
       d1[t] = Sa / Sv - logit.a[y];
       d2[t] = Sb / Sv - (Sa / Sv) ** 2 - logit.b[y];

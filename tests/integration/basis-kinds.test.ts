@@ -18,7 +18,8 @@ import { resolveConfig } from '../../config/index.ts';
 import type { BasisKind } from '../../config/schema.ts';
 import { extendBasis, orthonormalityError } from '../../core/basis.ts';
 import { shuffledOrder } from '../../core/basis-order.ts';
-import { makeData } from '../../core/data.ts';
+import { modelShape } from '../../core/data.ts';
+import { encodeSequences, makeSplits } from '../../core/tasks/arithmetic.ts';
 import { dot } from '../../core/linalg.ts';
 import { makeTokenLossModel } from '../../core/token-loss-model.ts';
 import type { ExperimentResult } from '../../workflows/dag.ts';
@@ -116,8 +117,8 @@ describe('basis kinds through the DAG', { concurrency: false }, () => {
     // extension 0 is Algorithm 1's first extension at θ of segment π(0), bit for bit
     const c = config('shuffled');
     const state = await loadState({ store, heartbeat: () => undefined, owner: 'test' }, key(r, `train/${order[0]}`));
-    const { evalExamples, hessianExamples } = makeData(c);
-    const model = makeTokenLossModel(c.model, evalExamples.slice(0, 1), hessianExamples);
+    const { evalExamples, hessianExamples } = makeSplits(c);
+    const model = makeTokenLossModel(modelShape(c), encodeSequences(evalExamples.slice(0, 1)), encodeSequences(hessianExamples));
     const ext = extendBasis(model, state.params, [], c.basis, c.seed);
     model.dispose();
     assert.ok(Buffer.from(Float32Array.from(ext.vectors[0]).buffer).equals(Buffer.from(Float32Array.from(b.rows[0]).buffer)));

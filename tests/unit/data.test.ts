@@ -1,6 +1,19 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { EQUALS, encodeExamples, makeData, PLUS, pairIndex, pairOf, sequenceOf, skillsOf, tokenRows, trainBatch } from '../../core/data.ts';
+import { checkSequences } from '../../core/tasks/task.ts';
+import {
+  arithmeticTask,
+  encodeExamples,
+  EQUALS,
+  makeSplits,
+  pairIndex,
+  pairOf,
+  PLUS,
+  sequenceOf,
+  skillsOf,
+  tokenRows,
+  trainBatch,
+} from '../../core/tasks/arithmetic.ts';
 
 // Independent formulation: column addition on decimal strings.
 function reference(a: number, b: number) {
@@ -106,19 +119,19 @@ test('sequence layout: a2 a1 a0 + b2 b1 b0 = s3 s2 s1 s0', () => {
 
 test('splits are seeded, disjoint, and the training stream avoids the evaluation set', () => {
   const cfg = { seed: 3, data: { evalSize: 500, hessianSize: 300 } };
-  const a = makeData(cfg);
-  const b = makeData(cfg);
+  const a = makeSplits(cfg);
+  const b = makeSplits(cfg);
   assert.deepEqual(a.evalExamples, b.evalExamples);
   assert.equal(new Set(a.evalExamples.map((e) => e.a * 1000 + e.b)).size, 500);
   for (const h of a.hessianExamples) assert.ok(!a.evalSet.has(h.a * 1000 + h.b));
   for (let step = 0; step < 50; step++) for (const e of trainBatch(3, step, 64, a.evalSet)) assert.ok(!a.evalSet.has(e.a * 1000 + e.b));
   assert.deepEqual(trainBatch(3, 7, 16, a.evalSet), trainBatch(3, 7, 16, a.evalSet));
-  assert.notDeepEqual(makeData({ ...cfg, seed: 4 }).evalExamples, a.evalExamples);
+  assert.notDeepEqual(makeSplits({ ...cfg, seed: 4 }).evalExamples, a.evalExamples);
   assert.equal(new Set(a.hessianExamples.map(pairIndex)).size, 300);
 });
 
 test('with a large evaluation set the training stream really skips it and stays uniform elsewhere', () => {
-  const { evalSet, hessianExamples } = makeData({ seed: 9, data: { evalSize: 100_000, hessianSize: 1000 } });
+  const { evalSet, hessianExamples } = makeSplits({ seed: 9, data: { evalSize: 100_000, hessianSize: 1000 } });
   assert.equal(evalSet.size, 100_000);
   for (const h of hessianExamples) assert.ok(!evalSet.has(pairIndex(h)));
   const seen = new Set<number>();
@@ -135,4 +148,37 @@ test('with a large evaluation set the training stream really skips it and stays 
   // with replacement from 900 000 pairs: almost all distinct; hundreds digit of a near-uniform
   assert.ok(seen.size > 0.97 * draws);
   for (const c of firstDigit) assert.ok(Math.abs(c - draws / 10) < 5 * Math.sqrt(draws / 10), `${firstDigit}`);
+});
+
+test('the arithmetic task through the task interface: the same sequences, splits and token columns', () => {
+  const c = { seed: 3, data: { evalSize: 50, hessianSize: 20 } };
+  const splits = makeSplits(c);
+  const d = arithmeticTask.makeData({ ...c, task: { name: 'arithmetic' } });
+  const shape = arithmeticTask.shape({ name: 'arithmetic' });
+  assert.deepEqual(shape, { vocabSize: 12, contextLength: 11, outputsPerSequence: 4 });
+  for (const [got, ex] of [
+    [d.eval, splits.evalExamples],
+    [d.hessian, splits.hessianExamples],
+    [d.trainBatch(17, 32), trainBatch(3, 17, 32, splits.evalSet)],
+  ] as const) {
+    checkSequences(shape, got);
+    const want = encodeExamples(ex);
+    assert.equal(got.n, ex.length);
+    assert.deepEqual(got.inputs, want.inputs);
+    assert.deepEqual(got.targets, want.targets);
+  }
+  // targets are the tokens after the last T input positions: sequence positions 8..11
+  const seq = sequenceOf(splits.evalExamples[0]);
+  assert.deepEqual(Array.from(d.eval.targets.subarray(0, 4)), seq.slice(8, 12));
+  const t = tokenRows(splits.evalExamples);
+  const cols = Object.fromEntries(d.tokenColumns.map((col) => [col.name, col.values]));
+  assert.deepEqual(Object.keys(cols), ['a', 'b', 'digit', 'carry', 'value']);
+  assert.deepEqual(cols.digit, t.digit);
+  assert.deepEqual(cols.carry, t.carry);
+  for (const s of arithmeticTask.skillColumns) assert.ok(s in cols, s);
+  const ex = Object.fromEntries(d.exampleColumns.map((col) => [col.name, col.values]));
+  assert.deepEqual(
+    Array.from(ex.sum as Int32Array),
+    [...splits.evalExamples, ...splits.hessianExamples].map((e) => e.a + e.b),
+  );
 });

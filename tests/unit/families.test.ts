@@ -29,7 +29,8 @@ import { ArtifactStore, decodeParquet, decodeSafetensors, LocalBackend } from '.
 import { resolveConfig } from '../../config/index.ts';
 import type { Config } from '../../config/schema.ts';
 import { initBackend } from '../../core/backend.ts';
-import { makeData } from '../../core/data.ts';
+import { modelShape } from '../../core/data.ts';
+import { ARITHMETIC_SHAPE, encodeSequences, makeSplits } from '../../core/tasks/arithmetic.ts';
 import { basisFisher } from '../../core/fisher.ts';
 import { lcaInterval, midpoint, paramGradients, selectLcaParams } from '../../core/lca.ts';
 import { paramLayout } from '../../core/layout.ts';
@@ -45,7 +46,8 @@ before(async () => {
 });
 
 /** A model small enough to allocate to every one of its parameters: 1 layer, dModel 8. */
-const TINY_MODEL = { nLayers: 1, dModel: 8, nHeads: 2, dMlp: 16 };
+const TINY_SETTINGS = { nLayers: 1, dModel: 8, nHeads: 2, dMlp: 16 };
+const TINY_MODEL = { ...ARITHMETIC_SHAPE, ...TINY_SETTINGS };
 
 /**
  * θ_t: the initialisation with N(0, 0.3²) noise everywhere (a model whose gradients are not tiny);
@@ -95,9 +97,9 @@ describe('LCA numerics', () => {
   });
 
   test('over all parameters of a tiny model, Σ_i LCA_i = ΔL per token and every LCA_i matches a float64 path integral', () => {
-    const c = resolveConfig({ config: { preset: 'tiny', data: { evalSize: 3 }, model: TINY_MODEL } });
-    const { evalExamples, hessianExamples } = makeData(c);
-    const model = makeTokenLossModel(TINY_MODEL, evalExamples, hessianExamples.slice(0, 1));
+    const c = resolveConfig({ config: { preset: 'tiny', data: { evalSize: 3 }, model: TINY_SETTINGS } });
+    const { evalExamples, hessianExamples } = makeSplits(c);
+    const model = makeTokenLossModel(TINY_MODEL, encodeSequences(evalExamples), encodeSequences(hessianExamples.slice(0, 1)));
     const { thetaT, thetaT1 } = tinyThetas(5);
     const d = thetaT.length;
     const n = model.numTokens;
@@ -109,8 +111,8 @@ describe('LCA numerics', () => {
       model.dispose();
     }
     // Float64 reference: ΔL from the reference forward pass; ∂ℓ/∂θ_i from the reference jet along e_i.
-    const l0 = referenceForward(TINY_MODEL, thetaT, evalExamples).losses;
-    const l1 = referenceForward(TINY_MODEL, thetaT1, evalExamples).losses;
+    const l0 = referenceForward(TINY_MODEL, thetaT, encodeSequences(evalExamples)).losses;
+    const l1 = referenceForward(TINY_MODEL, thetaT1, encodeSequences(evalExamples)).losses;
     const dL = Float64Array.from(l1, (v, x) => v - l0[x]);
     const maxDL = Math.max(...dL.map(Math.abs));
     assert.ok(maxDL > 1e-3, `the step changes the loss (max |ΔL| ${maxDL})`);
@@ -128,7 +130,7 @@ describe('LCA numerics', () => {
     for (let i = 0; i < d; i++) {
       const e = oneHot(d, i);
       gl.forEach(([, w], q) => {
-        const { d1 } = referenceJet(TINY_MODEL, points[q], e, evalExamples);
+        const { d1 } = referenceJet(TINY_MODEL, points[q], e, encodeSequences(evalExamples));
         for (let x = 0; x < n; x++) refLca[i * n + x] += delta[i] * w * d1[x];
       });
     }
@@ -157,9 +159,9 @@ describe('LCA numerics', () => {
   });
 
   test("Simpson's rule on the jets equals Simpson's rule on float64 derivatives, endpoints shared between intervals", () => {
-    const c = resolveConfig({ config: { preset: 'tiny', data: { evalSize: 3 }, model: TINY_MODEL } });
-    const { evalExamples, hessianExamples } = makeData(c);
-    const model = makeTokenLossModel(TINY_MODEL, evalExamples, hessianExamples.slice(0, 1));
+    const c = resolveConfig({ config: { preset: 'tiny', data: { evalSize: 3 }, model: TINY_SETTINGS } });
+    const { evalExamples, hessianExamples } = makeSplits(c);
+    const model = makeTokenLossModel(TINY_MODEL, encodeSequences(evalExamples), encodeSequences(hessianExamples.slice(0, 1)));
     const { thetaT, thetaT1 } = tinyThetas(6);
     const thetaT2 = Float32Array.from(thetaT1, (v, i) => v - 0.01 * normal(6, 903, i));
     const indices = Int32Array.from([0, 200, 400, 907, 500]);
@@ -176,7 +178,7 @@ describe('LCA numerics', () => {
         const mid = midpoint(t0, t1);
         indices.forEach((i, p) => {
           const e = oneHot(t0.length, i);
-          const [g0, gm, g1] = [t0, mid, t1].map((th) => referenceJet(TINY_MODEL, th, e, evalExamples).d1);
+          const [g0, gm, g1] = [t0, mid, t1].map((th) => referenceJet(TINY_MODEL, th, e, encodeSequences(evalExamples)).d1);
           const dl = t1[i] - t0[i];
           for (let x = 0; x < n; x++) {
             const ref = (dl * (g0[x] + 4 * gm[x] + g1[x])) / 6;
@@ -189,13 +191,17 @@ describe('LCA numerics', () => {
     }
   });
   test('one-hot directions several to a pass (zero tangents left out per tensor) give the derivatives of one to a pass', () => {
-    const c = resolveConfig({ config: { preset: 'tiny', data: { evalSize: 3 }, model: TINY_MODEL } });
-    const { evalExamples, hessianExamples } = makeData(c);
+    const c = resolveConfig({ config: { preset: 'tiny', data: { evalSize: 3 }, model: TINY_SETTINGS } });
+    const { evalExamples, hessianExamples } = makeSplits(c);
     const { thetaT: theta } = tinyThetas(9);
     const d = theta.length;
     const indices = Int32Array.from({ length: d }, (_, i) => i);
-    const one = makeTokenLossModel(TINY_MODEL, evalExamples, hessianExamples.slice(0, 1), { directionsPerPass: 1 });
-    const seven = makeTokenLossModel(TINY_MODEL, evalExamples, hessianExamples.slice(0, 1), { directionsPerPass: 7 });
+    const one = makeTokenLossModel(TINY_MODEL, encodeSequences(evalExamples), encodeSequences(hessianExamples.slice(0, 1)), {
+      directionsPerPass: 1,
+    });
+    const seven = makeTokenLossModel(TINY_MODEL, encodeSequences(evalExamples), encodeSequences(hessianExamples.slice(0, 1)), {
+      directionsPerPass: 7,
+    });
     try {
       // Groups of 7 straddle tensor boundaries; 13 per call straddles passes.
       const a = paramGradients(one, theta, indices, 13);
@@ -214,9 +220,9 @@ describe('LCA numerics', () => {
 
 describe('Fisher numerics', () => {
   test('basisFisher is (bᵀ∇ℓ_x)² with ∇ℓ_x from reverse mode, for every token and direction', () => {
-    const c = resolveConfig({ config: { preset: 'tiny', data: { evalSize: 3 }, model: TINY_MODEL } });
-    const { evalExamples, hessianExamples } = makeData(c);
-    const model = makeTokenLossModel(TINY_MODEL, evalExamples, hessianExamples.slice(0, 1));
+    const c = resolveConfig({ config: { preset: 'tiny', data: { evalSize: 3 }, model: TINY_SETTINGS } });
+    const { evalExamples, hessianExamples } = makeSplits(c);
+    const model = makeTokenLossModel(TINY_MODEL, encodeSequences(evalExamples), encodeSequences(hessianExamples.slice(0, 1)));
     const { thetaT: theta } = tinyThetas(7);
     const d = theta.length;
     // Three orthonormal directions by Gram–Schmidt (float64), stored as float32.
@@ -349,8 +355,8 @@ describe('family steps on the tiny preset', { concurrency: false }, () => {
     const thetas = await allCheckpoints();
     const B = await loadBasis(ctx, basis);
     assert.equal(B.length, 3);
-    const { evalExamples, hessianExamples } = makeData(c);
-    const model = makeTokenLossModel(c.model, evalExamples, hessianExamples.slice(0, 1));
+    const { evalExamples, hessianExamples } = makeSplits(c);
+    const model = makeTokenLossModel(modelShape(c), encodeSequences(evalExamples), encodeSequences(hessianExamples.slice(0, 1)));
     const grads = [0, 1, 2, 3, 397].map((x) => ({ x, g: model.tokenGrad(thetas[T], x) }));
     model.dispose();
     for (const [j, b] of B.entries()) {
@@ -390,7 +396,7 @@ describe('family steps on the tiny preset', { concurrency: false }, () => {
       sel.map((p) => p.index),
       order.slice(0, P),
     );
-    const layout = paramLayout(c.model);
+    const layout = paramLayout(modelShape(c));
     for (const p of sel) {
       const e = layout.find((l) => p.index >= l.offset && p.index < l.offset + l.size);
       assert.equal(p.name, e?.name);
@@ -400,14 +406,16 @@ describe('family steps on the tiny preset', { concurrency: false }, () => {
     const copy = await store.get(keys.lca, 'lca-params.parquet');
     assert.equal(sha(copy), sha(await store.get(lcaParams, 'lca-params.parquet')), 'the selection travels with the trajectories');
     const thetas = await allCheckpoints();
-    const { evalExamples } = makeData(c);
+    const { evalExamples } = makeSplits(c);
     for (const t of [0, T - 1]) {
       for (const [rank, p] of sel.entries()) {
         const rows = await loadFamilyTrajectories(ctx, 'lca', keys.lca, rank);
         assert.equal(rows[0].length, T);
         const e = oneHot(final.length, p.index);
         const mid = midpoint(thetas[t], thetas[t + 1]);
-        const [g0, gm, g1] = [thetas[t], mid, thetas[t + 1]].map((th) => referenceJet(c.model, th, e, evalExamples).d1);
+        const [g0, gm, g1] = [thetas[t], mid, thetas[t + 1]].map(
+          (th) => referenceJet(modelShape(c), th, e, encodeSequences(evalExamples)).d1,
+        );
         const dl = thetas[t + 1][p.index] - thetas[t][p.index];
         const refs = Array.from({ length: n }, (_, x) => (dl * (g0[x] + 4 * gm[x] + g1[x])) / 6);
         const scale = Math.max(...refs.map(Math.abs));

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import { initBackend } from '../../core/backend.ts';
-import { makeData } from '../../core/data.ts';
+import { ARITHMETIC_SHAPE, encodeSequences, makeSplits } from '../../core/tasks/arithmetic.ts';
 import { relativeError } from '../../core/linalg.ts';
 import { initParams, numParams } from '../../core/model.ts';
 import { makeTokenLossModel } from '../../core/token-loss-model.ts';
@@ -14,15 +14,15 @@ before(async () => {
 });
 
 // A transformer small enough for an explicit Hessian: 1 layer, d_model 4, 2 heads, MLP 8 (332 parameters).
-const micro = { nLayers: 1, dModel: 4, nHeads: 2, dMlp: 8 };
+const micro = { ...ARITHMETIC_SHAPE, nLayers: 1, dModel: 4, nHeads: 2, dMlp: 8 };
 
 test('HVP: the exact product (forward over reverse) and gradient differences against float64 second differences of the loss', () => {
-  const { evalExamples, hessianExamples } = makeData({ seed: 0, data: { evalSize: 4, hessianSize: 16 } });
-  const model = makeTokenLossModel(micro, evalExamples, hessianExamples);
+  const { evalExamples, hessianExamples } = makeSplits({ seed: 0, data: { evalSize: 4, hessianSize: 16 } });
+  const model = makeTokenLossModel(micro, encodeSequences(evalExamples), encodeSequences(hessianExamples));
   const theta = initParams(micro, 3).map((x, i) => x + 0.6 * (uniform(1, 2, i) - 0.5));
   const d = numParams(micro);
   const t64 = Float64Array.from(theta);
-  const L = () => referenceMeanLoss(micro, t64, hessianExamples);
+  const L = () => referenceMeanLoss(micro, t64, encodeSequences(hessianExamples));
 
   // Way 1: explicit Hessian column by column from gradient differences (TF.js, float32 gradients).
   const Hgd = explicitHessian(model, theta, 1e-3);

@@ -25,7 +25,8 @@ import * as tf from '@tensorflow/tfjs';
 import { resolveConfig } from '../../config/index.ts';
 import { extendBasis } from '../../core/basis.ts';
 import { initBackend } from '../../core/backend.ts';
-import { makeData } from '../../core/data.ts';
+import { modelShape } from '../../core/data.ts';
+import { ARITHMETIC_SHAPE, encodeSequences, type Example, makeSplits } from '../../core/tasks/arithmetic.ts';
 import { dot, relativeError, symmetricEigen } from '../../core/linalg.ts';
 import { initParams } from '../../core/model.ts';
 import { makeTokenLossModel } from '../../core/token-loss-model.ts';
@@ -71,14 +72,14 @@ function compareDerivatives(
   cfg: Parameters<typeof referenceJet>[0],
   theta: Float32Array,
   dirs: Dir[],
-  examples: Parameters<typeof referenceJet>[3],
+  examples: Example[],
   worst: Worst,
 ): { d1: Float64Array[]; d2: Float64Array[] } {
   const jet = model.tokenDerivatives(theta, dirs);
   const n = model.numTokens;
   const refs = { d1: [] as Float64Array[], d2: [] as Float64Array[] };
   dirs.forEach((b, j) => {
-    const r = referenceJet(cfg, theta, f32dir(b), examples);
+    const r = referenceJet(cfg, theta, f32dir(b), encodeSequences(examples));
     const len = Math.sqrt(dot(b, b));
     refs.d1.push(r.d1);
     refs.d2.push(r.d2);
@@ -104,7 +105,7 @@ function compareDerivatives(
  * top eigenvector of the Hessian sample's loss.
  */
 function sharpDirection(cfg: Parameters<typeof referenceJet>[0], theta: Float32Array, examples: { a: number; b: number }[], seed: number) {
-  const one = makeTokenLossModel(cfg, examples, examples.slice(0, 1));
+  const one = makeTokenLossModel(cfg, encodeSequences(examples), encodeSequences(examples.slice(0, 1)));
   try {
     const r = extendBasis(one, theta, [], { every: 1, k: 1, maxIter: 12, tol: 1e-2 }, seed);
     return { b: r.vectors[0], lambda: r.eigenvalues[0] };
@@ -116,17 +117,17 @@ function sharpDirection(cfg: Parameters<typeof referenceJet>[0], theta: Float32A
 test('tiny model: jet d1, d2 match the float64 reference (random, top-eigenvector and scaled directions)', async () => {
   const config = resolveConfig({ preset: 'tiny' });
   const seg = await trainSegment(config, initTrainState(config), 80);
-  const { evalExamples } = makeData(config);
+  const { evalExamples } = makeSplits(config);
   const examples = evalExamples.slice(0, 25);
-  const model = makeTokenLossModel(config.model, examples, examples);
+  const model = makeTokenLossModel(modelShape(config), encodeSequences(examples), encodeSequences(examples));
   const worst: Worst = { d1: 0, d1Own: 0, d2: 0, maxCurvature: 0, maxUnitCurvature: 0, n: 0 };
   try {
     for (const it of [0, 40, 80]) {
       const theta = seg.checkpoints.find((c) => c.iteration === it)!.params;
-      const sharp = sharpDirection(config.model, theta, examples, it);
+      const sharp = sharpDirection(modelShape(config), theta, examples, it);
       // ×30: d2 scales with the square of the direction's length (curvatures far above 10⁴)
       const dirs = [randomUnit(theta.length, it), sharp.b, sharp.b.map((x) => 30 * x)];
-      compareDerivatives(model, config.model, theta, dirs, examples, worst);
+      compareDerivatives(model, modelShape(config), theta, dirs, examples, worst);
     }
   } finally {
     model.dispose();
@@ -161,10 +162,10 @@ after(async () => {
 
 test("small's shape at checkpoints 40, 100, 180 of a real run: jet d1, d2 and exact-curvature POLCA match float64; path is complete to 1e-4", async () => {
   const { config, seg, seconds } = await small();
-  const { evalExamples } = makeData(config);
+  const { evalExamples } = makeSplits(config);
   const examples = evalExamples.slice(0, 8);
-  const model = makeTokenLossModel(config.model, examples, examples);
-  const pathModel = makeTokenLossModel(config.model, evalExamples, examples);
+  const model = makeTokenLossModel(modelShape(config), encodeSequences(examples), encodeSequences(examples));
+  const pathModel = makeTokenLossModel(modelShape(config), encodeSequences(evalExamples), encodeSequences(examples));
   const worst: Worst = { d1: 0, d1Own: 0, d2: 0, maxCurvature: 0, maxUnitCurvature: 0, n: 0 };
   let polcaWorst = 0;
   let pathWorst = 0;
@@ -174,10 +175,10 @@ test("small's shape at checkpoints 40, 100, 180 of a real run: jet d1, d2 and ex
     for (const it of [40, 100, 180]) {
       const theta = seg.checkpoints.find((c) => c.iteration === it)!.params;
       const theta1 = seg.checkpoints.find((c) => c.iteration === it + 20)!.params;
-      const sharp = sharpDirection(config.model, theta, examples, it);
+      const sharp = sharpDirection(modelShape(config), theta, examples, it);
       const basis = [sharp.b, randomUnit(theta.length, it)];
       const scaled = sharp.b.map((x) => 20 * x);
-      const ref = compareDerivatives(model, config.model, theta, [...basis, scaled], examples, worst);
+      const ref = compareDerivatives(model, modelShape(config), theta, [...basis, scaled], examples, worst);
       // exact-curvature POLCA for the interval it → it + 20: rows from the float64 d1, d2 at θ_t
       const r = polcaInterval({
         model,
@@ -239,14 +240,18 @@ function refBilinear(
   const mean = (a: Float64Array) => a.reduce((s, x) => s + x, 0) / a.length;
   const plus = Float64Array.from(v, (x, i) => x + w[i]);
   const minus = Float64Array.from(v, (x, i) => x - w[i]);
-  return (mean(referenceJet(cfg, theta, plus, examples).d2) - mean(referenceJet(cfg, theta, minus, examples).d2)) / 4;
+  return (
+    (mean(referenceJet(cfg, theta, plus, encodeSequences(examples)).d2) -
+      mean(referenceJet(cfg, theta, minus, encodeSequences(examples)).d2)) /
+    4
+  );
 }
 
 test('H·v by forward over reverse: whole vector on a micro model, projections on small’s shape, within 1e-4 relative', async () => {
   // Micro: every coordinate (H v)_i = e_iᵀ H v by polarisation.
-  const micro = { nLayers: 1, dModel: 4, nHeads: 2, dMlp: 8 };
-  const { hessianExamples } = makeData({ seed: 0, data: { evalSize: 4, hessianSize: 8 } });
-  const mm = makeTokenLossModel(micro, hessianExamples.slice(0, 1), hessianExamples);
+  const micro = { ...ARITHMETIC_SHAPE, nLayers: 1, dModel: 4, nHeads: 2, dMlp: 8 };
+  const { hessianExamples } = makeSplits({ seed: 0, data: { evalSize: 4, hessianSize: 8 } });
+  const mm = makeTokenLossModel(micro, encodeSequences(hessianExamples.slice(0, 1)), encodeSequences(hessianExamples));
   const theta = initParams(micro, 3).map((x, i) => x + 0.6 * (uniform(1, 2, i) - 0.5));
   const d = theta.length;
   const v = randomUnit(d, 4);
@@ -263,9 +268,9 @@ test('H·v by forward over reverse: whole vector on a micro model, projections o
 
   // small's shape at the end of the run: vᵀHv, ĥᵀHv (ĥ = Hv/‖Hv‖) and three random projections.
   const { config, seg } = await small();
-  const { hessianExamples: hs } = makeData(config);
+  const { hessianExamples: hs } = makeSplits(config);
   const sample = hs.slice(0, 8);
-  const sm = makeTokenLossModel(config.model, sample.slice(0, 1), sample);
+  const sm = makeTokenLossModel(modelShape(config), encodeSequences(sample.slice(0, 1)), encodeSequences(sample));
   const th = seg.checkpoints.at(-1)!.params;
   const D = th.length;
   const vs = f32dir(randomUnit(D, 11));
@@ -274,7 +279,8 @@ test('H·v by forward over reverse: whole vector on a micro model, projections o
   const norm = Math.sqrt(dot(hvs, hvs));
   const projections = [vs, f32dir(unit(Float64Array.from(hvs))), ...[1, 2, 3].map((k) => f32dir(randomUnit(D, 20 + k)))];
   let smallErr = 0;
-  for (const w of projections) smallErr = Math.max(smallErr, Math.abs(dot(w, hvs) - refBilinear(config.model, th, vs, w, sample)) / norm);
+  for (const w of projections)
+    smallErr = Math.max(smallErr, Math.abs(dot(w, hvs) - refBilinear(modelShape(config), th, vs, w, sample)) / norm);
   console.log(
     `HVP (${backend}): micro (${d} parameters) whole vector relative error ${microErr.toExponential(2)}; small shape (${D} parameters) max |wᵀHv − float64| / ‖Hv‖ over ${projections.length} projections ${smallErr.toExponential(2)}`,
   );
@@ -287,9 +293,9 @@ test("the curvature vᵀHv from the jets (hessianCurvature, summed in float64) m
   // Hessian sample's P·H·P, along a random direction, and along random directions with the top
   // eigenvectors projected out (curvature 10⁻³–10⁻² beside a top eigenvalue of 10²).
   const { config, seg } = await small();
-  const { hessianExamples: hs } = makeData(config);
+  const { hessianExamples: hs } = makeSplits(config);
   const sample = hs.slice(0, 8);
-  const sm = makeTokenLossModel(config.model, sample.slice(0, 1), sample);
+  const sm = makeTokenLossModel(modelShape(config), encodeSequences(sample.slice(0, 1)), encodeSequences(sample));
   const mean = (a: Float64Array) => a.reduce((t, x) => t + x, 0) / a.length;
   const rows: string[] = [];
   let worst = 0;
@@ -312,7 +318,7 @@ test("the curvature vᵀHv from the jets (hessianCurvature, summed in float64) m
       ['random, top 2 projected out', off(33)],
     ] as const) {
       const w = f32dir(v);
-      const ref = mean(referenceJet(config.model, th, w, sample).d2);
+      const ref = mean(referenceJet(modelShape(config), th, w, encodeSequences(sample)).d2);
       const jet = sm.hessianCurvature(th, w);
       let ww = 0;
       for (const x of w) ww += x * x;
@@ -329,13 +335,13 @@ test("the curvature vᵀHv from the jets (hessianCurvature, summed in float64) m
 
 test('Lanczos eigenvalues (Rayleigh quotients from the jets) are within 1e-5 relative of the dense float64 top eigenvalue of P·H·P, not above it by more', () => {
   // Small enough for a dense float64 Hessian from second derivatives along e_i and e_i + e_j.
-  const micro = { nLayers: 1, dModel: 3, nHeads: 1, dMlp: 4 };
-  const { hessianExamples } = makeData({ seed: 0, data: { evalSize: 4, hessianSize: 4 } });
+  const micro = { ...ARITHMETIC_SHAPE, nLayers: 1, dModel: 3, nHeads: 1, dMlp: 4 };
+  const { hessianExamples } = makeSplits({ seed: 0, data: { evalSize: 4, hessianSize: 4 } });
   const sample = hessianExamples;
   const theta = initParams(micro, 5).map((x, i) => x + 0.8 * (uniform(2, 3, i) - 0.5));
   const d = theta.length;
   const mean = (a: Float64Array) => a.reduce((s, x) => s + x, 0) / a.length;
-  const curv = (u: Float64Array) => mean(referenceJet(micro, theta, u, sample).d2);
+  const curv = (u: Float64Array) => mean(referenceJet(micro, theta, u, encodeSequences(sample)).d2);
   const H = new Float64Array(d * d);
   const u = new Float64Array(d);
   const diag = new Float64Array(d);
@@ -354,7 +360,7 @@ test('Lanczos eigenvalues (Rayleigh quotients from the jets) are within 1e-5 rel
       H[i * d + j] = hij;
       H[j * d + i] = hij;
     }
-  const model = makeTokenLossModel(micro, sample.slice(0, 1), sample);
+  const model = makeTokenLossModel(micro, encodeSequences(sample.slice(0, 1)), encodeSequences(sample));
   const cfg = resolveConfig({ preset: 'tiny' }).basis;
   const B: Float64Array[] = [];
   const rows: string[] = [];
@@ -391,9 +397,9 @@ test('Lanczos eigenvalues (Rayleigh quotients from the jets) are within 1e-5 rel
 });
 
 test('Lanczos flags a vector whose true residual misses the tolerance at maxIter', () => {
-  const micro = { nLayers: 1, dModel: 4, nHeads: 2, dMlp: 8 };
-  const { hessianExamples } = makeData({ seed: 0, data: { evalSize: 4, hessianSize: 8 } });
-  const model = makeTokenLossModel(micro, hessianExamples.slice(0, 1), hessianExamples);
+  const micro = { ...ARITHMETIC_SHAPE, nLayers: 1, dModel: 4, nHeads: 2, dMlp: 8 };
+  const { hessianExamples } = makeSplits({ seed: 0, data: { evalSize: 4, hessianSize: 8 } });
+  const model = makeTokenLossModel(micro, encodeSequences(hessianExamples.slice(0, 1)), encodeSequences(hessianExamples));
   const theta = initParams(micro, 3).map((x, i) => x + 0.6 * (uniform(1, 2, i) - 0.5));
   try {
     const r = extendBasis(model, theta, [], { every: 1, k: 2, maxIter: 3, tol: 1e-8 }, 0);
@@ -409,13 +415,13 @@ test('Lanczos flags a vector whose true residual misses the tolerance at maxIter
 });
 
 test('jet derivatives and HVPs are deterministic, chunking-invariant and leak no tensors', () => {
-  const mc = { nLayers: 2, dModel: 8, nHeads: 2, dMlp: 16 };
-  const { evalExamples } = makeData({ seed: 0, data: { evalSize: 10, hessianSize: 4 } });
+  const mc = { ...ARITHMETIC_SHAPE, nLayers: 2, dModel: 8, nHeads: 2, dMlp: 16 };
+  const { evalExamples } = makeSplits({ seed: 0, data: { evalSize: 10, hessianSize: 4 } });
   const theta = initParams(mc, 1).map((x, i) => x + 0.3 * (uniform(3, 3, i) - 0.5));
   const dirs = [0, 1, 2].map((k) => randomUnit(theta.length, 30 + k));
   const held = tf.memory().numTensors;
-  const a = makeTokenLossModel(mc, evalExamples, evalExamples.slice(0, 2));
-  const b = makeTokenLossModel(mc, evalExamples, evalExamples.slice(0, 2), {
+  const a = makeTokenLossModel(mc, encodeSequences(evalExamples), encodeSequences(evalExamples.slice(0, 2)));
+  const b = makeTokenLossModel(mc, encodeSequences(evalExamples), encodeSequences(evalExamples.slice(0, 2)), {
     directionsPerPass: 2,
     examplesPerPass: 3,
     hvpExamplesPerPass: 1,

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { extendBasis, orthonormalityError } from '../../core/basis.ts';
 import { initBackend } from '../../core/backend.ts';
-import { makeData } from '../../core/data.ts';
+import { ARITHMETIC_SHAPE, encodeSequences, makeSplits } from '../../core/tasks/arithmetic.ts';
 import { lanczosTop } from '../../core/lanczos.ts';
 import { dot, symmetricEigen, symmetricEigenJacobi, symmetricEigenQL } from '../../core/linalg.ts';
 import { initParams } from '../../core/model.ts';
@@ -112,9 +112,9 @@ test('repeated eigenvalues: the projected chain finds every copy', () => {
 
 test('on the micro transformer Hessian, Lanczos by HVPs and the projected problem match dense eigendecomposition', async () => {
   await initBackend();
-  const micro = { nLayers: 1, dModel: 4, nHeads: 1, dMlp: 8 };
-  const { evalExamples, hessianExamples } = makeData({ seed: 0, data: { evalSize: 4, hessianSize: 16 } });
-  const model = makeTokenLossModel(micro, evalExamples, hessianExamples);
+  const micro = { ...ARITHMETIC_SHAPE, nLayers: 1, dModel: 4, nHeads: 1, dMlp: 8 };
+  const { evalExamples, hessianExamples } = makeSplits({ seed: 0, data: { evalSize: 4, hessianSize: 16 } });
+  const model = makeTokenLossModel(micro, encodeSequences(evalExamples), encodeSequences(hessianExamples));
   const theta = initParams(micro, 3).map((x, i) => x + 0.3 * (uniform(1, 2, i) - 0.5));
   const d = theta.length;
   const H = explicitHessian(model, theta, 1e-3);

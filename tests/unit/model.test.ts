@@ -4,7 +4,8 @@ import * as tf from '@tensorflow/tfjs';
 import { resolveConfig } from '../../config/index.ts';
 import { initBackend } from '../../core/backend.ts';
 import { lossAndGrad } from '../../core/backward.ts';
-import { makeData, VOCAB_SIZE } from '../../core/data.ts';
+import { modelShape } from '../../core/data.ts';
+import { ARITHMETIC_SHAPE, encodeSequences, makeSplits, VOCAB_SIZE } from '../../core/tasks/arithmetic.ts';
 import { decayMask, encodeBatch, evaluate, initParams, numParams, outputLogits, paramLayout, tokenLossTensor } from '../../core/model.ts';
 import { uniform } from '../../core/rng.ts';
 import { makeTokenLossModel } from '../../core/token-loss-model.ts';
@@ -15,7 +16,7 @@ before(async () => {
 });
 
 const config = resolveConfig({ preset: 'tiny' });
-const micro = { nLayers: 1, dModel: 4, nHeads: 2, dMlp: 8 };
+const micro = { ...ARITHMETIC_SHAPE, nLayers: 1, dModel: 4, nHeads: 2, dMlp: 8 };
 
 /** Initial parameters moved off their initialisation so LayerNorm scales, biases and attention are non-trivial. */
 function perturbed(m: typeof micro, seed: number, scale: number): Float32Array {
@@ -23,7 +24,7 @@ function perturbed(m: typeof micro, seed: number, scale: number): Float32Array {
 }
 
 test('the flat parameter layout is the documented one, contiguous and stable', () => {
-  const layout = paramLayout(config.model);
+  const layout = paramLayout(modelShape(config));
   // The documented order (core/model.ts header), for the tiny preset (1 layer, D 32, MLP 64).
   const want: [string, number[]][] = [
     ['embed.W_E', [12, 32]],
@@ -58,10 +59,10 @@ test('the flat parameter layout is the documented one, contiguous and stable', (
     );
     off += e.size;
   }
-  assert.equal(off, numParams(config.model));
-  assert.equal(numParams(config.model), 9740);
+  assert.equal(off, numParams(modelShape(config)));
+  assert.equal(numParams(modelShape(config)), 9740);
   // The independent reader of the float64 reference model finds the same offsets (2 layers).
-  const two = { nLayers: 2, dModel: 8, nHeads: 2, dMlp: 16 };
+  const two = { ...ARITHMETIC_SHAPE, nLayers: 2, dModel: 8, nHeads: 2, dMlp: 16 };
   const ref = referenceOffsets(two);
   const at = Object.fromEntries(paramLayout(two).map((e) => [e.name, e.offset]));
   assert.equal(ref.total, numParams(two));
@@ -69,7 +70,7 @@ test('the flat parameter layout is the documented one, contiguous and stable', (
   assert.equal(at['blocks.1.mlp.b_out'], ref.layers[1].bout);
   assert.equal(at['unembed.W_U'], ref.wu);
   // Weight decay covers exactly the matrices.
-  const mask = decayMask(config.model);
+  const mask = decayMask(modelShape(config));
   for (const e of layout) for (const i of [e.offset, e.offset + e.size - 1]) assert.equal(mask[i], e.shape.length === 2 ? 1 : 0, e.name);
 });
 
@@ -79,28 +80,31 @@ test('forward shapes', () => {
     { a: 999, b: 999 },
     { a: 500, b: 500 },
   ];
-  const batch = encodeBatch(ex);
-  const theta = initParams(config.model, 0);
+  const batch = encodeBatch(ARITHMETIC_SHAPE, encodeSequences(ex));
+  const theta = initParams(modelShape(config), 0);
   const shapes = tf.tidy(() => {
     const t = tf.tensor1d(theta);
-    return [outputLogits(config.model, t, batch).shape, tokenLossTensor(config.model, t, batch).shape];
+    return [outputLogits(modelShape(config), t, batch).shape, tokenLossTensor(modelShape(config), t, batch).shape];
   });
   assert.deepEqual(shapes, [[12, VOCAB_SIZE], [12]]);
-  const ev = evaluate(config.model, theta, batch);
+  const ev = evaluate(modelShape(config), theta, batch);
   assert.equal(ev.loss.length, 12);
   assert.equal(ev.correct.length, 12);
 });
 
 test('forward pass agrees with an independent float64 implementation', () => {
-  const { evalExamples } = makeData(config);
+  const { evalExamples } = makeSplits(config);
   const ex = evalExamples.slice(0, 24);
   for (const [m, theta] of [
-    [config.model, perturbed(config.model, 4, 0.2)],
-    [{ nLayers: 2, dModel: 16, nHeads: 4, dMlp: 24 }, perturbed({ nLayers: 2, dModel: 16, nHeads: 4, dMlp: 24 }, 5, 0.6)],
+    [modelShape(config), perturbed(modelShape(config), 4, 0.2)],
+    [
+      { ...ARITHMETIC_SHAPE, nLayers: 2, dModel: 16, nHeads: 4, dMlp: 24 },
+      perturbed({ ...ARITHMETIC_SHAPE, nLayers: 2, dModel: 16, nHeads: 4, dMlp: 24 }, 5, 0.6),
+    ],
   ] as const) {
-    const batch = encodeBatch(ex);
+    const batch = encodeBatch(ARITHMETIC_SHAPE, encodeSequences(ex));
     const got = tf.tidy(() => outputLogits(m, tf.tensor1d(theta), batch).dataSync());
-    const want = referenceForward(m, theta, ex).logits;
+    const want = referenceForward(m, theta, encodeSequences(ex)).logits;
     let worst = 0;
     let spread = 0;
     for (let i = 0; i < want.length; i++) {
@@ -116,9 +120,9 @@ test('forward pass agrees with an independent float64 implementation', () => {
 });
 
 test('every parameter tensor: tf.grad agrees with float64 central differences, coordinate by coordinate', () => {
-  const { hessianExamples } = makeData({ seed: 0, data: { evalSize: 4, hessianSize: 12 } });
+  const { hessianExamples } = makeSplits({ seed: 0, data: { evalSize: 4, hessianSize: 12 } });
   const theta = perturbed(micro, 3, 0.6);
-  const { grad } = lossAndGrad(micro, theta, encodeBatch(hessianExamples));
+  const { grad } = lossAndGrad(micro, theta, encodeBatch(ARITHMETIC_SHAPE, encodeSequences(hessianExamples)));
   const t64 = Float64Array.from(theta);
   // float64 loss: central differences with h = 1e-5 have error ~1e-10 (truncation h²·L''' and rounding 1e-16/h).
   const h = 1e-5;
@@ -126,9 +130,9 @@ test('every parameter tensor: tf.grad agrees with float64 central differences, c
   for (let i = 0; i < theta.length; i++) {
     const keep = t64[i];
     t64[i] = keep + h;
-    const lp = referenceMeanLoss(micro, t64, hessianExamples);
+    const lp = referenceMeanLoss(micro, t64, encodeSequences(hessianExamples));
     t64[i] = keep - h;
-    const lm = referenceMeanLoss(micro, t64, hessianExamples);
+    const lm = referenceMeanLoss(micro, t64, encodeSequences(hessianExamples));
     t64[i] = keep;
     ref[i] = (lp - lm) / (2 * h);
   }
@@ -153,13 +157,13 @@ test('every parameter tensor: tf.grad agrees with float64 central differences, c
 });
 
 test('tiny preset: tf.grad along a random direction in each tensor agrees with float64 differences', () => {
-  const { hessianExamples } = makeData(config);
+  const { hessianExamples } = makeSplits(config);
   const ex = hessianExamples.slice(0, 16);
-  const theta = perturbed(config.model, 1, 0.2);
-  const { grad } = lossAndGrad(config.model, theta, encodeBatch(ex));
+  const theta = perturbed(modelShape(config), 1, 0.2);
+  const { grad } = lossAndGrad(modelShape(config), theta, encodeBatch(ARITHMETIC_SHAPE, encodeSequences(ex)));
   const d = theta.length;
   let worst = 0;
-  for (const e of paramLayout(config.model)) {
+  for (const e of paramLayout(modelShape(config))) {
     const v = new Float64Array(d);
     let nrm = 0;
     for (let i = 0; i < e.size; i++) {
@@ -171,9 +175,9 @@ test('tiny preset: tf.grad along a random direction in each tensor agrees with f
     for (let i = 0; i < d; i++) g += grad[i] * v[i];
     const L = (s: number) =>
       referenceMeanLoss(
-        config.model,
+        modelShape(config),
         Float64Array.from(theta, (x, i) => x + s * v[i]),
-        ex,
+        encodeSequences(ex),
       );
     const h = 1e-4;
     const fd = (L(-2 * h) - 8 * L(-h) + 8 * L(h) - L(2 * h)) / (12 * h);
@@ -185,10 +189,10 @@ test('tiny preset: tf.grad along a random direction in each tensor agrees with f
 });
 
 test('tokenGrad of one token agrees with float64 differences of that token loss, without leaking tensors', () => {
-  const { evalExamples, hessianExamples } = makeData(config);
+  const { evalExamples, hessianExamples } = makeSplits(config);
   const ex = evalExamples.slice(0, 10);
-  const model = makeTokenLossModel(config.model, ex, hessianExamples.slice(0, 10));
-  const theta = perturbed(config.model, 2, 0.2);
+  const model = makeTokenLossModel(modelShape(config), encodeSequences(ex), encodeSequences(hessianExamples.slice(0, 10)));
+  const theta = perturbed(modelShape(config), 2, 0.2);
   const before = tf.memory().numTensors;
   const token = 5;
   const g = model.tokenGrad(theta, token);
@@ -197,9 +201,9 @@ test('tokenGrad of one token agrees with float64 differences of that token loss,
   for (let i = 0; i < v.length; i++) v[i] /= nv;
   const f = (s: number) =>
     referenceForward(
-      config.model,
+      modelShape(config),
       Float64Array.from(theta, (t, i) => t + s * v[i]),
-      ex,
+      encodeSequences(ex),
     ).losses[token];
   const h = 1e-4;
   const fd = (f(-2 * h) - 8 * f(-h) + 8 * f(h) - f(2 * h)) / (12 * h);
@@ -207,7 +211,7 @@ test('tokenGrad of one token agrees with float64 differences of that token loss,
   assert.ok(Math.abs(fd - exact) <= 1e-3 * Math.abs(fd), `${exact} vs ${fd}`);
   // tokenLosses agree with the reference too
   const tl = model.tokenLosses(theta);
-  const rl = referenceForward(config.model, theta, ex).losses;
+  const rl = referenceForward(modelShape(config), theta, encodeSequences(ex)).losses;
   for (let x = 0; x < tl.length; x++) assert.ok(Math.abs(tl[x] - rl[x]) < 1e-5 * Math.max(1, rl[x]));
   assert.equal(tf.memory().numTensors, before, 'no tensors leak');
   model.dispose();

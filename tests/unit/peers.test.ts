@@ -14,7 +14,8 @@ import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { resolveConfig } from '../../config/index.ts';
 import { initBackend } from '../../core/backend.ts';
-import { makeData, trainBatch } from '../../core/data.ts';
+import { modelShape } from '../../core/data.ts';
+import { ARITHMETIC_SHAPE, encodeSequences, makeSplits, trainBatch } from '../../core/tasks/arithmetic.ts';
 import { lossAndGrad } from '../../core/backward.ts';
 import { decayMask, disposeBatch, encodeBatch } from '../../core/model.ts';
 import { makeTokenLossModel } from '../../core/token-loss-model.ts';
@@ -38,7 +39,7 @@ test('the PyTorch and JAX peers compute the same loss, gradient, AdamW step, HVP
   // stencils are accurate and a wrong stencil or a wrong exact value shows
   const config = resolveConfig({ preset: 'tiny' });
   const fdH = 0.03;
-  const data = makeData(config);
+  const data = makeSplits(config);
   const start = initTrainState(config);
   const batches = [0, 1].map((k) => trainBatch(config.seed, k, config.train.batchSize, data.evalSet));
   // the derivative point: θ after a few iterations, so that the loss is not at its symmetric start
@@ -48,7 +49,7 @@ test('the PyTorch and JAX peers compute the same loss, gradient, AdamW step, HVP
     const n = Math.sqrt(v.reduce((s, x) => s + x * x, 0));
     return Float32Array.from(v, (x) => x / n);
   });
-  const model = makeTokenLossModel(config.model, data.evalExamples, data.hessianExamples);
+  const model = makeTokenLossModel(modelShape(config), encodeSequences(data.evalExamples), encodeSequences(data.hessianExamples));
   const peer = await Peer.start(python as string, 1);
   const jax = await Peer.start(python as string, 1, PEERS_JAX_SCRIPT);
   const dir = mkdtempSync(join(tmpdir(), 'polca-peers-test-'));
@@ -62,12 +63,12 @@ test('the PyTorch and JAX peers compute the same loss, gradient, AdamW step, HVP
     };
     await loadShape(peer, dir, shape);
     await loadShape(jax, dir, shape);
-    const b0 = encodeBatch(batches[0]);
-    const lg = lossAndGrad(config.model, start.params, b0);
+    const b0 = encodeBatch(ARITHMETIC_SHAPE, encodeSequences(batches[0]));
+    const lg = lossAndGrad(modelShape(config), start.params, b0);
     disposeBatch(b0);
     const one = cloneState(start);
     const lr = learningRate(config.train, 0);
-    adamwStep(config.train, one, lg.grad, decayMask(config.model), lr);
+    adamwStep(config.train, one, lg.grad, decayMask(modelShape(config)), lr);
     const d12 = directionalDerivatives(model, theta, dirs, fdH, FD_SETTINGS.stencil);
     const side = {
       loss: lg.loss,
@@ -78,7 +79,7 @@ test('the PyTorch and JAX peers compute the same loss, gradient, AdamW step, HVP
       hessLoss: model.hessianLossGrad(theta).loss,
     };
     const a = await compareJax(jax, 'tiny', dir, side, await compareWithPeer(peer, 'tiny', dir, lr, side));
-    const ref = referenceMeanLoss(config.model, Float64Array.from(start.params), batches[0]);
+    const ref = referenceMeanLoss(modelShape(config), Float64Array.from(start.params), encodeSequences(batches[0]));
     assert.ok(a.lossDiff <= 1e-5, `loss: polca ${a.polcaLoss}, PyTorch ${a.torchLoss}`);
     assert.ok(Math.abs(a.torchLoss - ref) <= 1e-5, `loss: PyTorch ${a.torchLoss}, float64 reference ${ref}`);
     assert.ok(a.gradRel <= 1e-4, `gradient: max|Δ|/max|g| = ${a.gradRel}`);

@@ -4,7 +4,8 @@ import * as tf from '@tensorflow/tfjs';
 import { resolveConfig } from '../../config/index.ts';
 import { extendBasis } from '../../core/basis.ts';
 import { initBackend } from '../../core/backend.ts';
-import { makeData } from '../../core/data.ts';
+import { modelShape } from '../../core/data.ts';
+import { encodeSequences, makeSplits } from '../../core/tasks/arithmetic.ts';
 import { makeTokenLossModel } from '../../core/token-loss-model.ts';
 import { polcaInterval, quantiles } from '../../core/polca.ts';
 import { uniform } from '../../core/rng.ts';
@@ -174,8 +175,8 @@ function tiny() {
     let t0 = performance.now();
     const seg = await trainSegment(config, initTrainState(config), config.train.iterations);
     const train = (performance.now() - t0) / 1000;
-    const data = makeData(config);
-    const model = makeTokenLossModel(config.model, data.evalExamples, data.hessianExamples);
+    const data = makeSplits(config);
+    const model = makeTokenLossModel(modelShape(config), encodeSequences(data.evalExamples), encodeSequences(data.hessianExamples));
     t0 = performance.now();
     const B: Float64Array[] = [];
     const eigenvalues: number[] = [];
@@ -239,8 +240,10 @@ test('directional derivatives and HVPs never hold per-token gradients in memory'
   });
   // A derivative pass of ~128 example-directions (the default pass is larger: its memory is set by
   // its size, documented with JetOptions.examplesPerPass and checked at `small`'s scale in bench/polca.ts).
-  const { evalExamples, hessianExamples } = makeData(config);
-  const passModel = makeTokenLossModel(config.model, evalExamples, hessianExamples, { examplesPerPass: Math.ceil(128 / B.length) });
+  const { evalExamples, hessianExamples } = makeSplits(config);
+  const passModel = makeTokenLossModel(modelShape(config), encodeSequences(evalExamples), encodeSequences(hessianExamples), {
+    examplesPerPass: Math.ceil(128 / B.length),
+  });
   const dd = await peak(() => {
     passModel.tokenDerivatives(theta, B);
   });
