@@ -14,7 +14,7 @@ export function register(program: Command): void {
   config
     .command('show')
     .description('Print the resolved config: defaults ← preset ← --config ← --set')
-    .option('--preset <name>', 'tiny | small | paper')
+    .option('--preset <name>', 'tiny | small | medium | paper | iclr')
     .option('--config <file>', 'a JSON file with a (partial) config')
     .option('--set <path=value...>', 'override one field, e.g. --set train.lr=0.001', [])
     .action((opts: { preset?: string; config?: string; set: string[] }) => {

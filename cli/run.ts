@@ -417,7 +417,7 @@ export function register(program: Command): void {
   program
     .command('run')
     .description('Run the POLCA experiment (the embedded default: the `small` preset, a local Temporal dev server and the local store)')
-    .option('--preset <name>', 'tiny | small | paper', undefined)
+    .option('--preset <name>', 'tiny | small | medium | paper | iclr', undefined)
     .option('--config <file>', 'a JSON file with a (partial) config; see `polca config schema`')
     .option('--set <path=value>', 'override one config field, e.g. --set train.lr=0.001 (repeatable)', collect, [])
     .option('--detach', 'start the workflow and return at once')

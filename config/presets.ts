@@ -9,6 +9,11 @@
  *    learning phase gets 80 intervals instead of 20. Trajectories are scaled to unit norm before
  *    clustering: on raw values most POLCA vectors get no cluster at all, so the paper's figure
  *    (the top three clusters of every vector) cannot be drawn (docs/findings.md, the study).
+ *  - medium: the published optimiser on `small`'s model, for fidelity rather than capture (the
+ *    regime study, docs/study.md): AdamW weight decay 0.1, betas (0.9, 0.95), 100 warm-up steps then
+ *    constant, batch 64 — at lr 1e-3, since the published 1e-5 (and 3e-5 over 8000 steps) does not
+ *    learn the task on this model — 4000 iterations, a checkpoint every 20 (200 intervals), a basis
+ *    vector every 200 (20 vectors), 500 evaluation examples. About an hour on 2 cores (BENCHMARKS.md).
  *  - paper: the paper's setting (2 layers, d_model 512, 4 heads, MLP 2048; 1250 evaluation
  *    examples = 5000 tokens; a checkpoint every 5 iterations; a basis vector every 100
  *    iterations; Hessian sample of 1250 training examples; unit-norm trajectories, as `small`). For
@@ -25,7 +30,7 @@
  */
 import type { ConfigInput } from './schema.ts';
 
-export const PRESET_NAMES = ['tiny', 'small', 'paper', 'iclr'] as const;
+export const PRESET_NAMES = ['tiny', 'small', 'medium', 'paper', 'iclr'] as const;
 export type PresetName = (typeof PRESET_NAMES)[number];
 
 export const PRESETS: Record<PresetName, ConfigInput> = {
@@ -48,6 +53,24 @@ export const PRESETS: Record<PresetName, ConfigInput> = {
       schedule: 'cosine',
       checkpointEvery: 20,
       denseCheckpoints: { every: 5, until: 400 },
+    },
+    basis: { every: 200, k: 1, maxIter: 30 },
+    cluster: { minClusterSize: 20, scaling: 'unit-norm' },
+    runtime: { concurrency: 2 },
+  },
+  medium: {
+    data: { evalSize: 500, hessianSize: 256 },
+    model: { nLayers: 2, dModel: 64, nHeads: 4, dMlp: 256 },
+    train: {
+      iterations: 4000,
+      batchSize: 64,
+      lr: 1e-3,
+      warmup: 100,
+      schedule: 'constant',
+      beta1: 0.9,
+      beta2: 0.95,
+      weightDecay: 0.1,
+      checkpointEvery: 20,
     },
     basis: { every: 200, k: 1, maxIter: 30 },
     cluster: { minClusterSize: 20, scaling: 'unit-norm' },

@@ -2,22 +2,38 @@
 // (scripts/native.mjs), the Go-built services (Temporal dev server, MinIO) into the versioned
 // cache, and Debian's chromium for the report test.
 import { execSync, spawnSync } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
+/** SHA-256 of package-lock.json: the install is current when it was made from this lock file. */
+function lockHash() {
+  return createHash('sha256')
+    .update(readFileSync(join(root, 'package-lock.json')))
+    .digest('hex');
+}
+
 export function ensureNodeModules() {
   const nm = join(root, 'node_modules', '.package-lock.json');
+  const stamp = join(root, 'node_modules', '.polca-lock-sha256');
   const lock = join(root, 'package-lock.json');
-  if (existsSync(nm) && statSync(nm).mtimeMs >= statSync(lock).mtimeMs) return;
+  // By content, not by modification time: a fresh checkout (or a git worktree beside an install)
+  // gives the lock file a new mtime without changing what it locks.
+  if (existsSync(nm) && existsSync(stamp) && readFileSync(stamp, 'utf8').trim() === lockHash()) return;
+  if (existsSync(nm) && !existsSync(stamp) && statSync(nm).mtimeMs >= statSync(lock).mtimeMs) {
+    writeFileSync(stamp, `${lockHash()}\n`);
+    return;
+  }
   console.error('installing npm packages (npm ci)…');
   // No package's install script runs: none is needed (esbuild, protobufjs, core-js and @swc/core work
   // without theirs), and @tensorflow/tfjs-node's would download libtensorflow and a prebuilt addon
   // from hosts that may be unreachable; scripts/native.mjs installs both from PyPI instead.
   const r = spawnSync('npm', ['ci', '--ignore-scripts', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
   if (r.status !== 0) throw new Error('npm ci failed');
+  writeFileSync(stamp, `${lockHash()}\n`);
 }
 
 export function ensureChromium() {

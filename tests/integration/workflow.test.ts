@@ -255,6 +255,6 @@ describe('polcaExperiment', { concurrency: false }, () => {
     assert.ok(json.properties.train.properties.lr, 'the JSON Schema describes train.lr');
     const r2 = await polca(['run', '--preset', 'huge'], sb.env);
     assert.notEqual(r2.code, 0);
-    assert.match(r2.stderr, /preset.*tiny, small, paper/);
+    assert.match(r2.stderr, /preset.*tiny, small, medium, paper, iclr/);
   });
 });

@@ -28,7 +28,7 @@ test('bad configuration names the field, the value and the allowed values', () =
   rejects({ preset: 'tiny', sets: ['polca.variant="second"'] }, 'polca.variant', 'paper', 'exact-curvature', 'path');
   rejects({ preset: 'tiny', sets: ['runtime.backend="tpu"'] }, 'runtime.backend', 'wasm', 'cpu');
   rejects({ preset: 'tiny', config: { data: { evalSize: 400_000, hessianSize: 200_000 } } }, 'data.evalSize');
-  rejects({ preset: 'huge' }, 'preset', 'tiny, small, paper');
+  rejects({ preset: 'huge' }, 'preset', 'tiny, small, medium, paper, iclr');
   rejects({ preset: 'tiny', sets: ['model.depth=3'] }, 'model.depth', 'no such config field');
   rejects({ config: { data: { extra: 1 } } }, 'data', 'extra');
 });
@@ -61,7 +61,7 @@ test('negative and zero sizes, non-integers and impossible splits are rejected w
   // unknown backend, in a config file as well as in --set
   rejects({ preset: 'tiny', config: { runtime: { backend: 'gpu' } } }, 'runtime.backend', '"auto", "tensorflow", "wasm", "cpu"');
   // unknown preset, also when it comes from the config file
-  rejects({ config: { preset: 'medium' } }, 'preset', 'tiny, small, paper');
+  rejects({ config: { preset: 'large' } }, 'preset', 'tiny, small, medium, paper, iclr');
   // --set of an unknown path, at any depth
   rejects({ preset: 'tiny', sets: ['polca.order=2'] }, 'polca.order', 'no such config field');
   rejects({ preset: 'tiny', sets: ['optimizer.lr=1'] }, 'optimizer.lr', 'no such config field');
@@ -134,4 +134,24 @@ test('`--config` given a directory, a missing file or something that is not a fi
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('the iclr preset is the full paper’s published arithmetic setting, and medium the published optimiser on small’s model', () => {
+  const c = resolveConfig({ preset: 'iclr' });
+  assert.deepEqual(c.model, { nLayers: 3, dModel: 512, nHeads: 4, dMlp: 2048 });
+  assert.equal(c.train.iterations, 10_000);
+  assert.equal(c.train.batchSize, 64);
+  assert.equal(c.train.lr, 1e-5);
+  assert.equal(c.train.weightDecay, 0.1);
+  assert.deepEqual([c.train.beta1, c.train.beta2], [0.9, 0.95]);
+  assert.deepEqual([c.train.warmup, c.train.schedule], [100, 'constant']);
+  assert.deepEqual([c.basis.every, c.basis.k, c.train.iterations / c.basis.every], [200, 1, 50]);
+  assert.deepEqual([c.data.evalSize, c.data.hessianSize], [1250, 1250]);
+  // HDBSCAN 150 of the 5000 tokens, min_samples tokens / 15
+  assert.equal(Math.round(c.protocol.minClusterShare * c.data.evalSize * 4), 150);
+  assert.equal(c.protocol.minSamplesDivisor, 15);
+  assert.deepEqual(c.protocol.families, ['loss', 'dloss', 'fisher', 'lca', 'polca-first', 'polca']);
+  const m = resolveConfig({ preset: 'medium' });
+  assert.deepEqual(m.model, resolveConfig({ preset: 'small' }).model);
+  assert.deepEqual([m.train.weightDecay, m.train.beta2, m.train.schedule, m.train.batchSize], [0.1, 0.95, 'constant', 64]);
 });
