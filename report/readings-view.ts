@@ -63,7 +63,8 @@ export function captureFigures(c: CaptureData | undefined): Figure[] {
               strokeDash: {
                 field: 'series',
                 type: 'nominal',
-                legend: null,
+                title: null,
+                legend: { orient: 'bottom', columns: 2 },
                 scale: {
                   domain: SERIES,
                   range: [
