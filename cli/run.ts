@@ -332,7 +332,9 @@ async function statusCommand(workflowId: string, opts: { json?: boolean }): Prom
 function readGrid(path: string): SweepInput {
   const raw = readConfigFile(path, '--grid') as Partial<SweepInput>;
   if (typeof raw !== 'object' || raw === null || typeof raw.grid !== 'object' || raw.grid === null) {
-    throw new ConfigError(`--grid ${path}: expected {"base": {...config}, "grid": {"path.to.field": [values...]}}`);
+    throw new ConfigError(
+      `--grid ${path}: expected {"base": {...config}, "grid": {"path.to.field": [values...]}} (or "grid": [{...}, {...}], a union of grids)`,
+    );
   }
   return raw as SweepInput;
 }

@@ -65,14 +65,17 @@ export function paperTableHtml(points: SweepPoint[]): string {
 <table class="data"><tr><th>basis capture (Σ POLCA / Σ ΔL)</th><th>first order</th><th>second order</th><th>rising vectors</th><th>share of the motion spanned</th></tr><tr>${cap}</tr></table>`;
     })
     .join('');
-  const kinds = [...new Set(points.map((p) => p.point['basis.kind']).filter((k) => k !== undefined))];
+  // a point that does not set the kind has Algorithm 1's basis
+  const kindOf = (p: SweepPoint) => String(p.point['basis.kind'] ?? 'hessian');
+  const kinds = [...new Set(points.map(kindOf))];
   let bases = '';
   if (kinds.length > 1) {
     // POLCA per basis kind, over the points of each kind that share every other non-seed parameter
+    // (the families a point computes do not change its POLCA row)
     const rest = (p: SweepPoint) =>
       JSON.stringify(
         Object.entries(p.point)
-          .filter(([k]) => k !== 'seed' && k !== 'basis.kind')
+          .filter(([k]) => k !== 'seed' && k !== 'basis.kind' && k !== 'protocol.families')
           .sort(([a], [b]) => (a < b ? -1 : 1)),
       );
     const others = [...new Set(points.map(rest))];
@@ -81,7 +84,7 @@ export function paperTableHtml(points: SweepPoint[]): string {
         const ps = points.filter((p) => rest(p) === o);
         const rows = kinds
           .map((k) => {
-            const kp = ps.filter((p) => p.point['basis.kind'] === k);
+            const kp = ps.filter((p) => kindOf(p) === k);
             const paper = PAPER_BASES.find((b) => b.kind === k);
             const paperCells = paper
               ? `<td class="num">${f3(paper.homogeneity)} / ${f3(paper.recall)} / ${f3(paper.f1)}</td><td class="num">${f3(paper.hidden)}</td>`

@@ -19,7 +19,7 @@ import {
 } from '@temporalio/workflow';
 import { ConfigError, resolveConfig, withoutRemovedFields } from '../config/index.ts';
 import type { Config } from '../config/schema.ts';
-import { gridPoints, setPath } from './grid.ts';
+import { type Grid, gridPoints, setPath } from './grid.ts';
 import { type ExperimentActivities, type ExperimentResult, emptyProgress, mapLimit, type ProgressState, runExperimentDag } from './dag.ts';
 
 export interface ProgressView {
@@ -114,8 +114,8 @@ export async function polcaExperiment(input: ExperimentInput): Promise<Experimen
 export interface SweepInput {
   /** The config every point starts from (may name a preset). */
   base?: ExperimentInput;
-  /** Dotted config path → values; the grid is their cartesian product. */
-  grid: Record<string, unknown[]>;
+  /** Dotted config path → values; the grid is their cartesian product (a list of grids: their union). */
+  grid: Grid;
   /** Child experiments running at once. */
   parallel?: number;
 }
@@ -130,7 +130,10 @@ export const sweepProgressQuery = defineQuery<{ points: number; done: number }>(
 
 export async function polcaSweep(input: SweepInput): Promise<SweepPointResult[]> {
   if (!input || typeof input.grid !== 'object' || input.grid === null) {
-    throw ApplicationFailure.nonRetryable('sweep input: `grid` must be an object of config path → list of values', 'ConfigError');
+    throw ApplicationFailure.nonRetryable(
+      'sweep input: `grid` must be an object of config path → list of values, or a list of such objects',
+      'ConfigError',
+    );
   }
   let points: Record<string, unknown>[];
   try {

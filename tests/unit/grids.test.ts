@@ -30,3 +30,9 @@ test('every grid file in the repository resolves to valid configs at every point
     }
   }
 });
+
+test('a list of grids is the union of their points, in order, and a bad part is named', () => {
+  assert.deepEqual(gridPoints([{ a: [1, 2] }, { b: ['x'], seed: [0] }]), [{ a: 1 }, { a: 2 }, { b: 'x', seed: 0 }]);
+  assert.throws(() => gridPoints([{ a: [1] }, { b: [] }]), /grid\[1\]: b: expected a non-empty list/);
+  assert.throws(() => gridPoints([]), /non-empty list of grids/);
+});

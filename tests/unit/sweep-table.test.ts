@@ -26,6 +26,20 @@ describe('the paper’s table over seeds', () => {
     assert.equal(spread(points.slice(0, 3), 'protocol.loss.f1').n, 0);
   });
 
+  test('a point without basis.kind is Algorithm 1’s, and the families a point computes do not split the basis table', () => {
+    const all = ['loss', 'dloss', 'fisher', 'lca', 'polca-first', 'polca'];
+    const union: SweepPoint[] = [
+      { point: { 'protocol.families': all, seed: 0 }, workflowId: 'a0', metrics: { 'protocol.polca.homogeneity': 0.4 } },
+      { point: { 'protocol.families': all, seed: 1 }, workflowId: 'a1', metrics: { 'protocol.polca.homogeneity': 0.6 } },
+      { point: { 'basis.kind': 'random', seed: 0 }, workflowId: 'b0', metrics: { 'protocol.polca.homogeneity': 0.9 } },
+    ];
+    const html = paperTableHtml(union);
+    const basisTable = html.slice(html.indexOf('POLCA per basis kind'));
+    assert.match(basisTable, /<td>hessian<\/td><td class="num">0\.973[^]*?0\.500 ± 0\.141/);
+    assert.match(basisTable, /<td>random<\/td>[^]*?0\.900 ± 0\.000/);
+    assert.equal((html.match(/POLCA per basis kind/g) ?? []).length, 1);
+  });
+
   test('the html holds the paper’s numbers beside ours, a row per basis kind, and says when seeds are missing', () => {
     const html = paperTableHtml(points);
     assert.match(html, /0\.973 \/ 0\.736 \/ 0\.838/); // POLCA, the paper
