@@ -46,17 +46,13 @@ export function paperTableHtml(points: SweepPoint[]): string {
   const groups = seedGroups(points);
   const families = groups
     .map(({ group, points: ps }) => {
-      const rows = PAPER_ROWS.map(
-        (r) =>
-          `<tr><td>${escapeHtml(r.label)}</td><td class="num">${f3(r.homogeneity)} / ${f3(r.recall)} / ${f3(r.f1)}</td><td class="num">${f3(r.hidden)}</td>${[
-            'homogeneity',
-            'recall',
-            'f1',
-            'hiddenFraction',
-          ]
-            .map((m) => cell(spread(ps, `protocol.${r.family}.${m}`)))
-            .join('')}</tr>`,
-      ).join('');
+      const rows = PAPER_ROWS.map((r) => {
+        const paper = `<tr><td>${escapeHtml(r.label)}</td><td class="num">${f3(r.homogeneity)} / ${f3(r.recall)} / ${f3(r.f1)}</td><td class="num">${f3(r.hidden)}</td>`;
+        // a family no point of the group computed (not in its protocol.families), as against one without a cluster
+        if (spread(ps, `protocol.${r.family}.kept`).n === 0)
+          return `${paper}<td class="na" colspan="4">not computed in these runs</td></tr>`;
+        return `${paper}${['homogeneity', 'recall', 'f1', 'hiddenFraction'].map((m) => cell(spread(ps, `protocol.${r.family}.${m}`))).join('')}</tr>`;
+      }).join('');
       const cap = ['capture.total', 'capture.first', 'capture.second', 'capture.risingVectors', 'capture.motionShare']
         .map((m) => cell(spread(ps, m)))
         .join('');
