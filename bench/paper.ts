@@ -156,7 +156,7 @@ writeSection(
   values.out!,
   `paper-${backend}-${threads}`,
   `## ${backend} on ${threads} thread(s) (bench/paper.ts)\n\n${body}\n`,
-  '# The `paper` preset: cost and projection (bench/paper.ts)',
+  `# The \`${values.preset}\` preset: cost and projection (bench/paper.ts)`,
 );
 console.log(`wrote ${values.out}`);
 process.exit(0);
