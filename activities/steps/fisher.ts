@@ -7,13 +7,11 @@
  */
 import { encodeSafetensors, stepKey } from '../../artifacts/index.ts';
 import type { Config } from '../../config/schema.ts';
-import { makeData, modelShape, sliceSequences, taskKeyParams } from '../../core/data.ts';
 import { basisFisher } from '../../core/fisher.ts';
-import { makeTokenLossModel } from '../../core/token-loss-model.ts';
 import { checkpointIterations } from '../../core/schedule.ts';
 import { segmentCount, segmentIntervals } from '../../workflows/plan.ts';
 import { runStep, type StepContext, type StepResult, yieldNow } from '../context.ts';
-import { backend, loadBasis, loadCheckpoints, loadState, STEP_VERSIONS } from './io.ts';
+import { backend, chunkKeyParams, evaluationModel, loadBasis, loadChunkCheckpoints, STEP_VERSIONS } from './io.ts';
 import { loadRows, saveRows } from './row-scratch.ts';
 
 /** Checkpoint indices of chunk s: the starts of its intervals, and T itself for the last chunk. */
@@ -36,12 +34,7 @@ export async function fisherStep(
     step: 'fisher',
     version: STEP_VERSIONS.fisher,
     params: {
-      seed: c.seed,
-      data: c.data,
-      model: c.model,
-      ...taskKeyParams(c),
-      checkpointEvery: c.train.checkpointEvery,
-      ...(c.train.denseCheckpoints ? { denseCheckpoints: c.train.denseCheckpoints } : {}),
+      ...chunkKeyParams(c),
       checkpoints: [cpIdx[0], cpIdx[cpIdx.length - 1] + 1],
     },
     inputs: {
@@ -53,12 +46,9 @@ export async function fisherStep(
   };
   return runStep(ctx, `fisher/${s}`, spec, async () => {
     await backend(c);
-    const cps = await loadCheckpoints(ctx, inputs.train);
-    if (inputs.prevTrain) cps.set(s * c.basis.every, (await loadState(ctx, inputs.prevTrain)).params);
+    const cps = await loadChunkCheckpoints(ctx, c, s, inputs);
     const basis = await loadBasis(ctx, inputs.basis);
-    const { eval: evalSeqs, hessian } = makeData(c);
-    const shape = modelShape(c);
-    const model = makeTokenLossModel(shape, evalSeqs, sliceSequences(shape, hessian, 0, 1));
+    const model = evaluationModel(c);
     const m = basis.length;
     const n = model.numTokens;
     const out = new Float32Array(cpIdx.length * m * n);

@@ -5,6 +5,9 @@
 import { type ColumnType, type ColumnValues, decodeSafetensors, encodeParquet, type Tensor } from '../../artifacts/index.ts';
 import type { Config } from '../../config/schema.ts';
 import { initBackend } from '../../core/backend.ts';
+import { makeData, modelShape, taskKeyParams } from '../../core/data.ts';
+import { sliceSequences } from '../../core/tasks/task.ts';
+import { makeTokenLossModel } from '../../core/token-loss-model.ts';
 import type { TrainState } from '../../core/train.ts';
 import { readInput, type StepContext } from '../context.ts';
 
@@ -75,4 +78,38 @@ export async function loadCheckpoints(ctx: StepContext, key: string): Promise<Ma
   const out = new Map<number, Float32Array>();
   for (const [name, t] of Object.entries(tensors)) if (name.startsWith('iter_')) out.set(Number(name.slice(5)), t.data as Float32Array);
   return out;
+}
+
+/**
+ * The key parameters every per-chunk step (polca, fisher, lca) shares: seed, data, model, task and
+ * the checkpoint schedule. Spread into a step's params, they give the same key as writing them out.
+ */
+export function chunkKeyParams(c: Config) {
+  return {
+    seed: c.seed,
+    data: c.data,
+    model: c.model,
+    ...taskKeyParams(c),
+    checkpointEvery: c.train.checkpointEvery,
+    ...(c.train.denseCheckpoints ? { denseCheckpoints: c.train.denseCheckpoints } : {}),
+  };
+}
+
+/** The checkpoints of chunk s: segment s's, and the previous segment's end state (the chunk's first checkpoint). */
+export async function loadChunkCheckpoints(
+  ctx: StepContext,
+  c: Config,
+  s: number,
+  inputs: { train: string; prevTrain?: string },
+): Promise<Map<number, Float32Array>> {
+  const cps = await loadCheckpoints(ctx, inputs.train);
+  if (inputs.prevTrain) cps.set(s * c.basis.every, (await loadState(ctx, inputs.prevTrain)).params);
+  return cps;
+}
+
+/** The token-loss model over the evaluation set (the Hessian sample cut to one sequence: these steps need no HVP). */
+export function evaluationModel(c: Config) {
+  const { eval: evalSeqs, hessian } = makeData(c);
+  const shape = modelShape(c);
+  return makeTokenLossModel(shape, evalSeqs, sliceSequences(shape, hessian, 0, 1));
 }

@@ -8,13 +8,11 @@
  */
 import { encodeSafetensors, stepKey } from '../../artifacts/index.ts';
 import type { Config } from '../../config/schema.ts';
-import { makeData, modelShape, sliceSequences, taskKeyParams } from '../../core/data.ts';
 import { lcaInterval, type ParamGradients } from '../../core/lca.ts';
-import { makeTokenLossModel } from '../../core/token-loss-model.ts';
 import { checkpointIterations } from '../../core/schedule.ts';
 import { segmentIntervals } from '../../workflows/plan.ts';
 import { runStep, type StepContext, type StepResult, yieldNow } from '../context.ts';
-import { backend, loadCheckpoints, loadState, STEP_VERSIONS } from './io.ts';
+import { backend, chunkKeyParams, evaluationModel, loadChunkCheckpoints, STEP_VERSIONS } from './io.ts';
 import { loadLcaParams } from './lca-params.ts';
 import { loadRows, saveRows } from './row-scratch.ts';
 
@@ -30,12 +28,7 @@ export async function lcaStep(
     step: 'lca',
     version: STEP_VERSIONS.lca,
     params: {
-      seed: c.seed,
-      data: c.data,
-      model: c.model,
-      ...taskKeyParams(c),
-      checkpointEvery: c.train.checkpointEvery,
-      ...(c.train.denseCheckpoints ? { denseCheckpoints: c.train.denseCheckpoints } : {}),
+      ...chunkKeyParams(c),
       intervals: [first, first + count],
     },
     inputs: {
@@ -47,13 +40,10 @@ export async function lcaStep(
   };
   return runStep(ctx, `lca/${s}`, spec, async () => {
     await backend(c);
-    const cps = await loadCheckpoints(ctx, inputs.train);
-    if (inputs.prevTrain) cps.set(s * c.basis.every, (await loadState(ctx, inputs.prevTrain)).params);
+    const cps = await loadChunkCheckpoints(ctx, c, s, inputs);
     const sel = await loadLcaParams(ctx, inputs.lcaParams);
     const indices = Int32Array.from(sel, (p) => p.index);
-    const { eval: evalSeqs, hessian } = makeData(c);
-    const shape = modelShape(c);
-    const model = makeTokenLossModel(shape, evalSeqs, sliceSequences(shape, hessian, 0, 1));
+    const model = evaluationModel(c);
     const P = indices.length;
     const n = model.numTokens;
     // Per interval: LCA [P·n] then ΔL [n], as stored.

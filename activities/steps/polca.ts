@@ -1,14 +1,12 @@
 /** The `polca` step: POLCA for one chunk of checkpoint intervals (core/polca.ts). */
 import { stepKey } from '../../artifacts/index.ts';
 import type { Config, PolcaVariant } from '../../config/schema.ts';
-import { makeData, modelShape, sliceSequences, taskKeyParams } from '../../core/data.ts';
-import { makeTokenLossModel } from '../../core/token-loss-model.ts';
 import { type Derivatives, type PolcaIntervalResult, polcaInterval } from '../../core/polca.ts';
 import { checkpointIterations } from '../../core/schedule.ts';
 import { segmentIntervals } from '../../workflows/plan.ts';
 import { runStep, type StepContext, type StepResult, yieldNow } from '../context.ts';
 import { loadIntervalResults, saveIntervalResults } from './interval-results.ts';
-import { backend, concat, loadBasis, loadCheckpoints, loadState, parquet, STEP_VERSIONS } from './io.ts';
+import { backend, chunkKeyParams, concat, evaluationModel, loadBasis, loadChunkCheckpoints, parquet, STEP_VERSIONS } from './io.ts';
 
 const VARIANTS_FROM_DERIVATIVES = ['paper', 'exact-curvature'] as const;
 
@@ -23,20 +21,14 @@ export async function polcaStep(
   s: number,
   inputs: { data: string; basis: string; train: string; prevTrain?: string },
 ): Promise<StepResult> {
-  const ce = c.train.checkpointEvery;
   const { first, count } = segmentIntervals(c, s);
   const its = checkpointIterations(c.train);
   const spec = {
     step: 'polca',
     version: STEP_VERSIONS.polca,
     params: {
-      seed: c.seed,
-      data: c.data,
-      model: c.model,
-      ...taskKeyParams(c),
+      ...chunkKeyParams(c),
       polca: c.polca,
-      checkpointEvery: ce,
-      ...(c.train.denseCheckpoints ? { denseCheckpoints: c.train.denseCheckpoints } : {}),
       intervals: [first, first + count],
     },
     inputs: {
@@ -48,12 +40,9 @@ export async function polcaStep(
   };
   return runStep(ctx, `polca/${s}`, spec, async () => {
     await backend(c);
-    const cps = await loadCheckpoints(ctx, inputs.train);
-    if (inputs.prevTrain) cps.set(s * c.basis.every, (await loadState(ctx, inputs.prevTrain)).params);
+    const cps = await loadChunkCheckpoints(ctx, c, s, inputs);
     const basis = await loadBasis(ctx, inputs.basis);
-    const { eval: evalSeqs, hessian } = makeData(c);
-    const shape = modelShape(c);
-    const model = makeTokenLossModel(shape, evalSeqs, sliceSequences(shape, hessian, 0, 1));
+    const model = evaluationModel(c);
     /** Every variant's result per interval (completeness, summary), and the configured variant's (rows). */
     const computed: { variant: string; r: PolcaIntervalResult }[] = [];
     const chosen: PolcaIntervalResult[] = [];
