@@ -64,6 +64,7 @@ export function createActivities(pool: ComputePool): ExperimentActivities {
     lca: (c, s, inputs) => run('lca', [c, s, inputs]),
     trajectoriesLca: (c, inputs) => run('trajectoriesLca', [c, inputs]),
     protocol: (c, target, inputs) => run('protocol', [c, target, inputs]),
+    tags: (c, target, inputs) => run('tags', [c, target, inputs]),
     report: (c, runName, stepKeys) => run('report', [c, runName, stepKeys]),
     saveRun: (record: RunRecordInput) => guarded(() => steps.saveRun(openStore(pool.store), record)),
   };

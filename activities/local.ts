@@ -35,6 +35,7 @@ export async function runLocal(c: Config, store: ArtifactStore, runName: string,
     lca: (cfg, s, inputs) => steps.lcaStep(ctx(`lca/${s}`), cfg, s, inputs),
     trajectoriesLca: (cfg, inputs) => steps.lcaTrajectoriesStep(ctx('trajectories/lca'), cfg, inputs),
     protocol: (cfg, target, inputs) => steps.protocolStep(ctx(target.name), cfg, target, inputs),
+    tags: (cfg, target, inputs) => steps.tagsStep(ctx(target.name), cfg, target, inputs),
     report: (cfg, name, keys) => steps.reportStep(ctx('report'), cfg, name, keys),
     saveRun: (record) => steps.saveRun(store, record),
   };

@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { openStore } from '../artifacts/open.ts';
 import { ConfigError, resolveConfig } from '../config/index.ts';
+import { resolveTask } from '../core/data.ts';
 import type { Config } from '../config/schema.ts';
 import type { ExperimentResult, ProgressState, StepResult } from '../workflows/dag.ts';
 import type { SweepInput, SweepPointResult } from '../workflows/index.ts';
@@ -57,10 +58,13 @@ type ClusterMetric = {
 
 export function summaryLines(r: ExperimentResult): string[] {
   const m = r.metrics;
+  const tags = m.tags as TagFamilyReading[] | undefined;
   const lines = [
-    `exact-match accuracy ${fmt(m.accuracy)}, evaluation loss ${fmt(m.evalLoss)}`,
+    tags
+      ? `evaluation loss ${fmt(m.evalLoss)} (perplexity ${fmt(Math.exp(Number(m.evalLoss)))})`
+      : `exact-match accuracy ${fmt(m.accuracy)}, evaluation loss ${fmt(m.evalLoss)}`,
     `basis eigenvalues ${((m.eigenvalues as number[]) ?? []).map((e) => fmt(e, 2)).join(', ')}`,
-    'coverage; homogeneity (shuffled baseline) / AMI on clustered tokens per skill; carry AMI within hundreds / tens:',
+    `coverage; homogeneity (shuffled baseline) / AMI on clustered tokens per skill${tags ? '' : '; carry AMI within hundreds / tens'}:`,
   ];
   for (const c of (m.clustering as ClusterMetric[]) ?? []) {
     const all = (c.summary ?? []).filter((s) => (s.scope ?? 'all') === 'all');
@@ -69,7 +73,7 @@ export function summaryLines(r: ExperimentResult): string[] {
       fmt((c.summary ?? []).find((s) => s.scope === scope && s.skill === 'carry')?.ami, 2),
     );
     lines.push(
-      `  ${c.name.padEnd(18)} ${String(c.clusters ?? '?').padStart(3)} clusters  ${fmt(all[0]?.coverage, 2)}  ${cells.join('   ')}   carry ${within.join(' / ')}`,
+      `  ${c.name.padEnd(18)} ${String(c.clusters ?? '?').padStart(3)} clusters  ${fmt(all[0]?.coverage, 2)}  ${cells.join('   ')}${tags ? '' : `   carry ${within.join(' / ')}`}`,
     );
   }
   const cap = m.capture as CaptureMetric | undefined;
@@ -80,7 +84,15 @@ export function summaryLines(r: ExperimentResult): string[] {
     );
   }
   const protocol = m.protocol as FamilyReading[] | undefined;
-  if (protocol?.length) {
+  if (tags?.length) {
+    lines.push(
+      "part-of-speech reading of the published protocol's clusters (simply labelled: at the target and each of its 3 predecessors, at most 2 tags cover 70 % of the cluster; chance: the count with the tags shuffled):",
+    );
+    for (const f of tags)
+      lines.push(
+        `  ${f.family.padEnd(12)} ${f.withSimple} of ${f.kept} kept with a simply-labelled cluster (chance ${fmt(f.chance, 2)}; ${f.simpleClusters} of ${f.clusters} clusters simple; ${f.members - f.kept} dropped by the filters)`,
+      );
+  } else if (protocol?.length) {
     lines.push(
       'published protocol: top-1 carry cluster homogeneity / recall / F1, hidden-breakthrough fraction (members kept by the filters):',
     );
@@ -91,6 +103,8 @@ export function summaryLines(r: ExperimentResult): string[] {
   }
   return lines;
 }
+
+type TagFamilyReading = import('../core/tag-families.ts').TagFamilyReading;
 
 type CaptureMetric = {
   capture: number;
@@ -127,7 +141,8 @@ function resolveFromOptions(opts: RunOptions): Config {
 }
 
 async function runCommand(opts: RunOptions): Promise<void> {
-  const config = resolveFromOptions(opts); // bad config or options: nothing is started
+  // Bad config or options, or a corpus that is missing, empty or too small: nothing is started.
+  const config = await resolveTask(resolveFromOptions(opts));
   const workers = workersOption(opts.workers);
   const t0 = Date.now();
   const t = await connectTemporal();
@@ -357,9 +372,14 @@ async function sweepCommand(opts: {
   const workers = workersOption(opts.workers);
   // Check every point before anything starts.
   const { gridPoints } = await import('../workflows/grid.ts');
-  for (const p of gridPoints(input.grid)) {
-    resolveConfig({ config: input.base ?? {}, sets: Object.entries(p).map(([k, v]) => `${k}=${JSON.stringify(v)}`) });
+  const points = gridPoints(input.grid);
+  for (const p of points) {
+    await resolveTask(resolveConfig({ config: input.base ?? {}, sets: Object.entries(p).map(([k, v]) => `${k}=${JSON.stringify(v)}`) }));
   }
+  // A corpus file named by the base (and by no point) is keyed by its content: its hash goes in.
+  const base = input.base as { task?: { corpus?: string } } | undefined;
+  if (base?.task?.corpus !== undefined && !points.some((p) => Object.keys(p).some((k) => k.startsWith('task'))))
+    input.base = { ...input.base, task: (await resolveTask(resolveConfig({ config: input.base ?? {} }))).task } as typeof input.base;
   const t = await connectTemporal();
   const { canonicalJson, sha256Hex } = await import('../artifacts/keys.ts');
   const workflowId = opts.id ?? `polca-sweep-${sha256Hex(canonicalJson({ base: input.base ?? {}, grid: input.grid })).slice(0, 12)}`;

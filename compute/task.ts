@@ -20,6 +20,7 @@ export type StepName =
   | 'cluster'
   | 'capture'
   | 'protocol'
+  | 'tags'
   | 'report'
   | 'trajectoriesFirst'
   | 'fisher'
@@ -72,6 +73,7 @@ const STEPS: Record<StepName, AnyStep> = {
   cluster: steps.clusterStep as AnyStep,
   capture: steps.captureStep as AnyStep,
   protocol: steps.protocolStep as AnyStep,
+  tags: steps.tagsStep as AnyStep,
   report: steps.reportStep as AnyStep,
   trajectoriesFirst: steps.firstTrajectoriesStep as AnyStep,
   fisher: steps.fisherStep as AnyStep,

@@ -6,7 +6,7 @@
  * Object.prototype), and so is nesting deeper than MAX_CONFIG_DEPTH levels.
  */
 import { z } from 'zod';
-import { getTask } from '../core/tasks/index.ts';
+import { getTaskSpec } from '../core/tasks/specs.ts';
 import { PRESET_NAMES, PRESETS, type PresetName } from './presets.ts';
 import { type Config, type ConfigInput, configSchema, REMOVED_FIELDS } from './schema.ts';
 
@@ -137,7 +137,7 @@ export function validateConfig(input: unknown): Config {
     // `basis.kind=hessian` is the default spelled out: one config, whichever way it is written.
     if (r.data.basis.kind === 'hessian') delete r.data.basis.kind;
     // Likewise the default task spelled out (`task: { name: 'arithmetic' }`).
-    if (r.data.task && getTask(r.data.task.name).isDefault(r.data.task as never)) delete r.data.task;
+    if (r.data.task && getTaskSpec(r.data.task.name).isDefault(r.data.task as never)) delete r.data.task;
     return r.data;
   }
   const issues = r.error.issues.map((i) => describeIssue(i, input));

@@ -27,10 +27,23 @@
  *    the same). Checkpoints every 20 steps (the paper's text; its settings table says 5). Not
  *    stated there, so polca's defaults: gradient clipping at norm 1, eps 1e-8, Lanczos maxIter 40.
  *    For GPUs or a pool of workers: BENCHMARKS.md projects its run time from measured segments.
+ *  - english-tiny: English language modelling (core/tasks/english.ts) for tests: the built-in
+ *    corpus, 500 words, context 16, 1 layer; the whole DAG in about a minute.
+ *  - english-small: English language modelling on 2 cores (README, docs/findings.md): the
+ *    built-in corpus (Moby-Dick), a 2000-word vocabulary, context 32, `small`'s 2-layer d64 model,
+ *    2048 evaluation tokens; the published protocol on the loss and on POLCA, read against POS tags.
+ *  - english-iclr: the full paper's English configuration where it states one: 3 layers, d_model
+ *    512, 4 heads, MLP 2048, context 128, batch 64, 14,000 steps, AdamW lr 1e-5, weight decay 0.1,
+ *    betas (0.9, 0.95), 100 warm-up steps then constant, checkpoints every 200 steps, k = 1, Hessian
+ *    sample 1000, HDBSCAN min_cluster_size 300 and min_samples = tokens / 15; 99 evaluation
+ *    sequences = 12,672 tokens (the paper's 12,600 is not a multiple of 128); a basis vector every
+ *    400 steps = 35 vectors (the paper's 30 every 750 does not fit in 14,000 steps); the vocabulary
+ *    every distinct lower-cased word of the built-in corpus's training text (16,384). For GPUs or a
+ *    pool of workers: BENCHMARKS.md projects its run time from measured segments.
  */
 import type { ConfigInput } from './schema.ts';
 
-export const PRESET_NAMES = ['tiny', 'small', 'medium', 'paper', 'iclr'] as const;
+export const PRESET_NAMES = ['tiny', 'small', 'medium', 'paper', 'iclr', 'english-tiny', 'english-small', 'english-iclr'] as const;
 export type PresetName = (typeof PRESET_NAMES)[number];
 
 export const PRESETS: Record<PresetName, ConfigInput> = {
@@ -93,6 +106,46 @@ export const PRESETS: Record<PresetName, ConfigInput> = {
     basis: { every: 200, k: 1, maxIter: 40 },
     cluster: { minClusterSize: 150, minSamples: 333 },
     protocol: { families: ['loss', 'dloss', 'fisher', 'lca', 'polca-first', 'polca'] },
+    runtime: { concurrency: 8 },
+  },
+  'english-tiny': {
+    task: { name: 'english', vocabSize: 500, contextLength: 16 },
+    data: { evalSize: 16, hessianSize: 32 },
+    model: { nLayers: 1, dModel: 32, nHeads: 2, dMlp: 64 },
+    train: { iterations: 120, batchSize: 32, lr: 3e-3, warmup: 10, checkpointEvery: 10 },
+    basis: { every: 40, k: 1, maxIter: 20 },
+    cluster: { minClusterSize: 10, shuffles: 5 },
+    protocol: { families: ['loss', 'polca'] },
+    runtime: { concurrency: 2 },
+  },
+  'english-small': {
+    task: { name: 'english', vocabSize: 2000, contextLength: 32 },
+    data: { evalSize: 64, hessianSize: 128 },
+    model: { nLayers: 2, dModel: 64, nHeads: 4, dMlp: 256 },
+    train: { iterations: 1500, batchSize: 32, lr: 3e-3, warmup: 100, schedule: 'cosine', checkpointEvery: 15 },
+    basis: { every: 150, k: 1, maxIter: 30 },
+    cluster: { minClusterSize: 20, scaling: 'unit-norm' },
+    protocol: { families: ['loss', 'polca'] },
+    runtime: { concurrency: 2 },
+  },
+  'english-iclr': {
+    task: { name: 'english', vocabSize: 16_384, contextLength: 128 },
+    data: { evalSize: 99, hessianSize: 1000 },
+    model: { nLayers: 3, dModel: 512, nHeads: 4, dMlp: 2048 },
+    train: {
+      iterations: 14_000,
+      batchSize: 64,
+      lr: 1e-5,
+      warmup: 100,
+      schedule: 'constant',
+      beta1: 0.9,
+      beta2: 0.95,
+      weightDecay: 0.1,
+      checkpointEvery: 200,
+    },
+    basis: { every: 400, k: 1, maxIter: 40 },
+    cluster: { minClusterSize: 300, minSamples: 844 },
+    protocol: { families: ['loss', 'polca'] },
     runtime: { concurrency: 8 },
   },
   paper: {

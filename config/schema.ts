@@ -11,7 +11,8 @@
  */
 import { z } from 'zod';
 import { arithmeticConfigSchema } from '../core/tasks/arithmetic.ts';
-import { DEFAULT_TASK, getTask } from '../core/tasks/index.ts';
+import { englishConfigSchema } from '../core/tasks/english-spec.ts';
+import { DEFAULT_TASK, getTaskSpec } from '../core/tasks/specs.ts';
 
 const posInt = () => z.number().int().positive();
 const nonNegInt = () => z.number().int().nonnegative();
@@ -168,6 +169,19 @@ export const protocolSchema = z
     hiddenAfter: posInt().optional(),
     /** `lca` family: how many of the largest-magnitude parameters (|θ| at the last checkpoint). */
     lcaParams: posInt().max(10_000).default(50),
+    /**
+     * The part-of-speech reading of a task with tags (English; core/tag-reading.ts): the coverage
+     * a position's tag set must reach (the paper: 70 %), the most tags a position may need for a
+     * simple label (2), and the tag shuffles that give chance's count. Absent: these defaults.
+     */
+    tags: z
+      .object({
+        coverage: z.number().gt(0).max(1).default(0.7),
+        maxTags: posInt().max(20).default(2),
+        shuffles: posInt().max(10_000).default(100),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 
@@ -187,13 +201,13 @@ export const runtimeSchema = z
   .strict();
 
 /** One schema per task, selected by `name` (core/tasks/*.ts `configSchema`). */
-export const taskSchema = z.discriminatedUnion('name', [arithmeticConfigSchema]);
+export const taskSchema = z.discriminatedUnion('name', [arithmeticConfigSchema, englishConfigSchema]);
 export type TaskConfig = z.infer<typeof taskSchema>;
 
 export const configSchema = z
   .object({
     /** Which preset the config started from (informational; presets are merged by resolveConfig). */
-    preset: z.enum(['tiny', 'small', 'medium', 'paper', 'iclr']).optional(),
+    preset: z.enum(['tiny', 'small', 'medium', 'paper', 'iclr', 'english-tiny', 'english-small', 'english-iclr']).optional(),
     seed: nonNegInt()
       .max(2 ** 31 - 1)
       .default(0),
@@ -234,7 +248,7 @@ export const configSchema = z
     }
     // The evaluation set and the Hessian sample are drawn without overlap from the 10^6 operand
     // pairs; their caps (100 000 each) keep both well inside the example space.
-    const T = getTask(c.task?.name ?? DEFAULT_TASK).shape(c.task ?? { name: DEFAULT_TASK }).outputsPerSequence;
+    const T = getTaskSpec(c.task?.name ?? DEFAULT_TASK).shape(c.task ?? { name: DEFAULT_TASK }).outputsPerSequence;
     if (c.data.evalSize > 0 && c.cluster.minClusterSize > c.data.evalSize * T) {
       ctx.addIssue({
         code: 'custom',

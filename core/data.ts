@@ -27,8 +27,18 @@ export const modelShape = (c: Pick<Config, 'model' | 'task'>): ModelShape => ({ 
 export const evalTokenCount = (c: Pick<Config, 'data' | 'task'>): number => evalTokens(sequenceShape(c), c.data.evalSize);
 
 /** The evaluation set, Hessian sample and training stream of a run (deterministic from the seed). */
-export function makeData(c: Pick<Config, 'seed' | 'data' | 'task'>): TaskData {
+export async function makeData(c: Pick<Config, 'seed' | 'data' | 'task'>): Promise<TaskData> {
   return taskOf(c).makeData({ seed: c.seed, data: c.data, task: taskConfig(c) });
+}
+
+/**
+ * The config to submit: the task's own checks run (a corpus read and sized) and what they fill in
+ * (a corpus hash) set; the config itself when the task has nothing to check. Before any work.
+ */
+export async function resolveTask<C extends Pick<Config, 'data' | 'task'>>(c: C): Promise<C> {
+  const t = taskOf(c);
+  if (!c.task || !t.resolve) return c;
+  return { ...c, task: (await t.resolve(c.task, c.data)) as Config['task'] };
 }
 
 /**

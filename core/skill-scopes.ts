@@ -13,7 +13,8 @@ export interface TokenSkillColumns {
 
 export interface ScopedSkillRow {
   scope: Scope;
-  skill: 'digit' | 'carry' | 'value';
+  /** A skill column: the arithmetic task's digit, carry, value, or another task's label column. */
+  skill: string;
   /** Other skills with the same partition of this scope's tokens, comma-separated; '' if none. */
   coincidesWith: string;
   tokens: number;
@@ -141,4 +142,23 @@ export function scopedSkillTable(labels: ArrayLike<number>, skills: TokenSkillCo
     }
   }
   return out;
+}
+
+/**
+ * The table above over all tokens only, for any task's skill columns (a task without digit
+ * positions, such as language modelling): one row per skill, scope `all`.
+ */
+export function skillTable(
+  labels: ArrayLike<number>,
+  skills: Record<string, ArrayLike<number>>,
+  shuffles: number,
+  seed: number,
+): ScopedSkillRow[] {
+  const n = labels.length;
+  const all = Array.from({ length: n }, (_, i) => i);
+  const L = pick(labels, all);
+  return Object.entries(skills).map(([skill, v]) => {
+    if (v.length !== n) throw new Error(`skillTable: skill ${skill} has ${v.length} values for ${n} labels`);
+    return row('all', skill, '', L, pick(v, all), shuffles, seed);
+  });
 }

@@ -158,7 +158,7 @@ export async function trainSegment(
   if (!Number.isInteger(untilStep) || untilStep < start.step || untilStep > config.train.iterations) {
     throw new Error(`untilStep must be an integer in [${start.step}, ${config.train.iterations}]; got ${untilStep}`);
   }
-  const data = makeData(config);
+  const data = await makeData(config);
   const m = modelShape(config);
   const evalBatch = encodeBatch(m, data.eval);
   const mask = decayMask(m);

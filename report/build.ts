@@ -192,8 +192,12 @@ export async function buildReportWithData(store: ArtifactStore, record: RunRecor
   return { files, figures, data, metrics };
 }
 
+/** A run of a task with part-of-speech tags (English) has its own report: report/english.ts. */
+const isTagged = (record: RunRecord): boolean => (record.config as { task?: { name?: string } } | undefined)?.task?.name === 'english';
+
 /** index.html plus figures/<name>.svg and figures/<name>.png for every figure. */
 export async function buildReport(store: ArtifactStore, record: RunRecord, opts: BuildOptions = {}): Promise<Record<string, Uint8Array>> {
+  if (isTagged(record)) return (await (await import('./english.ts')).buildEnglishReport(store, record, opts)).files;
   return (await buildReportWithData(store, record, opts)).files;
 }
 
@@ -218,6 +222,10 @@ function basisConvergence(basis: ReportData['basis']): string {
 
 /** The headline metrics of a run (for sweep tables) without rendering figures. */
 export async function runMetrics(store: ArtifactStore, record: RunRecord): Promise<Record<string, number>> {
+  if (isTagged(record)) {
+    const { englishMetrics, loadEnglishReportData } = await import('./english.ts');
+    return englishMetrics(await loadEnglishReportData(store, record));
+  }
   const data = await loadReportData(store, record);
   return { ...headlineMetrics(data), ...readingMetrics(data.capture, data.protocol) };
 }

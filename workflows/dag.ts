@@ -19,12 +19,14 @@
  */
 import type { Config, ProtocolFamily } from '../config/schema.ts';
 import { type MemberReading, protocolFamilies } from '../core/protocol.ts';
+import { type TagMemberReading, tagFamilies } from '../core/tag-families.ts';
 import {
   basisTrainSegment,
   type ClusterTarget,
   clusterTargets,
   type ProtocolTarget,
   protocolTargets,
+  tagTargets,
   segmentCount,
   STAGES,
   type Stage,
@@ -66,6 +68,7 @@ export interface ExperimentActivities {
   lca(c: Config, s: number, inputs: { data: string; train: string; prevTrain?: string; lcaParams: string }): Promise<StepResult>;
   trajectoriesLca(c: Config, inputs: { lcaParams: string; lca: string[] }): Promise<StepResult>;
   protocol(c: Config, target: ProtocolTarget, inputs: { data: string; trajectories: string }): Promise<StepResult>;
+  tags(c: Config, target: ProtocolTarget, inputs: { data: string; trajectories: string; protocol: string }): Promise<StepResult>;
   report(c: Config, runName: string, steps: Record<string, string>): Promise<StepResult>;
   saveRun(record: RunRecordInput): Promise<void>;
 }
@@ -86,6 +89,7 @@ export function emptyProgress(c: Config, readings = true): ProgressState {
     totals.fisher = 0;
     totals.lca = 0;
     totals.protocol = 0;
+    totals.tags = 0;
   }
   return Object.fromEntries(STAGES.map((s) => [s, { done: 0, total: totals[s], cached: 0, running: 0 }])) as ProgressState;
 }
@@ -244,6 +248,7 @@ export async function runExperimentDag(
   );
   let capture: StepResult | undefined;
   let protocol: StepResult[] = [];
+  let tags: StepResult[] = [];
   if (readings) {
     const polcaKeys = polca.map((r) => r.key);
     capture = await step('capture', () =>
@@ -272,6 +277,13 @@ export async function runExperimentDag(
     protocol = await mapLimit(protocolTargets(c), c.runtime.concurrency, (target) =>
       step('protocol', () => acts.protocol(c, target, { data: data.key, trajectories: sources[target.family] as string })),
     );
+    // A task with part-of-speech tags reads each protocol clustering against them.
+    const tagged = tagTargets(c);
+    tags = await mapLimit(tagged, c.runtime.concurrency, (target, i) =>
+      step('tags', () =>
+        acts.tags(c, target, { data: data.key, trajectories: sources[target.family] as string, protocol: protocol[i].key }),
+      ),
+    );
   }
 
   // In DAG order, not completion order: the report lists them, and equal inputs must give equal bytes.
@@ -293,6 +305,7 @@ export async function runExperimentDag(
     })),
     ...(capture ? { capture: capture.meta } : {}),
     ...(readings ? { protocol: protocolFamilies(protocol.map((r) => r.meta as unknown as MemberReading)) } : {}),
+    ...(tags.length ? { tags: tagFamilies(tags.map((r) => r.meta as unknown as TagMemberReading)) } : {}),
   };
   await acts.saveRun({ name: runName, config: c, steps, metrics });
   return {

@@ -99,6 +99,7 @@ export async function polcaExperiment(input: ExperimentInput): Promise<Experimen
     lca: long.lca,
     trajectoriesLca: quick.trajectoriesLca,
     protocol: long.protocol,
+    tags: long.tags,
     report: quick.report,
     saveRun: (record) => quick.saveRun({ ...record, workflowId: runName }),
   };

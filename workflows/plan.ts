@@ -10,6 +10,8 @@
 import { basisKind, type Config, type Family, type ProtocolFamily } from '../config/schema.ts';
 import { shuffledOrder } from '../core/basis-order.ts';
 import { checkpointIterations } from '../core/schedule.ts';
+import { TAG_POSITIONS } from '../core/tasks/english-spec.ts';
+import { DEFAULT_TASK, getTaskSpec } from '../core/tasks/specs.ts';
 
 export function segmentCount(c: Config): number {
   return c.train.iterations / c.basis.every;
@@ -67,6 +69,18 @@ export interface ProtocolTarget {
   name: string;
 }
 
+/** True when the config's task labels tokens with part-of-speech tags (English). */
+export const hasTagReading = (c: Pick<Config, 'task'>): boolean => {
+  const cols = getTaskSpec(c.task?.name ?? DEFAULT_TASK).skillColumns;
+  return TAG_POSITIONS.every((p) => cols.includes(p));
+};
+
+/** The part-of-speech readings of a config: one per protocol step, for a task with tags. */
+export function tagTargets(c: Config): ProtocolTarget[] {
+  if (!hasTagReading(c)) return [];
+  return protocolTargets(c).map((t) => ({ ...t, name: t.name.replace(/^protocol\//, 'tags/') }));
+}
+
 /** How many trajectory sets a protocol family has: one per basis vector, per LCA parameter, or one. */
 export function protocolMembers(c: Config, f: ProtocolFamily): number {
   if (f === 'loss' || f === 'dloss') return 1;
@@ -95,6 +109,7 @@ export const STAGES = [
   'fisher',
   'lca',
   'protocol',
+  'tags',
   'report',
 ] as const;
 export type Stage = (typeof STAGES)[number];
@@ -116,6 +131,7 @@ export function stageTotals(c: Config): Record<Stage, number> {
     cluster: clusterTargets(c).length,
     capture: 1,
     protocol: protocolTargets(c).length,
+    tags: tagTargets(c).length,
     report: 1,
   };
 }

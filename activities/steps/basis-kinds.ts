@@ -79,7 +79,7 @@ async function lanczosExtension(
   const state = input.state;
   if (!state) throw new Error(`basis/${s}: no training state given`);
   if (state.step !== iteration) throw new Error(`basis/${s}: train state is at iteration ${state.step}, expected ${iteration}`);
-  const { eval: evalSeqs, hessian } = makeData(c);
+  const { eval: evalSeqs, hessian } = await makeData(c);
   const shape = modelShape(c);
   const model = makeTokenLossModel(shape, sliceSequences(shape, evalSeqs, 0, 1), hessian);
   const maxProducts = (c.basis.maxIter + 1) * (c.basis.k + 1);

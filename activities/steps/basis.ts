@@ -167,7 +167,7 @@ async function hessianStep(ctx: StepContext, c: Config, s: number, inputs: Basis
     const B = inputs.prev ? await loadBasis(ctx, inputs.prev) : [];
     let prevRows: Awaited<ReturnType<typeof decodeParquet>> | undefined;
     if (inputs.prev) prevRows = await decodeParquet(await readInput(ctx, inputs.prev, 'basis.parquet'));
-    const { eval: evalSeqs, hessian } = makeData(c);
+    const { eval: evalSeqs, hessian } = await makeData(c);
     const shape = modelShape(c);
     const model = makeTokenLossModel(shape, sliceSequences(shape, evalSeqs, 0, 1), hessian);
     // The products of an interrupted attempt (resume points), and a place for this attempt's.

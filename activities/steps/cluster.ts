@@ -8,7 +8,7 @@ import type { Config, Family } from '../../config/schema.ts';
 import { evalTokenCount, taskOf } from '../../core/data.ts';
 import { labelCodes } from '../../core/tasks/index.ts';
 import { hdbscan } from '../../core/hdbscan.ts';
-import { scopedSkillTable } from '../../core/skill-scopes.ts';
+import { scopedSkillTable, skillTable } from '../../core/skill-scopes.ts';
 import { readSkills } from '../../core/skills.ts';
 import { clusterCurves, deltaTrajectories, lossTrajectories, scale } from '../../core/trajectories.ts';
 import { type ClusterTarget, intervalCount } from '../../workflows/plan.ts';
@@ -74,13 +74,13 @@ export async function clusterStep(
       skills[name] = labelCodes(name, col);
     }
     const { perCluster } = readSkills(res.labels, skills, c.cluster.shuffles, c.seed);
-    // The per-scope table reads the digit places (core/skill-scopes.ts): the arithmetic skills.
+    // The per-scope table reads the digit places (core/skill-scopes.ts) where the task has them
+    // (arithmetic); any other task's skills are read over all tokens.
     const { digit, carry, value } = skills;
-    if (!digit || !carry || !value)
-      throw new Error(
-        `cluster: the per-digit scope table needs the skills digit, carry and value; task ${task.name} has ${task.skillColumns.join(', ')}`,
-      );
-    const summary = scopedSkillTable(res.labels, { digit, carry, value }, c.cluster.shuffles, c.seed);
+    const summary =
+      digit && carry && value
+        ? scopedSkillTable(res.labels, { digit, carry, value }, c.cluster.shuffles, c.seed)
+        : skillTable(res.labels, skills, c.cluster.shuffles, c.seed);
     const curves = clusterCurves(raw, res.labels);
     const n = rows.length;
     const fam = (k: number) => new Array<string>(k).fill(target.family);

@@ -27,7 +27,7 @@ const column = (col: TaskColumn, rows: number): Parameters<typeof parquet>[0][nu
 
 export async function dataStep(ctx: StepContext, c: Config): Promise<StepResult> {
   return runStep(ctx, 'data', dataSpec(c), async () => {
-    const d = makeData(c);
+    const d = await makeData(c);
     const nEval = d.eval.n;
     const nHess = d.hessian.n;
     const rows = nEval + nHess;

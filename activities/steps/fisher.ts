@@ -48,7 +48,7 @@ export async function fisherStep(
     await backend(c);
     const cps = await loadChunkCheckpoints(ctx, c, s, inputs);
     const basis = await loadBasis(ctx, inputs.basis);
-    const model = evaluationModel(c);
+    const model = await evaluationModel(c);
     const m = basis.length;
     const n = model.numTokens;
     const out = new Float32Array(cpIdx.length * m * n);

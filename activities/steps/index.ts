@@ -28,6 +28,7 @@ export { lcaTrajectoriesStep } from './lca-trajectories.ts';
 export { STEP_VERSIONS } from './io.ts';
 export { polcaStep } from './polca.ts';
 export { protocolStep } from './protocol.ts';
+export { tagsStep } from './tags.ts';
 export { reportStep, saveRun } from './report.ts';
 export { trainStep } from './train.ts';
 export { trajectoriesStep } from './trajectories.ts';

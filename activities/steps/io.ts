@@ -28,6 +28,7 @@ export const STEP_VERSIONS = {
   lcaParams: '1',
   lca: '1',
   trajectoriesLca: '1',
+  tags: '1',
 } as const;
 
 export const f32 = (data: Float32Array, shape: number[]): Tensor => ({
@@ -108,8 +109,8 @@ export async function loadChunkCheckpoints(
 }
 
 /** The token-loss model over the evaluation set (the Hessian sample cut to one sequence: these steps need no HVP). */
-export function evaluationModel(c: Config) {
-  const { eval: evalSeqs, hessian } = makeData(c);
+export async function evaluationModel(c: Config) {
+  const { eval: evalSeqs, hessian } = await makeData(c);
   const shape = modelShape(c);
   return makeTokenLossModel(shape, evalSeqs, sliceSequences(shape, hessian, 0, 1));
 }

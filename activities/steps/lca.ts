@@ -43,7 +43,7 @@ export async function lcaStep(
     const cps = await loadChunkCheckpoints(ctx, c, s, inputs);
     const sel = await loadLcaParams(ctx, inputs.lcaParams);
     const indices = Int32Array.from(sel, (p) => p.index);
-    const model = evaluationModel(c);
+    const model = await evaluationModel(c);
     const P = indices.length;
     const n = model.numTokens;
     // Per interval: LCA [P·n] then ΔL [n], as stored.

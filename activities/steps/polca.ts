@@ -42,7 +42,7 @@ export async function polcaStep(
     await backend(c);
     const cps = await loadChunkCheckpoints(ctx, c, s, inputs);
     const basis = await loadBasis(ctx, inputs.basis);
-    const model = evaluationModel(c);
+    const model = await evaluationModel(c);
     /** Every variant's result per interval (completeness, summary), and the configured variant's (rows). */
     const computed: { variant: string; r: PolcaIntervalResult }[] = [];
     const chosen: PolcaIntervalResult[] = [];

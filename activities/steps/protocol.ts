@@ -8,7 +8,7 @@
  */
 import { decodeParquet, decodeSafetensors } from '../../artifacts/index.ts';
 import type { Config, ProtocolFamily } from '../../config/schema.ts';
-import { evalTokenCount } from '../../core/data.ts';
+import { evalTokenCount, taskOf } from '../../core/data.ts';
 import { hdbscan } from '../../core/hdbscan.ts';
 import {
   breakthroughTime,
@@ -31,7 +31,7 @@ export const DECOMPOSITION_FAMILIES: readonly ProtocolFamily[] = ['polca', 'polc
 /** Families whose trajectories are levels at checkpoints (the rest are changes over intervals). */
 const LEVEL_FAMILIES: readonly ProtocolFamily[] = ['loss', 'fisher'];
 
-async function rowsOf(ctx: StepContext, c: Config, target: ProtocolTarget, source: string): Promise<Float64Array[]> {
+export async function rowsOf(ctx: StepContext, c: Config, target: ProtocolTarget, source: string): Promise<Float64Array[]> {
   const n = evalTokenCount(c);
   const T = intervalCount(c);
   if (target.family === 'loss' || target.family === 'dloss') {
@@ -56,7 +56,7 @@ export async function protocolStep(
   target: ProtocolTarget,
   inputs: { data: string; trajectories: string },
 ): Promise<StepResult> {
-  const { families: _families, lcaParams: _lcaParams, ...protocolParams } = c.protocol;
+  const { families: _families, lcaParams: _lcaParams, tags: _tags, ...protocolParams } = c.protocol;
   const timing = defaultTiming(c.train.iterations);
   const lag = c.protocol.lag ?? timing.lag;
   const hiddenAfter = c.protocol.hiddenAfter ?? timing.hiddenAfter;
@@ -95,9 +95,16 @@ export async function protocolStep(
       });
       clusters = res.nClusters;
     }
-    const tok = await decodeParquet(await readInput(ctx, inputs.data, 'tokens.parquet'), ['digit', 'carry']);
-    const digit = tok.digit as Int32Array;
-    const carry = Int32Array.from(tok.carry as boolean[], (b) => (b ? 1 : 0));
+    // The carry reading where the task has carries (arithmetic); for another task every token
+    // reads as no carry, so no cluster qualifies and the carry columns are left out.
+    const hasCarry = taskOf(c).skillColumns.includes('carry');
+    let digit: Int32Array = new Int32Array(n);
+    let carry: Int32Array = new Int32Array(n);
+    if (hasCarry) {
+      const tok = await decodeParquet(await readInput(ctx, inputs.data, 'tokens.parquet'), ['digit', 'carry']);
+      digit = tok.digit as Int32Array;
+      carry = Int32Array.from(tok.carry as boolean[], (b) => (b ? 1 : 0));
+    }
     const all = Int32Array.from({ length: n }, (_, x) => x);
     const reading = topCarryCluster(labels, all, carry, digit, c.protocol.carryPlaceShare);
     // Breakthrough times on the cluster's mean curve (a level, or the cumulative of a change).
@@ -133,12 +140,16 @@ export async function protocolStep(
         'clusters.parquet': parquet([
           ['cluster', 'int32', Int32Array.from(cl, (r) => r.cluster)],
           ['size', 'int32', Int32Array.from(cl, (r) => r.size)],
-          ['carry_tokens', 'int32', Int32Array.from(cl, (r) => r.carryTokens)],
-          ['homogeneity', 'float64', Float64Array.from(cl, (r) => r.homogeneity)],
-          ['recall', 'float64', Float64Array.from(cl, (r) => r.recall)],
-          ['f1', 'float64', Float64Array.from(cl, (r) => r.f1)],
-          ['place_share', 'float64', Float64Array.from(cl, (r) => r.placeShare)],
-          ['qualifies', 'boolean', cl.map((r) => r.carryTokens > 0 && r.placeShare > c.protocol.carryPlaceShare)],
+          ...(hasCarry
+            ? ([
+                ['carry_tokens', 'int32', Int32Array.from(cl, (r) => r.carryTokens)],
+                ['homogeneity', 'float64', Float64Array.from(cl, (r) => r.homogeneity)],
+                ['recall', 'float64', Float64Array.from(cl, (r) => r.recall)],
+                ['f1', 'float64', Float64Array.from(cl, (r) => r.f1)],
+                ['place_share', 'float64', Float64Array.from(cl, (r) => r.placeShare)],
+                ['qualifies', 'boolean', cl.map((r) => r.carryTokens > 0 && r.placeShare > c.protocol.carryPlaceShare)],
+              ] as Parameters<typeof parquet>[0])
+            : []),
           ['breakthrough_iteration', 'float64', Float64Array.from(cl, (r) => breakthrough.get(r.cluster) ?? Number.NaN)],
           ['hidden', 'boolean', hidden],
         ]),

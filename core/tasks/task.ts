@@ -61,7 +61,11 @@ export interface TaskSettings<C> {
   task: C;
 }
 
-export interface Task<C extends { name: string } = { name: string }> {
+/**
+ * What the config needs of a task: its schema, shape and skill names. Pure (no file or library
+ * access), so that config validation, and the workflow code that runs it, can import it.
+ */
+export interface TaskSpec<C extends { name: string } = { name: string }> {
   readonly name: C['name'];
   /** One line for `polca config schema` and errors. */
   readonly description: string;
@@ -70,9 +74,19 @@ export interface Task<C extends { name: string } = { name: string }> {
   /** True when `task` equals the default spelled out (it is then dropped from the config, and from keys). */
   isDefault(config: C): boolean;
   shape(config: C): SequenceShape;
-  makeData(settings: TaskSettings<C>): TaskData;
   /** Columns of tokens.parquet that are skills (read against clusters), integer-coded. */
   readonly skillColumns: readonly string[];
+}
+
+/** A task: its spec and its data. */
+export interface Task<C extends { name: string } = { name: string }> extends TaskSpec<C> {
+  /**
+   * Checks what the schema cannot (a corpus file: present, readable, non-empty, large enough for
+   * the data sizes) and returns the config to submit (a corpus's content hash filled in, so that it
+   * keys the data). Called before a run starts; absent for tasks with nothing outside the config.
+   */
+  resolve?(config: C, data: { evalSize: number; hessianSize: number }): Promise<C>;
+  makeData(settings: TaskSettings<C>): TaskData | Promise<TaskData>;
 }
 
 /** The evaluation tokens of a run: evaluation sequences × evaluated positions per sequence. */

@@ -150,10 +150,10 @@ test('with a large evaluation set the training stream really skips it and stays 
   for (const c of firstDigit) assert.ok(Math.abs(c - draws / 10) < 5 * Math.sqrt(draws / 10), `${firstDigit}`);
 });
 
-test('the arithmetic task through the task interface: the same sequences, splits and token columns', () => {
+test('the arithmetic task through the task interface: the same sequences, splits and token columns', async () => {
   const c = { seed: 3, data: { evalSize: 50, hessianSize: 20 } };
   const splits = makeSplits(c);
-  const d = arithmeticTask.makeData({ ...c, task: { name: 'arithmetic' } });
+  const d = await arithmeticTask.makeData({ ...c, task: { name: 'arithmetic' } });
   const shape = arithmeticTask.shape({ name: 'arithmetic' });
   assert.deepEqual(shape, { vocabSize: 12, contextLength: 11, outputsPerSequence: 4 });
   for (const [got, ex] of [
