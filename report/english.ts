@@ -197,7 +197,9 @@ function figures(d: EnglishReportData): Figure[] {
   });
   const rows: Record<string, unknown>[] = [];
   for (const t of d.tagLoss)
-    d.checkpoints.forEach((it, k) => rows.push({ iteration: it, tag: `${t.tag} (${fmt(t.share)})`, loss: r4(t.loss[k]) }));
+    d.checkpoints.forEach((it, k) => {
+      rows.push({ iteration: it, tag: `${t.tag} (${fmt(t.share)})`, loss: r4(t.loss[k]) });
+    });
   out.push({
     name: 'tag-loss',
     section: 'training',

@@ -82,7 +82,9 @@ export async function tagsStep(
       topWords.push(ranked.map(([w, k]) => `${w === '\n' ? '⏎' : w} (${k})`).join(', '));
       const m = medoidNeighbours(rows, idx, NEAREST);
       medoids.push(m.medoid);
-      m.nearest.forEach((p, rank) => near.push({ cluster: r.cluster, rank, token: p.token, distance: p.distance }));
+      m.nearest.forEach((p, rank) => {
+        near.push({ cluster: r.cluster, rank, token: p.token, distance: p.distance });
+      });
       await yieldNow();
     }
     const setText = (s: number[]) => s.map((k) => names[k]).join(',');
