@@ -5,7 +5,8 @@
  *   iteration  one training iteration (batch, forward, backward, AdamW), as trainSegment runs it
  *   evaluation the per-token loss of the evaluation set, as at every checkpoint
  *   HVP        one exact Hessian-vector product over the Hessian sample (forward over reverse,
- *              core/backward.ts; one Lanczos iteration)
+ *              core/backward.ts; one Lanczos iteration), timed on the first --hvp-sequences
+ *              sequences (default: all) and scaled to the whole sample
  *   jet        exact per-token d1, d2 along q = min(K, 10) directions at one checkpoint
  *              (model.tokenDerivatives, the second-order forward-mode pass the POLCA step uses),
  *              timed on the first --jet-examples evaluation examples and scaled to the whole
@@ -20,7 +21,7 @@
  *                      the worker runs one POLCA chunk per core (on `small`, two at once on 2 cores
  *                      gave 1.4x the throughput; clustering and the report, minutes, are left out).
  *
- *   node --import tsx bench/paper.ts [--preset paper] [--reps 3] [--out bench/results/paper.md]
+ *   node --import tsx bench/paper.ts [--preset paper] [--reps 3] [--jet-examples N] [--hvp-sequences N] [--out bench/results/paper.md]
  */
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -29,8 +30,7 @@ import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { resolveConfig } from '../config/index.ts';
 import { initBackend } from '../core/backend.ts';
-import { modelShape } from '../core/data.ts';
-import { ARITHMETIC_SHAPE, encodeSequences, makeSplits, trainBatch } from '../core/tasks/arithmetic.ts';
+import { makeData, modelShape, sequenceShape, sliceSequences } from '../core/data.ts';
 import { lossAndGrad } from '../core/backward.ts';
 import { decayMask, disposeBatch, encodeBatch, evaluate, numParams } from '../core/model.ts';
 import { makeTokenLossModel } from '../core/token-loss-model.ts';
@@ -44,6 +44,7 @@ const { values } = parseArgs({
     preset: { type: 'string', default: 'paper' },
     reps: { type: 'string', default: '3' },
     'jet-examples': { type: 'string', default: '125' },
+    'hvp-sequences': { type: 'string' },
     out: { type: 'string', default: join(here, 'results', 'paper.md') },
   },
 });
@@ -67,29 +68,34 @@ function seconds(f: () => void, n = reps, warm = true): number {
 }
 
 const m = modelShape(config);
-const data = makeSplits(config);
+const data = await makeData(config);
+const shape = sequenceShape(config);
 const state = initTrainState(config);
 const mask = decayMask(m);
 const iteration = seconds(() => {
-  const batch = encodeBatch(ARITHMETIC_SHAPE, encodeSequences(trainBatch(config.seed, state.step, config.train.batchSize, data.evalSet)));
+  const batch = encodeBatch(shape, data.trainBatch(state.step, config.train.batchSize));
   const { grad } = lossAndGrad(m, state.params, batch);
   disposeBatch(batch);
   adamwStep(config.train, state, grad, mask, learningRate(config.train, state.step));
 });
 console.log(`iteration ${iteration.toFixed(2)} s`);
-const evalBatch = encodeBatch(ARITHMETIC_SHAPE, encodeSequences(data.evalExamples));
+const evalBatch = encodeBatch(shape, data.eval);
 const evaluation = seconds(() => evaluate(m, state.params, evalBatch));
 disposeBatch(evalBatch);
 console.log(`evaluation ${evaluation.toFixed(2)} s`);
-const model = makeTokenLossModel(m, encodeSequences(data.evalExamples), encodeSequences(data.hessianExamples));
+// The HVP's cost is linear in the Hessian sample (passes of a fixed size): --hvp-sequences times it
+// on the first N sequences and scales to the whole sample.
+const hvpN = Math.min(Number(values['hvp-sequences'] ?? data.hessian.n), data.hessian.n);
+const model = makeTokenLossModel(m, data.eval, sliceSequences(shape, data.hessian, 0, hvpN));
 const dir = (() => {
   const v = Float64Array.from({ length: model.numParams }, (_, i) => normal(config.seed, 400, i));
   const n = Math.sqrt(v.reduce((s, x) => s + x * x, 0));
   return Float32Array.from(v, (x) => x / n);
 })();
 // HVP and pass: the kernels are warm from the iteration and the evaluation; no warm-up call
-const hvpSeconds = seconds(() => model.hvp(state.params, dir), Math.min(reps, 2), false);
-console.log(`HVP ${hvpSeconds.toFixed(2)} s`);
+const hvpPart = seconds(() => model.hvp(state.params, dir), Math.min(reps, 2), false);
+const hvpSeconds = (hvpPart * data.hessian.n) / hvpN;
+console.log(`HVP ${hvpSeconds.toFixed(2)} s (${hvpPart.toFixed(2)} s measured on ${hvpN} of ${data.hessian.n} sequences)`);
 const E = config.basis.every;
 const ce = config.train.checkpointEvery;
 const S = config.train.iterations / E;
@@ -101,15 +107,11 @@ const dirs = Array.from({ length: q }, (_, j) => {
   return Float32Array.from(v, (x) => x / n);
 });
 model.dispose();
-const jetN = Math.min(Number(values['jet-examples']), data.evalExamples.length);
-const jetModel = makeTokenLossModel(
-  m,
-  encodeSequences(data.evalExamples.slice(0, jetN)),
-  encodeSequences(data.hessianExamples.slice(0, 1)),
-);
+const jetN = Math.min(Number(values['jet-examples']), data.eval.n);
+const jetModel = makeTokenLossModel(m, sliceSequences(shape, data.eval, 0, jetN), sliceSequences(shape, data.hessian, 0, 1));
 const jetPart = seconds(() => jetModel.tokenDerivatives(state.params, dirs), 1, false);
 jetModel.dispose();
-const jet = (jetPart * data.evalExamples.length) / jetN;
+const jet = (jetPart * data.eval.n) / jetN;
 console.log(
   `jet d1, d2 along ${q} directions: ${jetPart.toFixed(2)} s for ${jetN} examples, ${jet.toFixed(2)} s scaled to the evaluation set`,
 );
@@ -137,7 +139,9 @@ lines.push('| measured | seconds |');
 lines.push('|---|---|');
 lines.push(`| one training iteration | ${iteration.toFixed(2)} |`);
 lines.push(`| evaluation of the ${config.data.evalSize} examples (a checkpoint) | ${evaluation.toFixed(2)} |`);
-lines.push(`| one exact HVP over the Hessian sample (a Lanczos iteration) | ${hvpSeconds.toFixed(2)} |`);
+lines.push(
+  `| one exact HVP over the Hessian sample (a Lanczos iteration; ${hvpPart.toFixed(2)} s measured on ${hvpN} of ${data.hessian.n} sequences, scaled) | ${hvpSeconds.toFixed(2)} |`,
+);
 lines.push(
   `| exact per-token d1, d2 along ${q} directions over the evaluation set (one jet call; ${jetPart.toFixed(2)} s measured on ${jetN} examples, scaled) | ${jet.toFixed(2)} |`,
 );

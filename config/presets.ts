@@ -38,7 +38,7 @@
  *    sample 1000, HDBSCAN min_cluster_size 300 and min_samples = tokens / 15; 99 evaluation
  *    sequences = 12,672 tokens (the paper's 12,600 is not a multiple of 128); a basis vector every
  *    400 steps = 35 vectors (the paper's 30 every 750 does not fit in 14,000 steps); the vocabulary
- *    every distinct lower-cased word of the built-in corpus's training text (16,384). For GPUs or a
+ *    every distinct lower-cased word of the built-in corpus's training text and UNK (16,046). For GPUs or a
  *    pool of workers: BENCHMARKS.md projects its run time from measured segments.
  */
 import type { ConfigInput } from './schema.ts';
@@ -129,7 +129,7 @@ export const PRESETS: Record<PresetName, ConfigInput> = {
     runtime: { concurrency: 2 },
   },
   'english-iclr': {
-    task: { name: 'english', vocabSize: 16_384, contextLength: 128 },
+    task: { name: 'english', vocabSize: 16_046, contextLength: 128 },
     data: { evalSize: 99, hessianSize: 1000 },
     model: { nLayers: 3, dModel: 512, nHeads: 4, dMlp: 2048 },
     train: {

@@ -34,23 +34,28 @@ const CHROMIUM = '/usr/bin/chromium';
 const dir = mkdtempSync(join(tmpdir(), 'polca-report-browser-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-test('the report opens offline in Chromium, draws every figure and logs no error', { timeout: 240_000 }, async () => {
+/** Build, store, download and open a run's report in Chromium; every figure drawn, nothing fetched. */
+async function openInChromium(
+  store: ArtifactStore,
+  record: Awaited<ReturnType<RunSource>>,
+  name: string,
+  minFigures: number,
+  check: (page: import('playwright-core').Page) => Promise<void>,
+): Promise<void> {
   assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install -y chromium (scripts/setup.mjs does it under npm test)`);
-  const store = new ArtifactStore(new LocalBackend(join(dir, 'store')));
-  const record = await runSource(store);
   const files = await buildReport(store, record);
   const figureNames = Object.keys(files)
     .filter((f) => f.endsWith('.svg'))
     .map((f) => f.slice('figures/'.length, -'.svg'.length))
     .sort();
-  assert.ok(figureNames.length >= 10, `${figureNames.length} figures`);
+  assert.ok(figureNames.length >= minFigures, `${figureNames.length} figures`);
 
   // store it as the run's report step and copy it out, as `polca artifacts download` would
   const manifest = await store.put({ step: 'report', version: 'test', params: null, inputs: { run: record.name } }, files);
   await store.putRun(record.name, { ...record, steps: { ...record.steps, report: manifest.key } });
   const copy: Record<string, Uint8Array> = {};
   for (const f of manifest.files) copy[f.name] = await store.get(manifest.key, f.name);
-  const index = await writeReport(copy, join(dir, 'downloaded'));
+  const index = await writeReport(copy, join(dir, `downloaded-${name}`));
 
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
   try {
@@ -88,9 +93,38 @@ test('the report opens offline in Chromium, draws every figure and logs no error
     assert.deepEqual(remote, [], 'the page requests nothing over the network');
 
     mkdirSync('test-output', { recursive: true });
-    await page.screenshot({ path: 'test-output/report.png', fullPage: true });
-    await page.locator('#fig-fig1b-polca-top-clusters').screenshot({ path: 'test-output/report-fig1b.png' });
+    await page.screenshot({ path: `test-output/${name}.png`, fullPage: true });
+    await check(page);
   } finally {
     await browser.close();
   }
+}
+
+test('the report opens offline in Chromium, draws every figure and logs no error', { timeout: 240_000 }, async () => {
+  const store = new ArtifactStore(new LocalBackend(join(dir, 'store')));
+  const record = await runSource(store);
+  await openInChromium(store, record, 'report', 10, async (page) => {
+    await page.locator('#fig-fig1b-polca-top-clusters').screenshot({ path: 'test-output/report-fig1b.png' });
+  });
+});
+
+test('an English run’s report: every figure drawn, each shown cluster with its label and its nearest contexts as text', {
+  timeout: 300_000,
+}, async () => {
+  const store = new ArtifactStore(new LocalBackend(join(dir, 'store-english')));
+  await runLocal(resolveConfig({ preset: 'english-tiny' }), store, 'report-english');
+  const record = await store.getRun('report-english');
+  assert.ok(record, 'the run record');
+  await openInChromium(store, record, 'report-english', 3, async (page) => {
+    const clusters = await page.$$eval('#tags .cluster', (els) =>
+      els.map((el) => ({ label: el.querySelector('code')?.textContent ?? '', contexts: el.querySelectorAll('ol.contexts li').length })),
+    );
+    assert.ok(clusters.length > 0, 'clusters shown');
+    for (const c of clusters) {
+      assert.match(c.label, /^[A-Z,]+( · [A-Z,]+){3}$/, `a tag label per position: ${c.label}`);
+      assert.ok(c.contexts > 0 && c.contexts <= 10, `${c.contexts} contexts`);
+    }
+    const text = await page.locator('#tags').innerText();
+    assert.match(text, /⟦.+⟧/, 'contexts shown as text with the target marked');
+  });
 });

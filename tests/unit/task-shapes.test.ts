@@ -20,6 +20,8 @@ import { encodeBatch, initParams, numParams, outputLogits, paramLayout, queryPos
 import { normal, randInt, uniform } from '../../core/rng.ts';
 import { checkSequences, labelCodes, type Sequences, type SequenceShape, sliceSequences } from '../../core/tasks/task.ts';
 import { makeTokenLossModel } from '../../core/token-loss-model.ts';
+import { englishTask } from '../../core/tasks/english.ts';
+import { englishConfigSchema, englishSpec } from '../../core/tasks/english-spec.ts';
 import { referenceForward, referenceJet, referenceMeanLoss } from '../helpers/reference-model.ts';
 
 before(async () => {
@@ -39,15 +41,20 @@ function randomSequences(shape: SequenceShape, n: number, seed: number): Sequenc
   return { n, inputs, targets };
 }
 
-const SHAPES: [string, SequenceShape][] = [
+// english-small's task shape, on 3 evaluation sequences of the built-in corpus (core/tasks/english.ts).
+const englishConfig = englishConfigSchema.parse({ name: 'english', vocabSize: 2000, contextLength: 32 });
+const englishData = await englishTask.makeData({ seed: 0, data: { evalSize: 3, hessianSize: 1 }, task: englishConfig });
+
+const SHAPES: [string, SequenceShape, Sequences?][] = [
   ['language-model shape: V 2000, L 8, every position evaluated', { vocabSize: 2000, contextLength: 8, outputsPerSequence: 8 }],
   ['a suffix of evaluated positions: V 50, L 7, T 3', { vocabSize: 50, contextLength: 7, outputsPerSequence: 3 }],
+  ['the english task (Moby-Dick): V 2000, L 32, every position evaluated', englishSpec.shape(englishConfig), englishData.eval],
 ];
 
-for (const [name, shape] of SHAPES) {
+for (const [name, shape, given] of SHAPES) {
   describe(name, () => {
     const m = { ...shape, nLayers: 2, dModel: 8, nHeads: 2, dMlp: 16 };
-    const seqs = randomSequences(shape, 3, 7);
+    const seqs = given ?? randomSequences(shape, 3, 7);
     const d = numParams(m);
     // Off the initialisation (weights of size 0.02 give near-uniform logits): larger weights.
     const theta = initParams(m, 1).map((x, i) => x + 0.4 * (uniform(2, 3, i) - 0.5));
