@@ -86,11 +86,11 @@ export function summaryLines(r: ExperimentResult): string[] {
   const protocol = m.protocol as FamilyReading[] | undefined;
   if (tags?.length) {
     lines.push(
-      "part-of-speech reading of the published protocol's clusters (simply labelled: at the target and each of its 3 predecessors, at most 2 tags cover 70 % of the cluster; chance: the count with the tags shuffled):",
+      "part-of-speech reading of the clusters (loss, polca: the published protocol's clusterings; cluster:*: polca's own; simply labelled: at the target and each of its 3 predecessors at most 2 tags cover 70 % of the cluster; chance: the count with the tags shuffled):",
     );
     for (const f of tags)
       lines.push(
-        `  ${f.family.padEnd(12)} ${f.withSimple} of ${f.kept} kept with a simply-labelled cluster (chance ${fmt(f.chance, 2)}; ${f.simpleClusters} of ${f.clusters} clusters simple; ${f.members - f.kept} dropped by the filters)`,
+        `  ${f.family.padEnd(14)} ${f.withSimple} of ${f.kept} kept with a simply-labelled cluster (chance ${fmt(f.chance, 2)}; ${f.simpleClusters} of ${f.clusters} clusters simple; ${f.members - f.kept} dropped by the filters)`,
       );
   } else if (protocol?.length) {
     lines.push(

@@ -113,7 +113,8 @@ export async function loadEnglishReportData(store: ArtifactStore, record: RunRec
     if (!s || !cl || !cx || !cu) continue;
     const m: TagMember = {
       step,
-      family: String((s.family as unknown[])[0]),
+      // polca's own clusterings read as `cluster:<family>`, the protocol's as the family
+      family: `${s.source && String((s.source as unknown[])[0]) === 'cluster' ? 'cluster:' : ''}${String((s.family as unknown[])[0])}`,
       member: num(s.member, 0),
       dropped: Boolean((s.dropped as unknown[])[0]),
       clusters: num(s.clusters, 0),
@@ -148,7 +149,7 @@ export async function loadEnglishReportData(store: ArtifactStore, record: RunRec
     }
     members.push(m);
   }
-  const famOrder = (f: string) => (f === 'loss' ? 0 : f === 'dloss' ? 1 : 2);
+  const famOrder = (f: string) => ['loss', 'dloss', 'polca', 'cluster:loss', 'cluster:polca'].indexOf(f);
   members.sort((a, c) => famOrder(a.family) - famOrder(c.family) || a.family.localeCompare(c.family) || a.member - c.member);
   const last = checkpoints.length - 1;
   return {
@@ -222,7 +223,7 @@ function figures(d: EnglishReportData): Figure[] {
     const vals: Record<string, unknown>[] = [];
     for (const c of m.shown) {
       // the loss is a level per checkpoint; a decomposition is a change per interval, drawn cumulated
-      const level = m.family === 'loss';
+      const level = m.family === 'loss' || m.family === 'cluster:loss';
       let acc = 0;
       c.curve.forEach((v, t) => {
         acc += v;
@@ -245,7 +246,7 @@ function figures(d: EnglishReportData): Figure[] {
         mark: { type: 'line', strokeWidth: 1.5 },
         encoding: {
           x: { field: 'iteration', type: 'quantitative' },
-          y: { field: 'value', type: 'quantitative', title: m.family === 'loss' ? 'mean loss' : 'cumulative mean' },
+          y: { field: 'value', type: 'quantitative', title: m.family.endsWith('loss') ? 'mean loss' : 'cumulative mean' },
           color: { field: 'cluster', type: 'nominal', title: null },
         },
       }),
@@ -275,7 +276,7 @@ function tagsHtml(d: EnglishReportData, figs: Figure[]): string {
       .join('');
     return `${head}${fig ? `<p><a href="#fig-${fig.name}">its curves</a></p>` : ''}${cl}`;
   });
-  return `<p>Each protocol clustering read against the POS tags of the target and its 3 predecessors (${TAG_POSITIONS.join(', ')}): at each position the smallest set of tags covering the coverage share of the cluster; a cluster is simply labelled when no position needs more than the allowed number of tags. “chance”: the expected number of kept members with a simple cluster when the tag tuples are shuffled among the clustered tokens (the same cluster sizes). The paper: 22 of 26 kept vectors; the loss’s clustering found almost nothing.</p>
+  return `<p>Families <code>loss</code>, <code>polca</code>: the clusterings of the published protocol (its filters, HDBSCAN min_cluster_size and min_samples relative to the token count, raw trajectories); <code>cluster:loss</code>, <code>cluster:polca</code>: polca’s own clusterings (the <code>cluster</code> steps’ settings). Each clustering read against the POS tags of the target and its 3 predecessors (${TAG_POSITIONS.join(', ')}): at each position the smallest set of tags covering the coverage share of the cluster; a cluster is simply labelled when no position needs more than the allowed number of tags. “chance”: the expected number of kept members with a simple cluster when the tag tuples are shuffled among the clustered tokens (the same cluster sizes). The paper: 22 of 26 kept vectors; the loss’s clustering found almost nothing.</p>
 <table class="data"><tr><th>family</th><th>members</th><th>kept</th><th>with a simply-labelled cluster</th><th>chance</th><th>simple clusters</th></tr>${fam}</table>
 ${parts.join('\n')}`;
 }

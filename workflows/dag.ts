@@ -25,6 +25,7 @@ import {
   type ClusterTarget,
   clusterTargets,
   type ProtocolTarget,
+  type TagTarget,
   protocolTargets,
   tagTargets,
   segmentCount,
@@ -68,7 +69,7 @@ export interface ExperimentActivities {
   lca(c: Config, s: number, inputs: { data: string; train: string; prevTrain?: string; lcaParams: string }): Promise<StepResult>;
   trajectoriesLca(c: Config, inputs: { lcaParams: string; lca: string[] }): Promise<StepResult>;
   protocol(c: Config, target: ProtocolTarget, inputs: { data: string; trajectories: string }): Promise<StepResult>;
-  tags(c: Config, target: ProtocolTarget, inputs: { data: string; trajectories: string; protocol: string }): Promise<StepResult>;
+  tags(c: Config, target: TagTarget, inputs: { data: string; trajectories: string; clustering: string }): Promise<StepResult>;
   report(c: Config, runName: string, steps: Record<string, string>): Promise<StepResult>;
   saveRun(record: RunRecordInput): Promise<void>;
 }
@@ -277,11 +278,15 @@ export async function runExperimentDag(
     protocol = await mapLimit(protocolTargets(c), c.runtime.concurrency, (target) =>
       step('protocol', () => acts.protocol(c, target, { data: data.key, trajectories: sources[target.family] as string })),
     );
-    // A task with part-of-speech tags reads each protocol clustering against them.
-    const tagged = tagTargets(c);
-    tags = await mapLimit(tagged, c.runtime.concurrency, (target, i) =>
+    // A task with part-of-speech tags reads the protocol's and polca's own clusterings against them.
+    const byName = new Map([...protocol, ...clusters].map((r) => [r.name, r.key]));
+    tags = await mapLimit(tagTargets(c), c.runtime.concurrency, (target) =>
       step('tags', () =>
-        acts.tags(c, target, { data: data.key, trajectories: sources[target.family] as string, protocol: protocol[i].key }),
+        acts.tags(c, target, {
+          data: data.key,
+          trajectories: target.source === 'protocol' ? (sources[target.family] as string) : traj.key,
+          clustering: byName.get(target.clustering) as string,
+        }),
       ),
     );
   }

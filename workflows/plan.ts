@@ -75,10 +75,34 @@ export const hasTagReading = (c: Pick<Config, 'task'>): boolean => {
   return TAG_POSITIONS.every((p) => cols.includes(p));
 };
 
-/** The part-of-speech readings of a config: one per protocol step, for a task with tags. */
-export function tagTargets(c: Config): ProtocolTarget[] {
+/**
+ * One part-of-speech reading: the clustering of a protocol step (the paper's settings), or of a
+ * `cluster` step (polca's own settings) for the loss and each basis vector's POLCA.
+ */
+export interface TagTarget {
+  source: 'protocol' | 'cluster';
+  family: ProtocolFamily;
+  member: number;
+  /** The clustering's step name (`protocol/…` or `cluster/…`). */
+  clustering: string;
+  /** Step name in the run record: `tags/` + the clustering's name. */
+  name: string;
+}
+
+/** The part-of-speech readings of a config, for a task with tags: every protocol step, and the loss and POLCA cluster steps. */
+export function tagTargets(c: Config): TagTarget[] {
   if (!hasTagReading(c)) return [];
-  return protocolTargets(c).map((t) => ({ ...t, name: t.name.replace(/^protocol\//, 'tags/') }));
+  const out: TagTarget[] = protocolTargets(c).map((t) => ({
+    source: 'protocol',
+    family: t.family,
+    member: t.member,
+    clustering: t.name,
+    name: `tags/${t.name}`,
+  }));
+  for (const t of clusterTargets(c))
+    if (t.family === 'loss' || t.family === 'polca')
+      out.push({ source: 'cluster', family: t.family, member: t.vector, clustering: t.name, name: `tags/${t.name}` });
+  return out;
 }
 
 /** How many trajectory sets a protocol family has: one per basis vector, per LCA parameter, or one. */

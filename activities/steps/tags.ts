@@ -11,7 +11,7 @@ import type { Config } from '../../config/schema.ts';
 import { clusterTagLabels, medoidNeighbours, shuffledSimpleCount } from '../../core/tag-reading.ts';
 import { TAG_POSITIONS } from '../../core/tasks/english-spec.ts';
 import { clusterCurves } from '../../core/trajectories.ts';
-import type { ProtocolTarget } from '../../workflows/plan.ts';
+import type { TagTarget } from '../../workflows/plan.ts';
 import { readInput, runStep, type StepContext, type StepResult, yieldNow } from '../context.ts';
 import { parquet, STEP_VERSIONS } from './io.ts';
 import { rowsOf } from './protocol.ts';
@@ -25,26 +25,36 @@ export const tagSettings = (c: Config) => ({ coverage: 0.7, maxTags: 2, shuffles
 export async function tagsStep(
   ctx: StepContext,
   c: Config,
-  target: ProtocolTarget,
-  inputs: { data: string; trajectories: string; protocol: string },
+  target: TagTarget,
+  inputs: { data: string; trajectories: string; clustering: string },
 ): Promise<StepResult> {
   const o = tagSettings(c);
   const spec = {
     step: 'tags',
     version: STEP_VERSIONS.tags,
-    params: { seed: c.seed, tags: o, family: target.family, member: target.member },
+    params: { seed: c.seed, tags: o, source: target.source, family: target.family, member: target.member },
     inputs,
   };
   return runStep(ctx, target.name, spec, async () => {
-    const lab = await decodeParquet(await readInput(ctx, inputs.protocol, 'labels.parquet'), ['label']);
+    const lab = await decodeParquet(await readInput(ctx, inputs.clustering, 'labels.parquet'), ['label']);
     const labels = lab.label as Int32Array;
-    const sum = await decodeParquet(await readInput(ctx, inputs.protocol, 'summary.parquet'), ['dropped']);
-    const dropped = Boolean((sum.dropped as boolean[])[0]);
-    const prot = await decodeParquet(await readInput(ctx, inputs.protocol, 'clusters.parquet'), [
-      'cluster',
-      'breakthrough_iteration',
-      'hidden',
-    ]);
+    // A protocol clustering has the filters' verdict and each cluster's breakthrough time; polca's own has neither.
+    let dropped = false;
+    const breakthrough = new Map<number, number>();
+    const hidden = new Map<number, boolean>();
+    if (target.source === 'protocol') {
+      const sum = await decodeParquet(await readInput(ctx, inputs.clustering, 'summary.parquet'), ['dropped']);
+      dropped = Boolean((sum.dropped as boolean[])[0]);
+      const prot = await decodeParquet(await readInput(ctx, inputs.clustering, 'clusters.parquet'), [
+        'cluster',
+        'breakthrough_iteration',
+        'hidden',
+      ]);
+      (prot.cluster as Int32Array).forEach((cl, i) => {
+        breakthrough.set(cl, Number((prot.breakthrough_iteration as Float64Array)[i]));
+        hidden.set(cl, Boolean((prot.hidden as boolean[])[i]));
+      });
+    }
     const tok = await decodeParquet(await readInput(ctx, inputs.data, 'tokens.parquet'), [...TAG_POSITIONS, 'word', 'context']);
     // One code per tag string, shared by the 4 positions (code-unit order).
     const names = [...new Set(TAG_POSITIONS.flatMap((p) => tok[p] as string[]))].sort();
@@ -56,7 +66,9 @@ export async function tagsStep(
     await yieldNow();
     const read = clusterTagLabels(labels, tags, o);
     const hits = read.length ? shuffledSimpleCount(labels, tags, { ...o, seed: c.seed }) : 0;
-    const rows = read.length ? await rowsOf(ctx, c, target, inputs.trajectories) : [];
+    const rows = read.length
+      ? await rowsOf(ctx, c, { family: target.family, member: target.member, name: target.name }, inputs.trajectories)
+      : [];
     const curves = read.length ? clusterCurves(rows, labels).filter((p) => p.cluster >= 0) : [];
     const members = new Map<number, number[]>();
     labels.forEach((l, x) => {
@@ -64,12 +76,6 @@ export async function tagsStep(
       let m = members.get(l);
       if (!m) members.set(l, (m = []));
       m.push(x);
-    });
-    const breakthrough = new Map<number, number>();
-    const hidden = new Map<number, boolean>();
-    (prot.cluster as Int32Array).forEach((cl, i) => {
-      breakthrough.set(cl, Number((prot.breakthrough_iteration as Float64Array)[i]));
-      hidden.set(cl, Boolean((prot.hidden as boolean[])[i]));
     });
     const topWords: string[] = [];
     const near: { cluster: number; rank: number; token: number; distance: number }[] = [];
@@ -93,7 +99,7 @@ export async function tagsStep(
     const cols = TAG_POSITIONS.map((p, i) => [`tags_${p}`, 'utf8', read.map((r) => setText(r.sets[i]))] as const);
     const covered = TAG_POSITIONS.map((p, i) => [`covered_${p}`, 'float64', Float64Array.from(read, (r) => r.covered[i])] as const);
     const meta = {
-      family: target.family,
+      family: target.source === 'protocol' ? target.family : `cluster:${target.family}`,
       member: target.member,
       dropped,
       clusters: read.length,
@@ -130,6 +136,7 @@ export async function tagsStep(
           ['std', 'float64', Float64Array.from(curves, (p) => p.std)],
         ]),
         'summary.parquet': parquet([
+          ['source', 'utf8', [target.source]],
           ['family', 'utf8', [target.family]],
           ['member', 'int32', Int32Array.of(target.member)],
           ['dropped', 'boolean', [dropped]],

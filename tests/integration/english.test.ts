@@ -61,7 +61,7 @@ describe('the english task through `polca run`', { concurrency: false }, () => {
     ])
       assert.ok(names.includes(n), `step ${n} in ${names.join(', ')}`);
     const tags = run.metrics?.tags as { family: string; kept: number; members: number }[];
-    assert.deepEqual(tags.map((f) => f.family).sort(), ['loss', 'polca']);
+    assert.deepEqual(tags.map((f) => f.family).sort(), ['cluster:loss', 'cluster:polca', 'loss', 'polca']);
     assert.equal(tags.find((f) => f.family === 'polca')?.members, 3);
     const store = localStore(sb);
     const data = run.steps.find((s) => s.name === 'data')!.key;

@@ -64,8 +64,20 @@ describe('arithmetic keys are those from before tasks existed', () => {
 describe('the task field', () => {
   test('an unknown task is refused, naming the field and the allowed tasks', () => {
     assert.throws(
-      () => resolveConfig({ preset: 'tiny', sets: ['task.name=english'] }),
-      (e: Error) => /task\.name/.test(e.message) && /arithmetic/.test(e.message),
+      () => resolveConfig({ preset: 'tiny', sets: ['task.name=klingon'] }),
+      (e: Error) => /task\.name/.test(e.message) && /arithmetic/.test(e.message) && /english/.test(e.message),
+    );
+  });
+  test('the english task: its settings checked by its own schema, naming the field', () => {
+    const c = resolveConfig({ preset: 'english-small' });
+    assert.deepEqual(c.task, { name: 'english', textColumn: 'text', vocabSize: 2000, contextLength: 32, lowercase: true });
+    assert.throws(
+      () => resolveConfig({ preset: 'english-small', sets: ['task.contextLength=2'] }),
+      (e: Error) => /task\.contextLength/.test(e.message),
+    );
+    assert.throws(
+      () => resolveConfig({ preset: 'english-small', sets: ['task.corpusSha256="abc"'] }),
+      (e: Error) => /task\.corpusSha256/.test(e.message),
     );
   });
   test('a setting arithmetic does not have is refused, naming it', () => {
