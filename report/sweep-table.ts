@@ -42,10 +42,30 @@ function title(group: Record<string, unknown>): string {
   return g.length ? g.map(([k, v]) => `${escapeHtml(k)} = ${escapeHtml(JSON.stringify(v))}`).join(', ') : 'all points';
 }
 
+/** The English reading's families (report/english.ts) and what the paper reports for them. */
+const TAG_ROWS: { family: string; label: string; paper: string }[] = [
+  { family: 'polca', label: 'POLCA, published protocol', paper: '22 of 26 kept vectors' },
+  { family: 'loss', label: 'exact loss, published protocol', paper: 'almost nothing (repeated tokens, multi-token nouns)' },
+  { family: 'cluster:polca', label: 'POLCA, polca’s own clustering', paper: '–' },
+  { family: 'cluster:loss', label: 'exact loss, polca’s own clustering', paper: '–' },
+];
+
+/** A group of English points: members with a simply-labelled cluster against chance's count. */
+function tagRows(ps: SweepPoint[]): string {
+  const rows = TAG_ROWS.filter((r) => spread(ps, `tags.${r.family}.kept`).n > 0)
+    .map(
+      (r) =>
+        `<tr><td>${escapeHtml(r.label)}</td><td>${escapeHtml(r.paper)}</td>${['withSimple', 'kept', 'chance'].map((m) => cell(spread(ps, `tags.${r.family}.${m}`))).join('')}</tr>`,
+    )
+    .join('');
+  return `<table class="data"><tr><th>trajectories clustered</th><th>paper: members with a simply-labelled cluster</th><th>ours: with a simply-labelled cluster</th><th>kept</th><th>chance (shuffled tags)</th></tr>${rows}</table>`;
+}
+
 export function paperTableHtml(points: SweepPoint[]): string {
   const groups = seedGroups(points);
   const families = groups
     .map(({ group, points: ps }) => {
+      const tagged = ps.some((p) => Object.keys(p.metrics).some((k) => k.startsWith('tags.')));
       const rows = PAPER_ROWS.map((r) => {
         const paper = `<tr><td>${escapeHtml(r.label)}</td><td class="num">${f3(r.homogeneity)} / ${f3(r.recall)} / ${f3(r.f1)}</td><td class="num">${f3(r.hidden)}</td>`;
         // a family no point of the group computed (not in its protocol.families), as against one without a cluster
@@ -56,8 +76,11 @@ export function paperTableHtml(points: SweepPoint[]): string {
       const cap = ['capture.total', 'capture.first', 'capture.second', 'capture.risingVectors', 'capture.motionShare']
         .map((m) => cell(spread(ps, m)))
         .join('');
+      const table = tagged
+        ? tagRows(ps)
+        : `<table class="data"><tr><th>trajectories clustered</th><th>paper: homogeneity / recall / F1</th><th>paper: hidden</th><th>ours: homogeneity</th><th>recall</th><th>F1</th><th>hidden fraction</th></tr>${rows}</table>`;
       return `<h3>${title(group)} (${ps.length} seed${ps.length === 1 ? '' : 's'})</h3>
-<table class="data"><tr><th>trajectories clustered</th><th>paper: homogeneity / recall / F1</th><th>paper: hidden</th><th>ours: homogeneity</th><th>recall</th><th>F1</th><th>hidden fraction</th></tr>${rows}</table>
+${table}
 <table class="data"><tr><th>basis capture (Σ POLCA / Σ ΔL)</th><th>first order</th><th>second order</th><th>rising vectors</th><th>share of the motion spanned</th></tr><tr>${cap}</tr></table>`;
     })
     .join('');
