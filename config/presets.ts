@@ -48,7 +48,17 @@
  */
 import type { ConfigInput } from './schema.ts';
 
-export const PRESET_NAMES = ['tiny', 'small', 'medium', 'paper', 'iclr', 'english-tiny', 'english-small', 'english-small-pca', 'english-iclr'] as const;
+export const PRESET_NAMES = [
+  'tiny',
+  'small',
+  'medium',
+  'paper',
+  'iclr',
+  'english-tiny',
+  'english-small',
+  'english-small-pca',
+  'english-iclr',
+] as const;
 export type PresetName = (typeof PRESET_NAMES)[number];
 
 export const PRESETS: Record<PresetName, ConfigInput> = {

@@ -207,7 +207,9 @@ export type TaskConfig = z.infer<typeof taskSchema>;
 export const configSchema = z
   .object({
     /** Which preset the config started from (informational; presets are merged by resolveConfig). */
-    preset: z.enum(['tiny', 'small', 'medium', 'paper', 'iclr', 'english-tiny', 'english-small', 'english-small-pca', 'english-iclr']).optional(),
+    preset: z
+      .enum(['tiny', 'small', 'medium', 'paper', 'iclr', 'english-tiny', 'english-small', 'english-small-pca', 'english-iclr'])
+      .optional(),
     seed: nonNegInt()
       .max(2 ** 31 - 1)
       .default(0),

@@ -62,7 +62,10 @@ describe('the English reading over seeds', () => {
       metrics: { 'tags.polca.kept': 9, 'tags.polca.withSimple': withSimple, 'tags.polca.chance': chance, 'capture.total': 0.05 },
     });
     const html = paperTableHtml([en(0, 2, 0.5), en(1, 4, 1.5)]);
-    assert.match(html, /POLCA, published protocol<\/td><td>22 of 26 kept vectors<\/td><td class="num">3\.000 ± 1\.414<\/td><td class="num">9\.000 ± 0\.000<\/td><td class="num">1\.000 ± 0\.707<\/td>/);
+    assert.match(
+      html,
+      /POLCA, published protocol<\/td><td>22 of 26 kept vectors<\/td><td class="num">3\.000 ± 1\.414<\/td><td class="num">9\.000 ± 0\.000<\/td><td class="num">1\.000 ± 0\.707<\/td>/,
+    );
     assert.doesNotMatch(html, /exact loss, published protocol/, 'a family the runs did not compute has no row');
     assert.doesNotMatch(html, /paper: homogeneity \/ recall \/ F1<\/th><th>paper: hidden<\/th><th>ours: homogeneity/);
   });
