@@ -63,7 +63,9 @@ export function summaryLines(r: ExperimentResult): string[] {
     tags
       ? `evaluation loss ${fmt(m.evalLoss)} (perplexity ${fmt(Math.exp(Number(m.evalLoss)))})`
       : `exact-match accuracy ${fmt(m.accuracy)}, evaluation loss ${fmt(m.evalLoss)}`,
-    `basis eigenvalues ${((m.eigenvalues as number[]) ?? []).map((e) => fmt(e, 2)).join(', ')}`,
+    ((m.eigenvalues as number[] | undefined) ?? []).length > 0
+      ? `basis eigenvalues ${(m.eigenvalues as number[]).map((e) => fmt(e, 2)).join(', ')}`
+      : `basis: ${r.config.basis.kind ?? 'hessian'} directions (no eigenvalues)`,
     `coverage; homogeneity (shuffled baseline) / AMI on clustered tokens per skill${tags ? '' : '; carry AMI within hundreds / tens'}:`,
   ];
   for (const c of (m.clustering as ClusterMetric[]) ?? []) {
