@@ -323,7 +323,7 @@ export async function readRun(store: ArtifactStore, record: RunRecord, sharpness
   const sharpness: Sharpness[] = [];
   if (sharpnessEvery > 0) {
     await initBackend(c.runtime.backend);
-    const { eval: evalSeqs, hessian } = makeData(c);
+    const { eval: evalSeqs, hessian } = await makeData(c);
     const shape = modelShape(c);
     const model = makeTokenLossModel(shape, sliceSequences(shape, evalSeqs, 0, 1), hessian);
     try {
