@@ -3,7 +3,7 @@
 // cache, and Debian's chromium for the report test.
 import { execSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -27,6 +27,13 @@ export function ensureNodeModules() {
     writeFileSync(stamp, `${lockHash()}\n`);
     return;
   }
+  // A node_modules that links to another checkout's install is that checkout's: `npm ci` here would
+  // empty it under the other checkout (and whatever runs from it) for a lock file it was not made from.
+  const link = join(root, 'node_modules');
+  if (existsSync(link) && lstatSync(link).isSymbolicLink())
+    throw new Error(
+      `node_modules links to ${realpathSync(link)}, installed from another package-lock.json; replace the link with an install of its own (rm node_modules && npm ci --ignore-scripts) or bring this checkout's lock file in line`,
+    );
   console.error('installing npm packages (npm ci)…');
   // No package's install script runs: none is needed (esbuild, protobufjs, core-js and @swc/core work
   // without theirs), and @tensorflow/tfjs-node's would download libtensorflow and a prebuilt addon
