@@ -221,9 +221,9 @@ function figures(d: EnglishReportData): Figure[] {
   for (const m of d.members) {
     if (m.shown.length === 0) continue;
     const vals: Record<string, unknown>[] = [];
+    // the loss is a level per checkpoint; a decomposition is a change per interval, drawn cumulated
+    const level = m.family === 'loss' || m.family === 'cluster:loss';
     for (const c of m.shown) {
-      // the loss is a level per checkpoint; a decomposition is a change per interval, drawn cumulated
-      const level = m.family === 'loss' || m.family === 'cluster:loss';
       let acc = 0;
       c.curve.forEach((v, t) => {
         acc += v;
@@ -235,10 +235,9 @@ function figures(d: EnglishReportData): Figure[] {
       name: `tags-${m.step.replace(/\//g, '-')}`,
       section: 'tags',
       title: `${memberName(m)}: mean curves of its largest clusters`,
-      caption:
-        m.family === 'loss'
-          ? 'Mean loss of the cluster’s tokens at each checkpoint.'
-          : 'Cumulative mean of the cluster’s trajectories (its decomposed loss change so far).',
+      caption: level
+        ? 'Mean loss of the cluster’s tokens at each checkpoint.'
+        : 'Cumulative mean of the cluster’s trajectories (its decomposed loss change so far).',
       spec: spec({
         width: 420,
         height: 180,
@@ -246,7 +245,7 @@ function figures(d: EnglishReportData): Figure[] {
         mark: { type: 'line', strokeWidth: 1.5 },
         encoding: {
           x: { field: 'iteration', type: 'quantitative' },
-          y: { field: 'value', type: 'quantitative', title: m.family.endsWith('loss') ? 'mean loss' : 'cumulative mean' },
+          y: { field: 'value', type: 'quantitative', title: level ? 'mean loss' : 'cumulative mean' },
           color: { field: 'cluster', type: 'nominal', title: null },
         },
       }),

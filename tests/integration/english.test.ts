@@ -55,8 +55,10 @@ describe('the english task through `polca run`', { concurrency: false }, () => {
       'capture',
       'protocol/loss',
       'protocol/polca/0',
-      'tags/loss',
-      'tags/polca/2',
+      'tags/protocol/loss',
+      'tags/protocol/polca/2',
+      'tags/cluster/loss',
+      'tags/cluster/polca/2',
       'report',
     ])
       assert.ok(names.includes(n), `step ${n} in ${names.join(', ')}`);
