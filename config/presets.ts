@@ -61,6 +61,18 @@ export const PRESET_NAMES = [
 ] as const;
 export type PresetName = (typeof PRESET_NAMES)[number];
 
+/** english-small, also the base of english-small-pca. */
+const ENGLISH_SMALL: ConfigInput = {
+  task: { name: 'english', vocabSize: 2000, contextLength: 32 },
+  data: { evalSize: 64, hessianSize: 128 },
+  model: { nLayers: 2, dModel: 64, nHeads: 4, dMlp: 256 },
+  train: { iterations: 1500, batchSize: 32, lr: 3e-3, warmup: 100, schedule: 'cosine', checkpointEvery: 15 },
+  basis: { every: 150, k: 1, maxIter: 30 },
+  cluster: { minClusterSize: 20, scaling: 'unit-norm' },
+  protocol: { families: ['loss', 'polca'], minClusterShare: 0.0238 },
+  runtime: { concurrency: 2 },
+};
+
 export const PRESETS: Record<PresetName, ConfigInput> = {
   tiny: {
     data: { evalSize: 100, hessianSize: 64 },
@@ -133,26 +145,8 @@ export const PRESETS: Record<PresetName, ConfigInput> = {
     protocol: { families: ['loss', 'polca'] },
     runtime: { concurrency: 2 },
   },
-  'english-small': {
-    task: { name: 'english', vocabSize: 2000, contextLength: 32 },
-    data: { evalSize: 64, hessianSize: 128 },
-    model: { nLayers: 2, dModel: 64, nHeads: 4, dMlp: 256 },
-    train: { iterations: 1500, batchSize: 32, lr: 3e-3, warmup: 100, schedule: 'cosine', checkpointEvery: 15 },
-    basis: { every: 150, k: 1, maxIter: 30 },
-    cluster: { minClusterSize: 20, scaling: 'unit-norm' },
-    protocol: { families: ['loss', 'polca'], minClusterShare: 0.0238 },
-    runtime: { concurrency: 2 },
-  },
-  'english-small-pca': {
-    task: { name: 'english', vocabSize: 2000, contextLength: 32 },
-    data: { evalSize: 64, hessianSize: 128 },
-    model: { nLayers: 2, dModel: 64, nHeads: 4, dMlp: 256 },
-    train: { iterations: 1500, batchSize: 32, lr: 3e-3, warmup: 100, schedule: 'cosine', checkpointEvery: 15 },
-    basis: { kind: 'pca-displacement', every: 150, k: 1, maxIter: 30 },
-    cluster: { minClusterSize: 20, scaling: 'unit-norm' },
-    protocol: { families: ['loss', 'polca'], minClusterShare: 0.0238 },
-    runtime: { concurrency: 2 },
-  },
+  'english-small': ENGLISH_SMALL,
+  'english-small-pca': { ...ENGLISH_SMALL, basis: { ...ENGLISH_SMALL.basis, kind: 'pca-displacement' } },
   'english-iclr': {
     task: { name: 'english', vocabSize: 16_046, contextLength: 128 },
     data: { evalSize: 99, hessianSize: 1000 },
