@@ -61,6 +61,20 @@ export const PRESET_NAMES = [
 ] as const;
 export type PresetName = (typeof PRESET_NAMES)[number];
 
+/** The full paper's optimiser (both of its experiments): AdamW, 100 warm-up steps then constant. */
+const PUBLISHED_OPTIMISER = {
+  batchSize: 64,
+  lr: 1e-5,
+  warmup: 100,
+  schedule: 'constant',
+  beta1: 0.9,
+  beta2: 0.95,
+  weightDecay: 0.1,
+} as const;
+
+/** The full paper's model (both of its experiments): 3 layers, d_model 512, 4 heads, MLP 2048. */
+const PUBLISHED_MODEL = { nLayers: 3, dModel: 512, nHeads: 4, dMlp: 2048 } as const;
+
 /** english-small, also the base of english-small-pca. */
 const ENGLISH_SMALL: ConfigInput = {
   task: { name: 'english', vocabSize: 2000, contextLength: 32 },
@@ -101,35 +115,15 @@ export const PRESETS: Record<PresetName, ConfigInput> = {
   medium: {
     data: { evalSize: 500, hessianSize: 256 },
     model: { nLayers: 2, dModel: 64, nHeads: 4, dMlp: 256 },
-    train: {
-      iterations: 4000,
-      batchSize: 64,
-      lr: 1e-3,
-      warmup: 100,
-      schedule: 'constant',
-      beta1: 0.9,
-      beta2: 0.95,
-      weightDecay: 0.1,
-      checkpointEvery: 20,
-    },
+    train: { ...PUBLISHED_OPTIMISER, lr: 1e-3, iterations: 4000, checkpointEvery: 20 },
     basis: { every: 200, k: 1, maxIter: 30 },
     cluster: { minClusterSize: 20, scaling: 'unit-norm' },
     runtime: { concurrency: 2 },
   },
   iclr: {
     data: { evalSize: 1250, hessianSize: 1250 },
-    model: { nLayers: 3, dModel: 512, nHeads: 4, dMlp: 2048 },
-    train: {
-      iterations: 10_000,
-      batchSize: 64,
-      lr: 1e-5,
-      warmup: 100,
-      schedule: 'constant',
-      beta1: 0.9,
-      beta2: 0.95,
-      weightDecay: 0.1,
-      checkpointEvery: 20,
-    },
+    model: PUBLISHED_MODEL,
+    train: { ...PUBLISHED_OPTIMISER, iterations: 10_000, checkpointEvery: 20 },
     basis: { every: 200, k: 1, maxIter: 40 },
     cluster: { minClusterSize: 150, minSamples: 333 },
     protocol: { families: ['loss', 'dloss', 'fisher', 'lca', 'polca-first', 'polca'] },
@@ -150,18 +144,8 @@ export const PRESETS: Record<PresetName, ConfigInput> = {
   'english-iclr': {
     task: { name: 'english', vocabSize: 16_046, contextLength: 128 },
     data: { evalSize: 99, hessianSize: 1000 },
-    model: { nLayers: 3, dModel: 512, nHeads: 4, dMlp: 2048 },
-    train: {
-      iterations: 14_000,
-      batchSize: 64,
-      lr: 1e-5,
-      warmup: 100,
-      schedule: 'constant',
-      beta1: 0.9,
-      beta2: 0.95,
-      weightDecay: 0.1,
-      checkpointEvery: 200,
-    },
+    model: PUBLISHED_MODEL,
+    train: { ...PUBLISHED_OPTIMISER, iterations: 14_000, checkpointEvery: 200 },
     basis: { every: 400, k: 1, maxIter: 40 },
     cluster: { minClusterSize: 300, minSamples: 844 },
     protocol: { families: ['loss', 'polca'], minClusterShare: 0.0238 },
