@@ -10,8 +10,7 @@
 import { basisKind, type Config, type Family, type ProtocolFamily } from '../config/schema.ts';
 import { shuffledOrder } from '../core/basis-order.ts';
 import { checkpointIterations } from '../core/schedule.ts';
-import { TAG_POSITIONS } from '../core/tasks/english-spec.ts';
-import { DEFAULT_TASK, getTaskSpec } from '../core/tasks/specs.ts';
+import { hasTagReading } from '../core/tasks/specs.ts';
 
 export function segmentCount(c: Config): number {
   return c.train.iterations / c.basis.every;
@@ -68,12 +67,6 @@ export interface ProtocolTarget {
   /** Step name in the run record. */
   name: string;
 }
-
-/** True when the config's task labels tokens with part-of-speech tags (English). */
-export const hasTagReading = (c: Pick<Config, 'task'>): boolean => {
-  const cols = getTaskSpec(c.task?.name ?? DEFAULT_TASK).skillColumns;
-  return TAG_POSITIONS.every((p) => cols.includes(p));
-};
 
 /**
  * One part-of-speech reading: the clustering of a protocol step (the paper's settings), or of a

@@ -4,7 +4,7 @@
  * with their data.
  */
 import { arithmeticTask } from './arithmetic.ts';
-import { englishSpec } from './english-spec.ts';
+import { englishSpec, TAG_POSITIONS } from './english-spec.ts';
 import type { TaskSpec } from './task.ts';
 
 export const TASK_SPECS = { arithmetic: arithmeticTask, english: englishSpec } as const;
@@ -17,4 +17,10 @@ export function getTaskSpec(name: string): TaskSpec {
   const t = (TASK_SPECS as unknown as Record<string, TaskSpec | undefined>)[name];
   if (!t) throw new Error(`task.name: unknown task ${JSON.stringify(name)}; allowed: ${TASK_NAMES.join(', ')}`);
   return t;
+}
+
+/** True when a config's task labels tokens with part-of-speech tags (English): its clusters are read against them. */
+export function hasTagReading(c: { task?: { name: string } }): boolean {
+  const cols = getTaskSpec(c.task?.name ?? DEFAULT_TASK).skillColumns;
+  return TAG_POSITIONS.every((p) => cols.includes(p));
 }
