@@ -93,11 +93,12 @@ export async function englishCorpus(t: EnglishConfig): Promise<Corpus> {
   return corpus;
 }
 
-export function englishText(t: EnglishConfig): Promise<EnglishText> {
+/** The tokenised text of a config; `corpus`, when the caller has already read it (checked against the hash), is not read again. */
+export function englishText(t: EnglishConfig, corpus?: Corpus): Promise<EnglishText> {
   const k = JSON.stringify([t.corpus ?? null, t.textColumn, t.corpusSha256 ?? null, t.vocabSize, t.lowercase]);
   let p = cache.get(k);
   if (!p) {
-    p = englishCorpus(t).then((c) => prepareText(c, t.vocabSize, t.lowercase));
+    p = (corpus ? Promise.resolve(corpus) : englishCorpus(t)).then((c) => prepareText(c, t.vocabSize, t.lowercase));
     p.catch(() => cache.delete(k));
     cache.set(k, p);
   }
@@ -184,7 +185,7 @@ export const englishTask: Task<EnglishConfig> = {
   ...englishSpec,
   async resolve(t: EnglishConfig, data: { evalSize: number; hessianSize: number }): Promise<EnglishConfig> {
     const corpus = await englishCorpus(t);
-    const text = await englishText({ ...t, corpusSha256: corpus.sha256 });
+    const text = await englishText({ ...t, corpusSha256: corpus.sha256 }, corpus);
     const L = t.contextLength;
     const evalSlots = slots(text, L, true).length;
     const trainSlots = slots(text, L, false).length;
