@@ -226,11 +226,12 @@ export interface LoadOptions {
   maxPoints?: number;
 }
 
-export async function loadReportData(store: ArtifactStore, record: RunRecord, opts: LoadOptions = {}): Promise<ReportData> {
-  const maxPoints = opts.maxPoints ?? 400;
-  const steps = record.steps ?? {};
-  const missing: string[] = [];
-  const read = async (step: string, file: string, columns?: string[]): Promise<Table | undefined> => {
+/**
+ * A reader of a run's tables by step name: undefined for a step the run has not (or a file its
+ * artifact lacks), which is noted in `missing` so the report can say what it left out.
+ */
+export function stepTableReader(store: ArtifactStore, steps: Record<string, string>, missing: string[]) {
+  return async (step: string, file: string, columns?: string[]): Promise<Table | undefined> => {
     const key = steps[step];
     if (!key) {
       if (!missing.includes(step)) missing.push(step);
@@ -246,6 +247,13 @@ export async function loadReportData(store: ArtifactStore, record: RunRecord, op
       throw e;
     }
   };
+}
+
+export async function loadReportData(store: ArtifactStore, record: RunRecord, opts: LoadOptions = {}): Promise<ReportData> {
+  const maxPoints = opts.maxPoints ?? 400;
+  const steps = record.steps ?? {};
+  const missing: string[] = [];
+  const read = stepTableReader(store, steps, missing);
 
   const data: ReportData = {
     name: record.name,

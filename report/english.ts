@@ -7,13 +7,13 @@
  * with their tag labels, mean curves, most frequent target words and the contexts of the 10 tokens
  * nearest each cluster's medoid, as text.
  */
-import { type ArtifactStore, decodeParquet, type RunRecord, type Table } from '../artifacts/index.ts';
+import type { ArtifactStore, RunRecord, Table } from '../artifacts/index.ts';
 import { type TagFamilyReading, type TagMemberReading, tagFamilies } from '../core/tag-families.ts';
 import { TAG_POSITIONS } from '../core/tasks/english-spec.ts';
 import { type Figure, r4, spec } from './figures.ts';
 import { fmt } from './format.ts';
 import { escapeHtml, type PageSection, page } from './html.ts';
-import { indexedSteps } from './data.ts';
+import { indexedSteps, stepTableReader } from './data.ts';
 import { captureFigures } from './readings-view.ts';
 import { type CaptureData, loadCapture, readingMetrics } from './readings.ts';
 import { renderSvg, svgToPng } from './render.ts';
@@ -60,14 +60,7 @@ export interface EnglishReportData {
 export async function loadEnglishReportData(store: ArtifactStore, record: RunRecord): Promise<EnglishReportData> {
   const steps = record.steps ?? {};
   const missing: string[] = [];
-  const read = async (step: string, file: string, columns?: string[]): Promise<Table | undefined> => {
-    const key = steps[step];
-    if (!key) {
-      if (!missing.includes(step)) missing.push(step);
-      return undefined;
-    }
-    return decodeParquet(await store.get(key, file), columns);
-  };
+  const read = stepTableReader(store, steps, missing);
   const tok = await read('data', 'tokens.parquet', ['token', 'pos']);
   const n = tok ? tok.token.length : 0;
   const pos = tok ? (tok.pos as string[]) : [];
