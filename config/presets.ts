@@ -27,6 +27,15 @@
  *    the same). Checkpoints every 20 steps (the paper's text; its settings table says 5). Not
  *    stated there, so polca's defaults: gradient clipping at norm 1, eps 1e-8, Lanczos maxIter 40.
  *    For GPUs or a pool of workers: BENCHMARKS.md projects its run time from measured segments.
+ *  - iclr-probe: the `iclr` model and optimiser verbatim (3 layers, d_model 512, 10,000 steps at
+ *    batch 64, AdamW lr 1e-5, weight decay 0.1, betas (0.9, 0.95), 100 warm-up steps then
+ *    constant) with an evaluation reduced to fit a few hours on 2 cores: a checkpoint every 200
+ *    steps (50 intervals), a basis vector every 1000 (10 vectors), a Hessian sample of 256
+ *    examples, Lanczos maxIter 30, 500 evaluation examples (2000 tokens), HDBSCAN at the
+ *    protocol's shares of 2000 tokens (min_cluster_size 60 = 0.03 × 2000, min_samples 133 =
+ *    2000 / 15), the loss, first-order POLCA and POLCA rows of the table. Sized from bench/paper.ts
+ *    at this shape (BENCHMARKS.md); grids/iclr-probe.json runs it beside the principal-direction
+ *    basis on the same training.
  *  - english-tiny: English language modelling (core/tasks/english.ts) for tests: the built-in
  *    corpus, 500 words, context 16, 1 layer; the whole DAG in about a minute.
  *  - english-small: English language modelling on 2 cores (README, docs/findings.md): the
@@ -54,6 +63,7 @@ export const PRESET_NAMES = [
   'medium',
   'paper',
   'iclr',
+  'iclr-probe',
   'english-tiny',
   'english-small',
   'english-small-pca',
@@ -128,6 +138,15 @@ export const PRESETS: Record<PresetName, ConfigInput> = {
     cluster: { minClusterSize: 150, minSamples: 333 },
     protocol: { families: ['loss', 'dloss', 'fisher', 'lca', 'polca-first', 'polca'] },
     runtime: { concurrency: 8 },
+  },
+  'iclr-probe': {
+    data: { evalSize: 500, hessianSize: 256 },
+    model: PUBLISHED_MODEL,
+    train: { ...PUBLISHED_OPTIMISER, iterations: 10_000, checkpointEvery: 200 },
+    basis: { every: 1000, k: 1, maxIter: 30 },
+    cluster: { minClusterSize: 60, minSamples: 133 },
+    protocol: { families: ['loss', 'polca-first', 'polca'] },
+    runtime: { concurrency: 2 },
   },
   'english-tiny': {
     task: { name: 'english', vocabSize: 500, contextLength: 16 },

@@ -208,7 +208,7 @@ export const configSchema = z
   .object({
     /** Which preset the config started from (informational; presets are merged by resolveConfig). */
     preset: z
-      .enum(['tiny', 'small', 'medium', 'paper', 'iclr', 'english-tiny', 'english-small', 'english-small-pca', 'english-iclr'])
+      .enum(['tiny', 'small', 'medium', 'paper', 'iclr', 'iclr-probe', 'english-tiny', 'english-small', 'english-small-pca', 'english-iclr'])
       .optional(),
     seed: nonNegInt()
       .max(2 ** 31 - 1)
