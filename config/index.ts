@@ -7,6 +7,7 @@
  */
 import { z } from 'zod';
 import { getTaskSpec } from '../core/tasks/specs.ts';
+import { requiredTogether, schemaAt, sectionFields } from './paths.ts';
 import { PRESET_NAMES, PRESETS, type PresetName } from './presets.ts';
 import { type Config, type ConfigInput, configSchema, REMOVED_FIELDS } from './schema.ts';
 
@@ -100,6 +101,15 @@ function describeIssue(issue: z.core.$ZodIssue, input: unknown): { path: string;
     allowed = `unknown field(s) ${issue.keys.join(', ')}`;
   } else if (issue.code === 'invalid_type') {
     allowed = `expected ${issue.expected}`;
+  }
+  // A field of a section whose fields come together (train.denseCheckpoints: every, until), missing.
+  const group = given === undefined && issue.code === 'invalid_type' ? requiredTogether().find((g) => g.includes(path)) : undefined;
+  if (group) {
+    const example = group.map((g) => `--set ${g}=…`).join(' ');
+    return {
+      path,
+      message: `${path}: missing; ${group.join(' and ')} are needed together: give ${group.length === 2 ? 'both' : 'all of them'} (${example}) or none`,
+    };
   }
   const givenText = given === undefined ? '' : ` (given ${JSON.stringify(given)})`;
   return { path, message: `${path}: ${issue.message}${givenText}${allowed ? `; ${allowed}` : ''}` };
@@ -234,31 +244,11 @@ function withoutNegativeZero(v: unknown): unknown {
   return v;
 }
 
-/** Fields that are absent from the defaults (optional, no default). */
-const OPTIONAL_PATHS = [
-  'preset',
-  'task',
-  'task.name',
-  'basis.kind',
-  'cluster.minSamples',
-  'train.denseCheckpoints',
-  'train.denseCheckpoints.every',
-  'train.denseCheckpoints.until',
-];
-
-/** True when `path` names a field of the schema (checked against the defaults' shape). */
+/** True when `path` names a field or section of the schema (config/paths.ts), optional ones included. */
 export function knownPath(path: string[]): boolean {
   // A task's settings are its own schema's to judge (core/tasks/*.ts), once `task.name` picks it.
   if (path[0] === 'task') return true;
-  let cur: unknown = configSchema.parse({});
-  for (const p of path) {
-    if (!isPlain(cur) || !Object.hasOwn(cur, p)) {
-      // optional fields without defaults
-      return OPTIONAL_PATHS.includes(path.join('.'));
-    }
-    cur = cur[p];
-  }
-  return true;
+  return schemaAt(path) !== undefined;
 }
 
 /**
@@ -266,19 +256,12 @@ export function knownPath(path: string[]): boolean {
  * path reaches (`at`, '' for the top level) and that section's field names.
  */
 export function fieldsNear(path: string[]): { at: string; fields: string[] } {
-  let cur: unknown = configSchema.parse({});
   const reached: string[] = [];
   for (const p of path.slice(0, -1)) {
-    if (!isPlain(cur) || !Object.hasOwn(cur, p) || !isPlain(cur[p])) break;
-    cur = cur[p];
+    if (sectionFields([...reached, p]).length === 0) break;
     reached.push(p);
   }
-  const at = reached.join('.');
-  const extra = OPTIONAL_PATHS.filter((o) => o.split('.').length === reached.length + 1 && o.startsWith(at ? `${at}.` : '')).map(
-    (o) => o.split('.').pop()!,
-  );
-  const fields = [...new Set([...Object.keys(cur as Plain), ...extra])].sort();
-  return { at, fields };
+  return { at: reached.join('.'), fields: sectionFields(reached) };
 }
 
 /** JSON Schema of the config, for editors. */
