@@ -11,7 +11,7 @@ import { resolveTask } from '../core/data.ts';
 import type { Config } from '../config/schema.ts';
 import type { ExperimentResult, ProgressState, StepResult } from '../workflows/dag.ts';
 import type { SweepInput, SweepPointResult } from '../workflows/index.ts';
-import { intOption, readConfigFile } from './common.ts';
+import { intOption, presetChoices, readConfigFile } from './common.ts';
 import {
   connectTemporal,
   queueHasWorker,
@@ -441,7 +441,7 @@ export function register(program: Command): void {
   program
     .command('run')
     .description('Run the POLCA experiment (the embedded default: the `small` preset, a local Temporal dev server and the local store)')
-    .option('--preset <name>', 'tiny | small | medium | paper | iclr', undefined)
+    .option('--preset <name>', presetChoices())
     .option('--config <file>', 'a JSON file with a (partial) config; see `polca config schema`')
     .option('--set <path=value>', 'override one config field, e.g. --set train.lr=0.001 (repeatable)', collect, [])
     .option('--detach', 'start the workflow and return at once')

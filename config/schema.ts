@@ -13,6 +13,7 @@ import { z } from 'zod';
 import { arithmeticConfigSchema } from '../core/tasks/arithmetic.ts';
 import { englishConfigSchema } from '../core/tasks/english-spec.ts';
 import { DEFAULT_TASK, getTaskSpec } from '../core/tasks/specs.ts';
+import { PRESET_NAMES } from './presets.ts';
 
 const posInt = () => z.number().int().positive();
 const nonNegInt = () => z.number().int().nonnegative();
@@ -207,9 +208,7 @@ export type TaskConfig = z.infer<typeof taskSchema>;
 export const configSchema = z
   .object({
     /** Which preset the config started from (informational; presets are merged by resolveConfig). */
-    preset: z
-      .enum(['tiny', 'small', 'medium', 'paper', 'iclr', 'english-tiny', 'english-small', 'english-small-pca', 'english-iclr'])
-      .optional(),
+    preset: z.enum(PRESET_NAMES).optional(),
     seed: nonNegInt()
       .max(2 ** 31 - 1)
       .default(0),
