@@ -3,7 +3,7 @@
  * own message: a step's error, a store fault with what to do) and the step it came from, instead
  * of the client's `Workflow execution failed`.
  */
-import { ActivityFailure, ChildWorkflowFailure, TemporalFailure, WorkflowFailedError } from '@temporalio/client';
+import { ActivityFailure, ChildWorkflowFailure, type TemporalFailure, WorkflowFailedError } from '@temporalio/client';
 
 /** `<step> failed: <innermost message>` for a failed workflow; undefined for any other error. */
 export function workflowFailureLine(e: unknown): string | undefined {
