@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { register as registerArtifacts } from './artifacts.ts';
+import { register as registerCancel } from './cancel.ts';
 import { register as registerConfig } from './config.ts';
 import { register as registerDoctor } from './doctor.ts';
 import { workflowFailureLine } from './failure.ts';
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   registerRun(program);
+  registerCancel(program);
   registerServices(program);
   registerDoctor(program);
   registerArtifacts(program);

@@ -95,9 +95,17 @@ export async function queueHasWorker(t: TemporalTarget): Promise<boolean> {
 }
 
 export interface RunWorkers {
-  stop(): Promise<void>;
+  /**
+   * Stop every worker: the in-process one at once (running steps get RUN_WORKER_GRACE, then are
+   * cancelled and go back to the server for a retry), the child processes by SIGTERM. With
+   * `childWaitMs`, child processes still draining after that long are left to finish on their own.
+   */
+  stop(opts?: { childWaitMs?: number }): Promise<void>;
   count: number;
 }
+
+/** How long a step running in a run's own worker gets to finish when the run stops (Ctrl-C) before it is cancelled. */
+export const RUN_WORKER_GRACE = '2s';
 
 /**
  * Workers for a run when none serves the queue: one in this process, and `n − 1` child
@@ -106,7 +114,12 @@ export interface RunWorkers {
  */
 export async function startRunWorkers(t: TemporalTarget, n = 1): Promise<RunWorkers> {
   const { createWorker } = await import('../worker/index.ts');
-  const worker = await createWorker({ address: t.address, namespace: t.namespace, taskQueue: t.taskQueue });
+  const worker = await createWorker({
+    address: t.address,
+    namespace: t.namespace,
+    taskQueue: t.taskQueue,
+    shutdownGraceTime: RUN_WORKER_GRACE,
+  });
   const running = worker.run();
   const children: { proc: ChildProcess; exited: Promise<unknown> }[] = [];
   for (let i = 1; i < n; i++) {
@@ -118,11 +131,14 @@ export async function startRunWorkers(t: TemporalTarget, n = 1): Promise<RunWork
   }
   return {
     count: n,
-    async stop() {
+    async stop(opts = {}) {
       for (const c of children) c.proc.kill('SIGTERM');
-      worker.shutdown();
+      // A SIGINT or SIGTERM may have started the shutdown already (the SDK's own signal handling).
+      if (worker.getState() === 'RUNNING') worker.shutdown();
       await running.catch(() => undefined);
-      await Promise.all(children.map((c) => c.exited));
+      const exited = Promise.all(children.map((c) => c.exited));
+      if (opts.childWaitMs === undefined) await exited;
+      else await Promise.race([exited, new Promise((r) => setTimeout(r, opts.childWaitMs).unref())]);
     },
   };
 }
