@@ -202,7 +202,7 @@ async function runCommand(opts: RunOptions): Promise<void> {
     routeLogsToFile(logPath);
     process.stderr.write(`worker logs: ${logPath}\n`);
   }
-  // Ctrl-C: the workers stop, the workflow keeps running on the server, the command says so and exits 130.
+  // Ctrl-C (or SIGTERM): the workers stop, the workflow keeps running on the server, the command says so and exits 130 (143).
   const interrupt = watchInterrupt();
   let started = false;
   let result: { r: ExperimentResult; runId: string };
@@ -211,7 +211,8 @@ async function runCommand(opts: RunOptions): Promise<void> {
       t,
       workers,
       async () => {
-        if (interrupt.fired) throw new InterruptedError('interrupted before the workflow started: nothing runs on the server');
+        if (interrupt.fired)
+          throw new InterruptedError('interrupted before the workflow started: nothing runs on the server', interrupt.exitCode);
         const handle = await start();
         started = true;
         if (!opts.json) {
@@ -224,7 +225,8 @@ async function runCommand(opts: RunOptions): Promise<void> {
           showProgress(async () => (await handle.query<{ stages: ProgressState }>('progress')).stages, settled, !!opts.json),
           interrupt.promise,
         ]);
-        if (interrupt.fired) throw new InterruptedError(`interrupted; workflow ${workflowId} keeps running on the server`);
+        if (interrupt.fired)
+          throw new InterruptedError(`interrupted; workflow ${workflowId} keeps running on the server`, interrupt.exitCode);
         const desc = await handle.describe();
         return { r: await done, runId: desc.runId };
       },
@@ -233,7 +235,7 @@ async function runCommand(opts: RunOptions): Promise<void> {
   } catch (e) {
     if (!interrupt.fired) throw e;
     if (started) for (const line of interruptedLines(workflowId, t.address, process.argv.slice(2))) process.stderr.write(`${line}\n`);
-    throw e instanceof InterruptedError ? e : new InterruptedError(`interrupted (${(e as Error).message})`);
+    throw e instanceof InterruptedError ? e : new InterruptedError(`interrupted (${(e as Error).message})`, interrupt.exitCode);
   } finally {
     interrupt.dispose();
   }

@@ -124,6 +124,29 @@ describe('Ctrl-C during `polca run`', { concurrency: false }, () => {
     );
   });
 
+  test('SIGTERM to the command alone (a process manager stopping it) ends it the same way, exit 143', { timeout: 600_000 }, async () => {
+    const box = sandbox(services.temporalAddress, 'sigterm');
+    dirs.push(box.home);
+    const tid = `sigterm-${Date.now()}`;
+    const p = startGroup(['run', '--preset', 'tiny', '--set', 'runtime.heartbeatSeconds=30', '--workers', '1', '--id', tid], box.env);
+    await waitUntil('the workflow started', () => p.stderr().includes(`workflow ${tid} on `) || p.child.exitCode !== null, 400_000, 50);
+    assert.equal(p.child.exitCode, null, p.stderr().slice(-2000));
+    const t0 = Date.now();
+    p.child.kill('SIGTERM');
+    const killer = setTimeout(() => process.kill(-p.child.pid!, 'SIGKILL'), 60_000);
+    const end = await p.exited;
+    clearTimeout(killer);
+    const seconds = (end.at - t0) / 1000;
+    console.log(`# SIGTERM: the command ended ${seconds.toFixed(1)} s later`);
+    assert.equal(end.code, 143, `exit ${end.code} (signal ${end.signal})\n${p.stderr().slice(-3000)}`);
+    assert.ok(seconds < 10, `ended ${seconds.toFixed(1)} s after the signal`);
+    assert.match(lastLine(p.stderr()), new RegExp(`^polca: interrupted; workflow ${tid} keeps running on the server$`));
+    assert.equal(await statusOf(tid), 'RUNNING');
+    const cancel = await polca(['cancel', tid], box.env);
+    assert.equal(cancel.code, 0, cancel.stderr);
+    assert.equal(await statusOf(tid), 'TERMINATED');
+  });
+
   test('`polca cancel` ends a workflow that no worker serves', { timeout: 120_000 }, async () => {
     const box = sandbox(services.temporalAddress, 'cancel');
     dirs.push(box.home);
