@@ -16,7 +16,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
+import { storeFault } from '../../activities/store-faults.ts';
 import { ArtifactStore, LocalBackend } from '../../artifacts/index.ts';
+import { S3Backend } from '../../artifacts/s3.ts';
 import { polca, polcaBin, type RunJson, type Sandbox, sandbox, storeDigest, waitUntil } from '../../bench/experiment.ts';
 import { getTestServices, type TestServices } from '../helpers/services.ts';
 
@@ -213,4 +215,24 @@ describe('a store that cannot be written: the run fails at once, its last line s
     assert.match(last, /still after \d+ s of retries\); free space there/);
     assert.ok(seconds < 120, `${seconds.toFixed(1)} s`);
   });
+});
+
+test('an S3 bucket that refuses these credentials is a permission fault naming the bucket (MinIO)', async () => {
+  const s = services.s3;
+  const backend = new S3Backend({
+    bucket: s.bucket,
+    endpoint: s.endpoint,
+    prefix: `refused-${Date.now()}`,
+    credentials: { accessKeyId: s.accessKeyId, secretAccessKey: `${s.secretAccessKey}-wrong` },
+  });
+  const err = await backend.putObject('runs/r.json', new Uint8Array(8)).then(
+    () => undefined,
+    (e: unknown) => e as Error,
+  );
+  assert.ok(err, 'the write was refused');
+  // as the compute thread hands it over: the message alone
+  const f = storeFault(new Error(err.message));
+  assert.equal(f?.kind, 'permission', err.message);
+  assert.match(f?.where ?? '', new RegExp(`runs/r\\.json in bucket ${s.bucket}$`));
+  assert.ok(!err.message.includes(s.secretAccessKey), 'no secret in the message');
 });
