@@ -152,6 +152,43 @@ async function withWorkers<T>(t: TemporalTarget, want: number | undefined, f: ()
   }
 }
 
+/**
+ * Run `body` (which starts or attaches to workflow `workflowId`, calls `started()`, and waits for
+ * it, returning undefined once `interrupt` fired) with the run's workers. Ctrl-C or SIGTERM: the
+ * workers stop, the command says that the workflow keeps running on the server with the commands
+ * to continue, follow and cancel it, and ends with an InterruptedError (exit 130, SIGTERM 143).
+ */
+async function interruptible<T>(
+  t: TemporalTarget,
+  workflowId: string,
+  workers: number | undefined,
+  body: (interrupt: Interruption, started: () => void) => Promise<T | undefined>,
+): Promise<T> {
+  const interrupt = watchInterrupt();
+  let started = false;
+  try {
+    const out = await withWorkers(
+      t,
+      workers,
+      async () => {
+        if (interrupt.fired) return undefined;
+        return body(interrupt, () => {
+          started = true;
+        });
+      },
+      interrupt,
+    );
+    if (!interrupt.fired && out !== undefined) return out;
+  } catch (e) {
+    if (!interrupt.fired) throw e;
+  } finally {
+    interrupt.dispose();
+  }
+  if (!started) throw new InterruptedError('interrupted before the workflow started: nothing runs on the server', interrupt.exitCode);
+  for (const line of interruptedLines(workflowId, t.address, process.argv.slice(2))) process.stderr.write(`${line}\n`);
+  throw new InterruptedError(`interrupted; workflow ${workflowId} keeps running on the server`, interrupt.exitCode);
+}
+
 function resolveFromOptions(opts: RunOptions): Config {
   return resolveConfig({ preset: opts.preset, config: opts.config ? readConfigFile(opts.config) : undefined, sets: opts.set });
 }
@@ -202,43 +239,23 @@ async function runCommand(opts: RunOptions): Promise<void> {
     routeLogsToFile(logPath);
     process.stderr.write(`worker logs: ${logPath}\n`);
   }
-  // Ctrl-C (or SIGTERM): the workers stop, the workflow keeps running on the server, the command says so and exits 130 (143).
-  const interrupt = watchInterrupt();
-  let started = false;
-  let result: { r: ExperimentResult; runId: string };
-  try {
-    result = await withWorkers(
-      t,
-      workers,
-      async () => {
-        if (interrupt.fired)
-          throw new InterruptedError('interrupted before the workflow started: nothing runs on the server', interrupt.exitCode);
-        const handle = await start();
-        started = true;
-        if (!opts.json) {
-          process.stderr.write(`workflow ${workflowId} on ${t.address}${uiLink(t, workflowId) ? `  ${uiLink(t, workflowId)}` : ''}\n`);
-        }
-        const done = handle.result();
-        const settled = Promise.race([done.then(noop, noop), interrupt.promise]);
-        // A progress query needs a worker: once interrupted, it is not waited for.
-        await Promise.race([
-          showProgress(async () => (await handle.query<{ stages: ProgressState }>('progress')).stages, settled, !!opts.json),
-          interrupt.promise,
-        ]);
-        if (interrupt.fired)
-          throw new InterruptedError(`interrupted; workflow ${workflowId} keeps running on the server`, interrupt.exitCode);
-        const desc = await handle.describe();
-        return { r: await done, runId: desc.runId };
-      },
-      interrupt,
-    );
-  } catch (e) {
-    if (!interrupt.fired) throw e;
-    if (started) for (const line of interruptedLines(workflowId, t.address, process.argv.slice(2))) process.stderr.write(`${line}\n`);
-    throw e instanceof InterruptedError ? e : new InterruptedError(`interrupted (${(e as Error).message})`, interrupt.exitCode);
-  } finally {
-    interrupt.dispose();
-  }
+  const result = await interruptible(t, workflowId, workers, async (interrupt, started) => {
+    const handle = await start();
+    started();
+    if (!opts.json) {
+      process.stderr.write(`workflow ${workflowId} on ${t.address}${uiLink(t, workflowId) ? `  ${uiLink(t, workflowId)}` : ''}\n`);
+    }
+    const done = handle.result();
+    const settled = Promise.race([done.then(noop, noop), interrupt.promise]);
+    // A progress query needs a worker: once interrupted, it is not waited for.
+    await Promise.race([
+      showProgress(async () => (await handle.query<{ stages: ProgressState }>('progress')).stages, settled, !!opts.json),
+      interrupt.promise,
+    ]);
+    if (interrupt.fired) return undefined;
+    const desc = await handle.describe();
+    return { r: await done, runId: desc.runId };
+  });
   await printResult(t, workflowId, result.runId, result.r, t0, opts.json);
   await t.connection.close();
 }
@@ -440,7 +457,7 @@ async function sweepCommand(opts: {
   const { canonicalJson, sha256Hex } = await import('../artifacts/keys.ts');
   const workflowId = opts.id ?? `polca-sweep-${sha256Hex(canonicalJson({ base: input.base ?? {}, grid: input.grid })).slice(0, 12)}`;
   const { polcaSweep } = await import('../workflows/index.ts');
-  const results = await withWorkers(t, workers, async () => {
+  const results = await interruptible(t, workflowId, workers, async (interrupt, started) => {
     const handle = await t.client.workflow.start(polcaSweep, {
       taskQueue: t.taskQueue,
       workflowId,
@@ -448,8 +465,11 @@ async function sweepCommand(opts: {
       workflowIdConflictPolicy: 'USE_EXISTING',
       workflowIdReusePolicy: 'ALLOW_DUPLICATE',
     });
+    started();
     if (!opts.json) process.stderr.write(`sweep ${workflowId}: ${gridPoints(input.grid).length} points, ${parallel} at once\n`);
-    return handle.result();
+    const done = handle.result();
+    await Promise.race([done.then(noop, noop), interrupt.promise]);
+    return interrupt.fired ? undefined : done;
   });
   // The headline numbers of each point are the report's (report/metrics.ts), read from its run record.
   const { runMetrics } = await import('../report/build.ts');
