@@ -254,10 +254,19 @@ describe('real file systems: a read-only and a full tmpfs', () => {
     assert.match(f.message, new RegExp(`EROFS at ${dir}/store`));
   });
 
-  test('writing 1 MiB into a 64 KiB tmpfs: ENOSPC', { skip }, async () => {
+  test('writing 1 MiB into a 64 KiB tmpfs: ENOSPC, and the failed writes leave nothing that takes space', { skip }, async () => {
     const dir = tmpfs('full', 'size=64k')!;
-    const err = await writeError(new LocalBackend(join(dir, 'store')));
+    const backend = new LocalBackend(join(dir, 'store'));
+    const err = await writeError(backend);
     assert.equal(storeFault(err)?.kind, 'no-space', err.message);
     assert.equal(storeFault(err)?.code, 'ENOSPC');
+    // a single object (a resume point, a run record) that does not fit
+    const single = await backend.putObject('scratch/k/partial.bin', new Uint8Array(1 << 20)).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    assert.equal(storeFault(single)?.code, 'ENOSPC', String(single));
+    const left = spawnSync('find', [dir, '-type', 'f'], { encoding: 'utf8' }).stdout.trim();
+    assert.equal(left, '', 'no partly written file is left behind');
   });
 });
