@@ -138,9 +138,17 @@ export function withoutRemovedFields(input: unknown): unknown {
   return out;
 }
 
+/** `preset`, when given, names a preset of the registry (the schema leaves that to this module, see schema.ts). */
+function presetIssues(input: unknown): { path: string; message: string }[] {
+  const preset = isPlain(input) ? input.preset : undefined;
+  if (preset === undefined || (typeof preset === 'string' && (PRESET_NAMES as readonly string[]).includes(preset))) return [];
+  const allowed = `allowed: ${PRESET_NAMES.join(', ')}`;
+  return [{ path: 'preset', message: `preset: unknown preset ${JSON.stringify(preset)}; ${allowed}` }];
+}
+
 /** Validate a full or partial config; throws ConfigError naming every bad field. */
 export function validateConfig(input: unknown): Config {
-  const removed = removedIssues(input);
+  const removed = [...removedIssues(input), ...presetIssues(input)];
   if (removed.length > 0) throw new ConfigError(`invalid config:\n  ${removed.map((i) => i.message).join('\n  ')}`, removed);
   const r = configSchema.safeParse(input);
   if (r.success) {
@@ -266,5 +274,9 @@ export function fieldsNear(path: string[]): { at: string; fields: string[] } {
 
 /** JSON Schema of the config, for editors. */
 export function configJsonSchema(): unknown {
-  return z.toJSONSchema(configSchema, { io: 'input', unrepresentable: 'any' });
+  const schema = z.toJSONSchema(configSchema, { io: 'input', unrepresentable: 'any' });
+  const preset = schema.properties?.preset as Record<string, unknown>;
+  // The presets an editor may offer: the registry's (validateConfig checks them).
+  preset.enum = [...PRESET_NAMES];
+  return schema;
 }

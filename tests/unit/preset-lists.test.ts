@@ -39,10 +39,11 @@ test('`polca run --help` and `polca config show --help` list every preset of the
 });
 
 test('an unknown preset: the error lists every preset of the registry', () => {
-  for (const opts of [{ preset: 'huge' }, { config: { preset: 'huge' } }]) {
+  for (const opts of [{ preset: 'huge' }, { config: { preset: 'huge' } }, { sets: ['preset=huge'] }]) {
     assert.throws(
       () => resolveConfig(opts),
       (e: unknown) => e instanceof ConfigError && e.message.endsWith(`allowed: ${PRESET_NAMES.join(', ')}`),
+      JSON.stringify(opts),
     );
   }
 });
