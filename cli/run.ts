@@ -246,12 +246,9 @@ async function runCommand(opts: RunOptions): Promise<void> {
       process.stderr.write(`workflow ${workflowId} on ${t.address}${uiLink(t, workflowId) ? `  ${uiLink(t, workflowId)}` : ''}\n`);
     }
     const done = handle.result();
+    // Until the run ends or is interrupted (the bars stop before the command says what happened).
     const settled = Promise.race([done.then(noop, noop), interrupt.promise]);
-    // A progress query needs a worker: once interrupted, it is not waited for.
-    await Promise.race([
-      showProgress(async () => (await handle.query<{ stages: ProgressState }>('progress')).stages, settled, !!opts.json),
-      interrupt.promise,
-    ]);
+    await showProgress(async () => (await handle.query<{ stages: ProgressState }>('progress')).stages, settled, !!opts.json);
     if (interrupt.fired) return undefined;
     const desc = await handle.describe();
     return { r: await done, runId: desc.runId };

@@ -5,6 +5,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { hostname } from 'node:os';
+import { setTimeout as delay } from 'node:timers/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
@@ -143,6 +144,8 @@ export async function startRunWorkers(t: TemporalTarget, n = 1): Promise<RunWork
   };
 }
 
+const noop = () => undefined;
+
 /** Live progress on stderr: bars when it is a terminal, a line per change otherwise. */
 export async function showProgress(poll: () => Promise<ProgressState | undefined>, done: Promise<unknown>, quiet: boolean): Promise<void> {
   if (quiet) return;
@@ -162,8 +165,10 @@ export async function showProgress(poll: () => Promise<ProgressState | undefined
     );
   }
   let lastLine = '';
+  // A query needs a worker: once the run is over (or interrupted, its worker gone) none is waited for.
+  const over = done.then(noop, noop);
   while (!finished) {
-    const st = await poll().catch(() => undefined);
+    const st = await Promise.race([poll().catch(noop), over]);
     if (st) {
       if (bars) {
         for (const s of STAGES) {
@@ -185,7 +190,7 @@ export async function showProgress(poll: () => Promise<ProgressState | undefined
     }
     await Promise.race([new Promise((r) => setTimeout(r, 500)), done.catch(() => undefined)]);
   }
-  const st = await poll().catch(() => undefined);
+  const st = await Promise.race([poll().catch(noop), delay(2000, undefined, { ref: false })]);
   if (bars) {
     if (st) for (const s of STAGES) barOf.get(s)?.update(st[s].done);
     bars.stop();
