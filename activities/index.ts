@@ -4,7 +4,8 @@
  * heartbeats `{phase, done, total}` from the compute side's progress, forwards cancellation to the
  * pool (which terminates the step's thread), and turns errors into Temporal failures: bad input is
  * non-retryable, an input that failed its integrity check is a non-retryable failure naming its
- * key so that the workflow recomputes it at once, anything else is retried with backoff.
+ * key so that the workflow recomputes it at once, a store that cannot be written is non-retryable
+ * (activities/store-faults.ts), anything else is retried with backoff.
  */
 import { hostname } from 'node:os';
 import { Context } from '@temporalio/activity';
@@ -15,6 +16,7 @@ import type { StepName } from '../compute/task.ts';
 import { ConfigError } from '../config/index.ts';
 import type { ExperimentActivities, RunRecordInput, StepResult } from '../workflows/dag.ts';
 import { BadInputError, InputIntegrityError } from './context.ts';
+import { storeFaultFailure } from './store-faults.ts';
 import * as steps from './steps/index.ts';
 
 function translate(e: unknown): never {
@@ -25,19 +27,23 @@ function translate(e: unknown): never {
   throw e;
 }
 
-async function guarded<T>(f: () => Promise<T>): Promise<T> {
+async function guarded<T>(f: () => Promise<T>, storeLocation?: string): Promise<T> {
   try {
     return await f();
   } catch (e) {
     const ctx = Context.current();
     // Cancelled (by the workflow, or by the server after a timeout): report it as such.
     if (ctx.cancellationSignal.aborted) await ctx.cancelled;
+    // A store that cannot be written (read-only, permission denied, no space after a short wait): not retried.
+    const fault = storeFaultFailure(e, Date.now() - ctx.info.scheduledTimestampMs, storeLocation);
+    if (fault) throw fault;
     translate(e);
   }
 }
 
 export function createActivities(pool: ComputePool): ExperimentActivities {
   const worker = `${process.pid}@${hostname()}`;
+  const storeLocation = openStore(pool.store).location;
   const run = (step: StepName, args: unknown[]): Promise<StepResult> =>
     guarded(() => {
       const ctx = Context.current();
@@ -48,7 +54,7 @@ export function createActivities(pool: ComputePool): ExperimentActivities {
         onProgress: (p) => ctx.heartbeat(p),
         signal: ctx.cancellationSignal,
       });
-    });
+    }, storeLocation);
   return {
     data: (c) => run('data', [c]),
     train: (c, s, inputs) => run('train', [c, s, inputs]),
@@ -66,6 +72,6 @@ export function createActivities(pool: ComputePool): ExperimentActivities {
     protocol: (c, target, inputs) => run('protocol', [c, target, inputs]),
     tags: (c, target, inputs) => run('tags', [c, target, inputs]),
     report: (c, runName, stepKeys) => run('report', [c, runName, stepKeys]),
-    saveRun: (record: RunRecordInput) => guarded(() => steps.saveRun(openStore(pool.store), record)),
+    saveRun: (record: RunRecordInput) => guarded(() => steps.saveRun(openStore(pool.store), record), storeLocation),
   };
 }

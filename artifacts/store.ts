@@ -594,8 +594,14 @@ export class LocalBackend implements ObjectBackend {
     await mkdir(dirname(full), { recursive: true });
     await this.safe(path);
     const tmp = `${full}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
-    await writeFile(tmp, data, { flag: 'wx' });
-    await rename(tmp, full);
+    try {
+      await writeFile(tmp, data, { flag: 'wx' });
+      await rename(tmp, full);
+    } catch (e) {
+      // A write that failed half way (no space left) must not keep the space it took.
+      await rm(tmp, { force: true }).catch(() => undefined);
+      throw e;
+    }
   }
   async list(prefix: string): Promise<string[]> {
     const out: string[] = [];

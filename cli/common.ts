@@ -1,6 +1,9 @@
 /** Small helpers shared by the CLI verbs. */
 import { readFileSync, type Stats, statSync } from 'node:fs';
-import { ConfigError, MAX_CONFIG_DEPTH } from '../config/index.ts';
+import { ConfigError, MAX_CONFIG_DEPTH, PRESET_NAMES } from '../config/index.ts';
+
+/** The presets a `--preset` option takes, for its help text: the preset registry's names, in its order. */
+export const presetChoices = (): string => PRESET_NAMES.join(' | ');
 
 /** The deepest bracket nesting of a JSON text (brackets inside strings do not count). */
 export function jsonDepth(text: string): number {

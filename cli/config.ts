@@ -1,7 +1,7 @@
 /** `polca config schema` and `polca config show`: the config's JSON Schema and a resolved config. */
 import type { Command } from 'commander';
 import { configJsonSchema, resolveConfig } from '../config/index.ts';
-import { readConfigFile } from './common.ts';
+import { presetChoices, readConfigFile } from './common.ts';
 
 export function register(program: Command): void {
   const config = program.command('config').description('The experiment configuration');
@@ -14,7 +14,7 @@ export function register(program: Command): void {
   config
     .command('show')
     .description('Print the resolved config: defaults ← preset ← --config ← --set')
-    .option('--preset <name>', 'tiny | small | medium | paper | iclr')
+    .option('--preset <name>', presetChoices())
     .option('--config <file>', 'a JSON file with a (partial) config')
     .option('--set <path=value...>', 'override one field, e.g. --set train.lr=0.001', [])
     .action((opts: { preset?: string; config?: string; set: string[] }) => {

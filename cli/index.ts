@@ -4,8 +4,10 @@
  */
 import { Command, CommanderError } from 'commander';
 import { register as registerArtifacts } from './artifacts.ts';
+import { register as registerCancel } from './cancel.ts';
 import { register as registerConfig } from './config.ts';
 import { register as registerDoctor } from './doctor.ts';
+import { workflowFailureLine } from './failure.ts';
 import { register as registerReport } from './report.ts';
 import { register as registerRun } from './run.ts';
 import { register as registerServices } from './services.ts';
@@ -18,6 +20,7 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   registerRun(program);
+  registerCancel(program);
   registerServices(program);
   registerDoctor(program);
   registerArtifacts(program);
@@ -37,7 +40,8 @@ export async function main(argv: string[]): Promise<void> {
       return;
     }
     const err = e as Error;
-    console.error(`polca: ${err.message}`);
+    // A failed workflow: its innermost cause (the step and its message), not `Workflow execution failed`.
+    console.error(`polca: ${workflowFailureLine(e) ?? err.message}`);
     if (process.env.POLCA_DEBUG) console.error(err.stack);
     process.exitCode = typeof (err as { exitCode?: number }).exitCode === 'number' ? (err as unknown as { exitCode: number }).exitCode : 1;
   }

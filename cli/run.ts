@@ -2,6 +2,8 @@
  * `polca run`, `polca worker`, `polca status`, `polca sweep`: the experiment through Temporal.
  */
 import type { FamilyReading } from '../core/protocol.ts';
+import type { ClaimCheck } from '../report/claims.ts';
+import { headlineLines, loadClaimChecks } from '../report/headline.ts';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
@@ -11,7 +13,8 @@ import { resolveTask } from '../core/data.ts';
 import type { Config } from '../config/schema.ts';
 import type { ExperimentResult, ProgressState, StepResult } from '../workflows/dag.ts';
 import type { SweepInput, SweepPointResult } from '../workflows/index.ts';
-import { intOption, readConfigFile } from './common.ts';
+import { intOption, presetChoices, readConfigFile } from './common.ts';
+import { type Interruption, InterruptedError, interruptedLines, watchInterrupt } from './interrupt.ts';
 import {
   connectTemporal,
   queueHasWorker,
@@ -45,6 +48,8 @@ function reportLocation(reportKey: string): string {
   return `${loc} (polca artifacts download ${reportKey} --out DIR)`;
 }
 
+const noop = () => undefined;
+
 const fmt = (x: unknown, digits = 3) => {
   if (typeof x !== 'number' || !Number.isFinite(x)) return String(x ?? 'n/a');
   return x !== 0 && Math.abs(x) < 10 ** -digits ? x.toExponential(1) : x.toFixed(digits);
@@ -56,10 +61,18 @@ type ClusterMetric = {
   summary?: { scope?: string; skill: string; coverage?: number; homogeneity: number; baseline: number; ami: number }[];
 };
 
-export function summaryLines(r: ExperimentResult): string[] {
+/**
+ * The run's summary. A run of the arithmetic task opens with the three readings of the paper's
+ * findings side by side (report/headline.ts): basis capture, the published protocol's verdict and
+ * polca's claim rule (`claims`, read from the stored clusterings; absent: said so).
+ */
+export function summaryLines(r: ExperimentResult, claims?: ClaimCheck[]): string[] {
   const m = r.metrics;
   const tags = m.tags as TagFamilyReading[] | undefined;
+  const cap0 = m.capture as CaptureMetric | undefined;
+  const head = tags ? [] : headlineLines({ capture: cap0?.capture, protocol: m.protocol as FamilyReading[] | undefined, claims });
   const lines = [
+    ...head,
     tags
       ? `evaluation loss ${fmt(m.evalLoss)} (perplexity ${fmt(Math.exp(Number(m.evalLoss)))})`
       : `exact-match accuracy ${fmt(m.accuracy)}, evaluation loss ${fmt(m.evalLoss)}`,
@@ -125,7 +138,7 @@ const MAX_WORKERS = 256;
 /** `--workers`, checked before anything starts. */
 const workersOption = (raw: string | undefined) => (raw === undefined ? undefined : intOption('--workers', raw, 0, MAX_WORKERS));
 
-async function withWorkers<T>(t: TemporalTarget, want: number | undefined, f: () => Promise<T>): Promise<T> {
+async function withWorkers<T>(t: TemporalTarget, want: number | undefined, f: () => Promise<T>, interrupt?: Interruption): Promise<T> {
   let workers: RunWorkers | undefined;
   if (want !== 0 && (want !== undefined || !(await queueHasWorker(t)))) {
     workers = await startRunWorkers(t, want);
@@ -134,8 +147,46 @@ async function withWorkers<T>(t: TemporalTarget, want: number | undefined, f: ()
   try {
     return await f();
   } finally {
-    await workers?.stop();
+    // Interrupted: child workers still draining after a few seconds finish on their own.
+    await workers?.stop(interrupt?.fired ? { childWaitMs: 5000 } : undefined);
   }
+}
+
+/**
+ * Run `body` (which starts or attaches to workflow `workflowId`, calls `started()`, and waits for
+ * it, returning undefined once `interrupt` fired) with the run's workers. Ctrl-C or SIGTERM: the
+ * workers stop, the command says that the workflow keeps running on the server with the commands
+ * to continue, follow and cancel it, and ends with an InterruptedError (exit 130, SIGTERM 143).
+ */
+async function interruptible<T>(
+  t: TemporalTarget,
+  workflowId: string,
+  workers: number | undefined,
+  body: (interrupt: Interruption, started: () => void) => Promise<T | undefined>,
+): Promise<T> {
+  const interrupt = watchInterrupt();
+  let started = false;
+  try {
+    const out = await withWorkers(
+      t,
+      workers,
+      async () => {
+        if (interrupt.fired) return undefined;
+        return body(interrupt, () => {
+          started = true;
+        });
+      },
+      interrupt,
+    );
+    if (!interrupt.fired && out !== undefined) return out;
+  } catch (e) {
+    if (!interrupt.fired) throw e;
+  } finally {
+    interrupt.dispose();
+  }
+  if (!started) throw new InterruptedError('interrupted before the workflow started: nothing runs on the server', interrupt.exitCode);
+  for (const line of interruptedLines(workflowId, t.address, process.argv.slice(2))) process.stderr.write(`${line}\n`);
+  throw new InterruptedError(`interrupted; workflow ${workflowId} keeps running on the server`, interrupt.exitCode);
 }
 
 function resolveFromOptions(opts: RunOptions): Config {
@@ -175,7 +226,7 @@ async function runCommand(opts: RunOptions): Promise<void> {
         `${workflowId}: every step is stored and passes the cache-hit check, and the workflow completed: nothing to run (no worker started)\n`,
       );
     }
-    printResult(t, workflowId, stored.runId, stored.r, t0, opts.json);
+    await printResult(t, workflowId, stored.runId, stored.r, t0, opts.json);
     await t.connection.close();
     return;
   }
@@ -188,22 +239,33 @@ async function runCommand(opts: RunOptions): Promise<void> {
     routeLogsToFile(logPath);
     process.stderr.write(`worker logs: ${logPath}\n`);
   }
-  const result = await withWorkers(t, workers, async () => {
+  const result = await interruptible(t, workflowId, workers, async (interrupt, started) => {
     const handle = await start();
+    started();
     if (!opts.json) {
       process.stderr.write(`workflow ${workflowId} on ${t.address}${uiLink(t, workflowId) ? `  ${uiLink(t, workflowId)}` : ''}\n`);
     }
     const done = handle.result();
-    await showProgress(async () => (await handle.query<{ stages: ProgressState }>('progress')).stages, done, !!opts.json);
+    // Until the run ends or is interrupted (the bars stop before the command says what happened).
+    const settled = Promise.race([done.then(noop, noop), interrupt.promise]);
+    await showProgress(async () => (await handle.query<{ stages: ProgressState }>('progress')).stages, settled, !!opts.json);
+    if (interrupt.fired) return undefined;
     const desc = await handle.describe();
     return { r: await done, runId: desc.runId };
   });
-  printResult(t, workflowId, result.runId, result.r, t0, opts.json);
+  await printResult(t, workflowId, result.runId, result.r, t0, opts.json);
   await t.connection.close();
 }
 
 /** A run's summary on stdout: one JSON object with `json`, else the text summary. */
-function printResult(t: TemporalTarget, workflowId: string, runId: string, r: ExperimentResult, t0: number, json?: boolean): void {
+async function printResult(
+  t: TemporalTarget,
+  workflowId: string,
+  runId: string,
+  r: ExperimentResult,
+  t0: number,
+  json?: boolean,
+): Promise<void> {
   const report = reportLocation(r.report);
   if (json) {
     console.log(
@@ -225,11 +287,17 @@ function printResult(t: TemporalTarget, workflowId: string, runId: string, r: Ex
       `\n${workflowId}: ${r.steps.length} steps (${computed} computed, ${recomputed.length} recomputed, ${cached} cached) in ${fmt((Date.now() - t0) / 1000, 1)} s`,
     );
     if (recomputed.length) console.log(`recomputed (their stored artifacts were damaged): ${recomputed.map((s) => s.name).join(', ')}`);
-    for (const l of summaryLines(r)) console.log(l);
+    for (const l of summaryLines(r, await storedClaims(r))) console.log(l);
     console.log(`report: ${report}`);
     const ui = uiLink(t, workflowId, runId);
     if (ui) console.log(`Temporal Web UI: ${ui}`);
   }
+}
+
+/** polca's claim checks of a finished arithmetic run, from its stored clusterings (undefined when they cannot be read). */
+async function storedClaims(r: ExperimentResult): Promise<ClaimCheck[] | undefined> {
+  if (r.metrics.tags) return undefined;
+  return loadClaimChecks(openStore(), Object.fromEntries(r.steps.map((s) => [s.name, s.key]))).catch(() => undefined);
 }
 
 /**
@@ -386,7 +454,7 @@ async function sweepCommand(opts: {
   const { canonicalJson, sha256Hex } = await import('../artifacts/keys.ts');
   const workflowId = opts.id ?? `polca-sweep-${sha256Hex(canonicalJson({ base: input.base ?? {}, grid: input.grid })).slice(0, 12)}`;
   const { polcaSweep } = await import('../workflows/index.ts');
-  const results = await withWorkers(t, workers, async () => {
+  const results = await interruptible(t, workflowId, workers, async (interrupt, started) => {
     const handle = await t.client.workflow.start(polcaSweep, {
       taskQueue: t.taskQueue,
       workflowId,
@@ -394,8 +462,11 @@ async function sweepCommand(opts: {
       workflowIdConflictPolicy: 'USE_EXISTING',
       workflowIdReusePolicy: 'ALLOW_DUPLICATE',
     });
+    started();
     if (!opts.json) process.stderr.write(`sweep ${workflowId}: ${gridPoints(input.grid).length} points, ${parallel} at once\n`);
-    return handle.result();
+    const done = handle.result();
+    await Promise.race([done.then(noop, noop), interrupt.promise]);
+    return interrupt.fired ? undefined : done;
   });
   // The headline numbers of each point are the report's (report/metrics.ts), read from its run record.
   const { runMetrics } = await import('../report/build.ts');
@@ -441,7 +512,7 @@ export function register(program: Command): void {
   program
     .command('run')
     .description('Run the POLCA experiment (the embedded default: the `small` preset, a local Temporal dev server and the local store)')
-    .option('--preset <name>', 'tiny | small | medium | paper | iclr', undefined)
+    .option('--preset <name>', presetChoices())
     .option('--config <file>', 'a JSON file with a (partial) config; see `polca config schema`')
     .option('--set <path=value>', 'override one config field, e.g. --set train.lr=0.001 (repeatable)', collect, [])
     .option('--detach', 'start the workflow and return at once')

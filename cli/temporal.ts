@@ -5,6 +5,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { hostname } from 'node:os';
+import { setTimeout as delay } from 'node:timers/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
@@ -95,9 +96,17 @@ export async function queueHasWorker(t: TemporalTarget): Promise<boolean> {
 }
 
 export interface RunWorkers {
-  stop(): Promise<void>;
+  /**
+   * Stop every worker: the in-process one at once (running steps get RUN_WORKER_GRACE, then are
+   * cancelled and go back to the server for a retry), the child processes by SIGTERM. With
+   * `childWaitMs`, child processes still draining after that long are left to finish on their own.
+   */
+  stop(opts?: { childWaitMs?: number }): Promise<void>;
   count: number;
 }
+
+/** How long a step running in a run's own worker gets to finish when the run stops (Ctrl-C) before it is cancelled. */
+export const RUN_WORKER_GRACE = '2s';
 
 /**
  * Workers for a run when none serves the queue: one in this process, and `n − 1` child
@@ -106,7 +115,12 @@ export interface RunWorkers {
  */
 export async function startRunWorkers(t: TemporalTarget, n = 1): Promise<RunWorkers> {
   const { createWorker } = await import('../worker/index.ts');
-  const worker = await createWorker({ address: t.address, namespace: t.namespace, taskQueue: t.taskQueue });
+  const worker = await createWorker({
+    address: t.address,
+    namespace: t.namespace,
+    taskQueue: t.taskQueue,
+    shutdownGraceTime: RUN_WORKER_GRACE,
+  });
   const running = worker.run();
   const children: { proc: ChildProcess; exited: Promise<unknown> }[] = [];
   for (let i = 1; i < n; i++) {
@@ -118,14 +132,19 @@ export async function startRunWorkers(t: TemporalTarget, n = 1): Promise<RunWork
   }
   return {
     count: n,
-    async stop() {
+    async stop(opts = {}) {
       for (const c of children) c.proc.kill('SIGTERM');
-      worker.shutdown();
+      // A SIGINT or SIGTERM may have started the shutdown already (the SDK's own signal handling).
+      if (worker.getState() === 'RUNNING') worker.shutdown();
       await running.catch(() => undefined);
-      await Promise.all(children.map((c) => c.exited));
+      const exited = Promise.all(children.map((c) => c.exited));
+      if (opts.childWaitMs === undefined) await exited;
+      else await Promise.race([exited, new Promise((r) => setTimeout(r, opts.childWaitMs).unref())]);
     },
   };
 }
+
+const noop = () => undefined;
 
 /** Live progress on stderr: bars when it is a terminal, a line per change otherwise. */
 export async function showProgress(poll: () => Promise<ProgressState | undefined>, done: Promise<unknown>, quiet: boolean): Promise<void> {
@@ -146,8 +165,10 @@ export async function showProgress(poll: () => Promise<ProgressState | undefined
     );
   }
   let lastLine = '';
+  // A query needs a worker: once the run is over (or interrupted, its worker gone) none is waited for.
+  const over = done.then(noop, noop);
   while (!finished) {
-    const st = await poll().catch(() => undefined);
+    const st = await Promise.race([poll().catch(noop), over]);
     if (st) {
       if (bars) {
         for (const s of STAGES) {
@@ -169,7 +190,7 @@ export async function showProgress(poll: () => Promise<ProgressState | undefined
     }
     await Promise.race([new Promise((r) => setTimeout(r, 500)), done.catch(() => undefined)]);
   }
-  const st = await poll().catch(() => undefined);
+  const st = await Promise.race([poll().catch(noop), delay(2000, undefined, { ref: false })]);
   if (bars) {
     if (st) for (const s of STAGES) barOf.get(s)?.update(st[s].done);
     bars.stop();

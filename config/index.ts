@@ -7,6 +7,7 @@
  */
 import { z } from 'zod';
 import { getTaskSpec } from '../core/tasks/specs.ts';
+import { requiredTogether, schemaAt, sectionFields } from './paths.ts';
 import { PRESET_NAMES, PRESETS, type PresetName } from './presets.ts';
 import { type Config, type ConfigInput, configSchema, REMOVED_FIELDS } from './schema.ts';
 
@@ -101,6 +102,15 @@ function describeIssue(issue: z.core.$ZodIssue, input: unknown): { path: string;
   } else if (issue.code === 'invalid_type') {
     allowed = `expected ${issue.expected}`;
   }
+  // A field of a section whose fields come together (train.denseCheckpoints: every, until), missing.
+  const group = given === undefined && issue.code === 'invalid_type' ? requiredTogether().find((g) => g.includes(path)) : undefined;
+  if (group) {
+    const example = group.map((g) => `--set ${g}=…`).join(' ');
+    return {
+      path,
+      message: `${path}: missing; ${group.join(' and ')} are needed together: give ${group.length === 2 ? 'both' : 'all of them'} (${example}) or none`,
+    };
+  }
   const givenText = given === undefined ? '' : ` (given ${JSON.stringify(given)})`;
   return { path, message: `${path}: ${issue.message}${givenText}${allowed ? `; ${allowed}` : ''}` };
 }
@@ -128,9 +138,17 @@ export function withoutRemovedFields(input: unknown): unknown {
   return out;
 }
 
+/** `preset`, when given, names a preset of the registry (the schema leaves that to this module, see schema.ts). */
+function presetIssues(input: unknown): { path: string; message: string }[] {
+  const preset = isPlain(input) ? input.preset : undefined;
+  if (preset === undefined || (typeof preset === 'string' && (PRESET_NAMES as readonly string[]).includes(preset))) return [];
+  const allowed = `allowed: ${PRESET_NAMES.join(', ')}`;
+  return [{ path: 'preset', message: `preset: unknown preset ${JSON.stringify(preset)}; ${allowed}` }];
+}
+
 /** Validate a full or partial config; throws ConfigError naming every bad field. */
 export function validateConfig(input: unknown): Config {
-  const removed = removedIssues(input);
+  const removed = [...removedIssues(input), ...presetIssues(input)];
   if (removed.length > 0) throw new ConfigError(`invalid config:\n  ${removed.map((i) => i.message).join('\n  ')}`, removed);
   const r = configSchema.safeParse(input);
   if (r.success) {
@@ -234,31 +252,11 @@ function withoutNegativeZero(v: unknown): unknown {
   return v;
 }
 
-/** Fields that are absent from the defaults (optional, no default). */
-const OPTIONAL_PATHS = [
-  'preset',
-  'task',
-  'task.name',
-  'basis.kind',
-  'cluster.minSamples',
-  'train.denseCheckpoints',
-  'train.denseCheckpoints.every',
-  'train.denseCheckpoints.until',
-];
-
-/** True when `path` names a field of the schema (checked against the defaults' shape). */
+/** True when `path` names a field or section of the schema (config/paths.ts), optional ones included. */
 export function knownPath(path: string[]): boolean {
   // A task's settings are its own schema's to judge (core/tasks/*.ts), once `task.name` picks it.
   if (path[0] === 'task') return true;
-  let cur: unknown = configSchema.parse({});
-  for (const p of path) {
-    if (!isPlain(cur) || !Object.hasOwn(cur, p)) {
-      // optional fields without defaults
-      return OPTIONAL_PATHS.includes(path.join('.'));
-    }
-    cur = cur[p];
-  }
-  return true;
+  return schemaAt(path) !== undefined;
 }
 
 /**
@@ -266,22 +264,19 @@ export function knownPath(path: string[]): boolean {
  * path reaches (`at`, '' for the top level) and that section's field names.
  */
 export function fieldsNear(path: string[]): { at: string; fields: string[] } {
-  let cur: unknown = configSchema.parse({});
   const reached: string[] = [];
   for (const p of path.slice(0, -1)) {
-    if (!isPlain(cur) || !Object.hasOwn(cur, p) || !isPlain(cur[p])) break;
-    cur = cur[p];
+    if (sectionFields([...reached, p]).length === 0) break;
     reached.push(p);
   }
-  const at = reached.join('.');
-  const extra = OPTIONAL_PATHS.filter((o) => o.split('.').length === reached.length + 1 && o.startsWith(at ? `${at}.` : '')).map(
-    (o) => o.split('.').pop()!,
-  );
-  const fields = [...new Set([...Object.keys(cur as Plain), ...extra])].sort();
-  return { at, fields };
+  return { at: reached.join('.'), fields: sectionFields(reached) };
 }
 
 /** JSON Schema of the config, for editors. */
 export function configJsonSchema(): unknown {
-  return z.toJSONSchema(configSchema, { io: 'input', unrepresentable: 'any' });
+  const schema = z.toJSONSchema(configSchema, { io: 'input', unrepresentable: 'any' });
+  const preset = schema.properties?.preset as Record<string, unknown>;
+  // The presets an editor may offer: the registry's (validateConfig checks them).
+  preset.enum = [...PRESET_NAMES];
+  return schema;
 }

@@ -206,10 +206,13 @@ export type TaskConfig = z.infer<typeof taskSchema>;
 
 export const configSchema = z
   .object({
-    /** Which preset the config started from (informational; presets are merged by resolveConfig). */
-    preset: z
-      .enum(['tiny', 'small', 'medium', 'paper', 'iclr', 'iclr-probe', 'english-tiny', 'english-small', 'english-small-pca', 'english-iclr'])
-      .optional(),
+    /**
+     * Which preset the config started from (informational; presets are merged by resolveConfig):
+     * one of the preset registry's names (config/presets.ts PRESET_NAMES), checked by
+     * config/index.ts validateConfig, which also lists them in the JSON Schema. The registry is
+     * typed by this schema, so this schema does not import it.
+     */
+    preset: z.string().optional(),
     seed: nonNegInt()
       .max(2 ** 31 - 1)
       .default(0),

@@ -12,10 +12,11 @@ import { loadReportData, type LoadOptions, type ReportData } from './data.ts';
 import { buildFigures, type Figure, SECTIONS } from './figures.ts';
 import { escapeHtml, type PageSection, page } from './html.ts';
 import { follows, MIN_AMI, MIN_COVERAGE, SIGMAS, threshold } from './claims.ts';
+import { type ClaimShown, captureLine, claimRuleLine, polcaFindingLine, protocolLine, type Readings, shownVerdict } from './headline.ts';
 import { claimChecks, headlineMetrics } from './metrics.ts';
 import { fmt } from './format.ts';
 import { captureFigures, protocolHtml } from './readings-view.ts';
-import { readingMetrics } from './readings.ts';
+import { captureTotals, readingMetrics } from './readings.ts';
 import { renderSvg, svgToPng } from './render.ts';
 
 export interface BuildOptions extends LoadOptions {
@@ -44,7 +45,16 @@ function row(cells: (string | number | undefined)[], cls = ''): string {
   return `<tr${cls ? ` class="${cls}"` : ''}>${cells.map((c) => (typeof c === 'number' || c === undefined ? `<td class="num">${fmt(c)}</td>` : `<td>${c}</td>`)).join('')}</tr>`;
 }
 
-function header(data: ReportData, metrics: Record<string, number>): string {
+/** The three readings of a run (report/headline.ts) from its report data. */
+function readingsOf(data: ReportData): Readings {
+  return {
+    capture: data.capture ? captureTotals(data.capture).capture : undefined,
+    protocol: data.protocol?.families,
+    claims: claimChecks(data),
+  };
+}
+
+function header(data: ReportData): string {
   const c = (data.config ?? {}) as Record<string, Record<string, unknown> | unknown>;
   const g = (path: string): string => {
     let cur: unknown = c;
@@ -77,27 +87,33 @@ function header(data: ReportData, metrics: Record<string, number>): string {
       'final checkpoint',
       `iteration ${data.final.iteration}: loss ${fmt(data.final.loss)}, token accuracy ${fmt(data.final.accuracy)}, exact match ${fmt(data.final.exactMatch)}`,
     ]);
-  const checks = claimChecks(data);
-  const held = metrics['claims.held'] ?? 0;
-  const checked = metrics['claims.checked'] ?? 0;
+  const readings = readingsOf(data);
+  const checks = readings.claims ?? [];
   return `<h1>POLCA report${data.name ? `: ${escapeHtml(data.name)}` : ''}</h1>
 <p>Hidden breakthroughs in training: per-token loss changes decomposed along Hessian eigenvectors (POLCA) and clustered with HDBSCAN, read against the arithmetic task’s skills (digit, carry, value).</p>
 <table class="meta">${meta.map(([k, v]) => `<tr><th>${k}</th><td>${v}</td></tr>`).join('')}</table>
-<p><b>The paper’s findings in this run:</b> ${held} of ${checked} reproduced (the rule and every number in <a href="#claim">the claim in numbers</a>).</p>
-<ul>${checks.map((k) => `<li>${verdict(k.holds)}: ${escapeHtml(k.statement)} ${escapeHtml(k.measured)}.</li>`).join('')}</ul>
+<div class="readings"><p><b>The paper’s findings in this run: three readings, side by side</b> (none of them is the finding alone).</p>
+<ol>
+<li><b>Basis capture</b> (<a href="#capture">the loss change the basis explains</a>): ${escapeHtml(captureLine(readings.capture))}.</li>
+<li><b>The published protocol</b> (<a href="#protocol">the paper’s table</a>): ${escapeHtml(protocolLine(readings.protocol))}.</li>
+<li><b>polca’s claim rule</b> (<a href="#claim">the claim in numbers</a>): ${escapeHtml(claimRuleLine(readings))}.</li>
+</ol>
+<p><b>${escapeHtml(polcaFindingLine(readings).replace(/^the paper's/, 'The paper’s'))}.</b></p></div>
+<ul>${checks.map((k) => `<li>${verdict(shownVerdict(k, readings))}: ${escapeHtml(k.statement)} ${escapeHtml(k.measured)}.</li>`).join('')}</ul>
 ${data.missing.length ? `<p class="warn">Not in this run’s record (figures that need them are left out): ${data.missing.map(escapeHtml).join(', ')}.</p>` : ''}`;
 }
 
-function verdict(h: boolean | undefined): string {
-  return h === undefined
-    ? '<span class="na">not checked</span>'
-    : h
-      ? '<span class="yes">reproduced</span>'
-      : '<span class="no">not reproduced</span>';
+function verdict(v: ClaimShown): string {
+  if (v === 'not checked') return '<span class="na">not checked</span>';
+  if (v === 'reproduced') return '<span class="yes">reproduced</span>';
+  if (v === 'claim rule only')
+    return '<span class="caveat">reproduced by the claim rule only (the basis does not carry most of the learning, or the published protocol disagrees)</span>';
+  return '<span class="no">not reproduced</span>';
 }
 
 function claimTables(data: ReportData): string {
-  const checks = claimChecks(data);
+  const readings = readingsOf(data);
+  const checks = readings.claims ?? [];
   const rows: string[] = [];
   for (const f of data.families)
     for (const s of f.summary)
@@ -123,7 +139,9 @@ function claimTables(data: ReportData): string {
         ),
       );
   return `<table class="data"><tr><th>the paper’s finding</th><th>measured</th><th>in this run</th></tr>${checks
-    .map((k) => `<tr><td>${escapeHtml(k.statement)}</td><td>${escapeHtml(k.measured)}</td><td>${verdict(k.holds)}</td></tr>`)
+    .map(
+      (k) => `<tr><td>${escapeHtml(k.statement)}</td><td>${escapeHtml(k.measured)}</td><td>${verdict(shownVerdict(k, readings))}</td></tr>`,
+    )
     .join('')}</table>
 <p>The rule (report/claims.ts; docs/artifacts.md shows how to recompute every number from the stored tables): a clustering <i>follows</i> a skill on a scope when at least ${MIN_COVERAGE} of the scope’s tokens are clustered, its AMI on the clustered tokens is at least ${MIN_AMI}, and that AMI exceeds the mean + ${SIGMAS} sd of the AMI the same clusters reach with the skill shuffled among their tokens. Carry is read within the hundreds and tens only (on the thousands digit it is the value, the ones digit never receives one); value within each digit position where it is not the carry. Loss: follows digit over all tokens and carry nowhere. |ΔL|: follows value in at least half of the digit positions and carry nowhere. POLCA: some vector follows carry within the hundreds or tens.</p>
 <p>Every clustering against every skill, over all tokens and within each digit position where the skill varies (“same as”: another skill with the same partition there). Coverage: share of the scope’s tokens clustered. Homogeneity: size-weighted share of each cluster’s tokens holding its dominant value (clustered tokens); baseline: the same with the skill shuffled among the clustered tokens. AMI: adjusted mutual information on the clustered tokens; with outliers: over all the scope’s tokens, outliers as one more label; shuffled: mean and sd over the same permutations; needs: the AMI the rule asks for. Shaded rows follow their skill.</p>
@@ -176,7 +194,7 @@ export async function buildReportWithData(store: ArtifactStore, record: RunRecor
     '<p>One figure per clustering, in the layout of the paper’s Figures 4–10: a bar per cluster, its height the share of the cluster’s tokens that hold the dominant value of the skill, its colour that value.</p>';
   const html = page({
     title: data.name ? `POLCA report: ${data.name}` : 'POLCA report',
-    header: header(data, metrics),
+    header: header(data),
     sections,
     withFigures: true,
     footer: `<section id="config"><h2>Configuration</h2><details><summary>The run’s resolved configuration</summary><pre>${escapeHtml(JSON.stringify(data.config ?? null, null, 2))}</pre></details>

@@ -110,7 +110,8 @@ const num = (col: Table[string] | undefined, i: number): number => Number((col a
  * existed have one row per skill over all tokens: they read as scope `all` with the missing
  * metrics NaN, so that their claim checks read "not reproduced" rather than guess.
  */
-function summaryRow(t: Table, i: number): FamilyData['summary'][number] {
+/** One row of a clustering's summary.parquet (columns absent from older artifacts read as NaN or ''). */
+export function summaryRow(t: Table, i: number): FamilyData['summary'][number] {
   const opt = (name: string) => (t[name] === undefined ? Number.NaN : num(t[name], i));
   return {
     scope: t.scope === undefined ? 'all' : String((t.scope as unknown[])[i]),

@@ -58,7 +58,7 @@ figure { background: white; border: 1px solid #e3e3e3; border-radius: 6px; margi
 figcaption { font-size: 0.88em; color: #444; margin-top: 8px; max-width: 1000px; line-height: 1.4; }
 .chart { min-height: 40px; }
 .failed .chart { color: #b00; }
-.yes { color: #1a7f37; font-weight: bold; } .no { color: #b42318; font-weight: bold; } .na { color: #888; }
+.yes { color: #1a7f37; font-weight: bold; } .no { color: #b42318; font-weight: bold; } .na { color: #888; } .caveat { color: #9a6700; font-weight: bold; } .readings { border-left: 4px solid #9a6700; padding-left: 0.8em; }
 nav ul { columns: 2; font-size: 0.9em; }
 .warn { background: #fff4e5; border: 1px solid #f0c36d; padding: 8px 12px; border-radius: 6px; }
 pre { background: white; border: 1px solid #ddd; padding: 8px; overflow-x: auto; font-size: 0.85em; }

@@ -38,7 +38,9 @@ export function ensureNodeModules() {
   // No package's install script runs: none is needed (esbuild, protobufjs, core-js and @swc/core work
   // without theirs), and @tensorflow/tfjs-node's would download libtensorflow and a prebuilt addon
   // from hosts that may be unreachable; scripts/native.mjs installs both from PyPI instead.
-  const r = spawnSync('npm', ['ci', '--ignore-scripts', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
+  // npm's own output goes to stderr: stdout belongs to the command that installs on first use (its
+  // `--json`, `config show`), which a script may be reading.
+  const r = spawnSync('npm', ['ci', '--ignore-scripts', '--no-audit', '--no-fund'], { cwd: root, stdio: ['ignore', 2, 'inherit'] });
   if (r.status !== 0) throw new Error('npm ci failed');
   writeFileSync(stamp, `${lockHash()}\n`);
 }
@@ -55,7 +57,7 @@ export function ensureChromium() {
   }
   console.error('installing Debian chromium (apt-get update, apt-get install chromium)…');
   execSync(`${sudo}apt-get update -qq && ${sudo}env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null`, {
-    stdio: 'inherit',
+    stdio: ['ignore', 2, 'inherit'],
     shell: '/bin/bash',
   });
   if (!existsSync('/usr/bin/chromium')) throw new Error('apt-get install chromium finished but /usr/bin/chromium is missing');

@@ -89,7 +89,7 @@ function install(b: ServiceBinary, dir: string, staging: string): string {
   return join(dir, b.name);
 }
 
-/** Find or build (synchronously, output inherited). */
+/** Find or build (synchronously; go's output goes to stderr, never to the command's stdout). */
 export function ensureBinary(b: ServiceBinary, env = process.env): string {
   const found = findBinary(b, env);
   if (found) return found;
@@ -97,7 +97,7 @@ export function ensureBinary(b: ServiceBinary, env = process.env): string {
   const { dir, staging, args, env: goEnv } = buildArgs(b, env);
   process.stderr.write(`building ${b.name} ${b.version} with go install (a few minutes, once)…\n`);
   const t0 = Date.now();
-  const r = spawnSync(go, args, { env: goEnv, stdio: ['ignore', 'inherit', 'inherit'] });
+  const r = spawnSync(go, args, { env: goEnv, stdio: ['ignore', 2, 'inherit'] });
   if (r.status !== 0) {
     rmSync(staging, { recursive: true, force: true });
     throw new Error(`go install ${b.module}@${b.version} failed (exit ${r.status})`);

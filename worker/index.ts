@@ -28,6 +28,8 @@ export interface WorkerOptions {
   /** Activities at once (POLCA_WORKER_CONCURRENCY; default by backend). */
   concurrency?: number;
   identity?: string;
+  /** How long running activities get to finish when the worker shuts down before they are cancelled (default 20 s). */
+  shutdownGraceTime?: string;
 }
 
 let runtimeInstalled = false;
@@ -55,7 +57,7 @@ export async function createWorker(opts: WorkerOptions = {}): Promise<Worker> {
     activities: createActivities(pool),
     maxConcurrentActivityTaskExecutions: concurrency,
     ...(opts.identity ? { identity: opts.identity } : {}),
-    shutdownGraceTime: '20s',
+    shutdownGraceTime: opts.shutdownGraceTime ?? '20s',
   });
   // The threads go with the worker: once it has shut down, nothing may keep computing.
   const run = worker.run.bind(worker);

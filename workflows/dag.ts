@@ -205,19 +205,22 @@ export async function runExperimentDag(
     const prevBasis = s > 0 ? basis[s - 1] : undefined;
     const source = basisTrainSegment(c, s);
     const trained = source === undefined ? undefined : source <= s ? train[source] : later[source];
-    basis.push(
-      (async () => {
-        const t = trained ? (await trained).key : undefined;
-        const prev = prevBasis ? (await prevBasis).key : undefined;
-        return step('basis', () =>
-          acts.basis(c, s, {
-            data: data.key,
-            ...(t ? { train: t } : {}),
-            ...(prev ? { prev } : {}),
-          }),
-        );
-      })(),
-    );
+    const extension = (async () => {
+      const t = trained ? (await trained).key : undefined;
+      const prev = prevBasis ? (await prevBasis).key : undefined;
+      return step('basis', () =>
+        acts.basis(c, s, {
+          data: data.key,
+          ...(t ? { train: t } : {}),
+          ...(prev ? { prev } : {}),
+        }),
+      );
+    })();
+    // A failed training segment fails the extensions after it too, but the workflow reports the
+    // first failure (awaiting `train` below); left without a handler, theirs would fail the
+    // workflow task instead, over and over, and the workflow would never end.
+    extension.catch(() => undefined);
+    basis.push(extension);
   }
   const trainKeys = (await Promise.all(train)).map((r) => r.key);
   const basisResults = await Promise.all(basis);
