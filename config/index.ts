@@ -244,6 +244,11 @@ const OPTIONAL_PATHS = [
   'train.denseCheckpoints',
   'train.denseCheckpoints.every',
   'train.denseCheckpoints.until',
+  'ablate',
+  'ablate.vectors',
+  'ablate.random',
+  'ablate.seed',
+  'ablate.from',
 ];
 
 /** True when `path` names a field of the schema (checked against the defaults' shape). */
