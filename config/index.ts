@@ -278,6 +278,12 @@ export function fieldsNear(path: string[]): { at: string; fields: string[] } {
     cur = cur[p];
     reached.push(p);
   }
+  // An optional section without defaults (`ablate`): its fields are the optional paths under it.
+  const section = path.slice(0, reached.length + 1).join('.');
+  if (path.length > reached.length + 1 && OPTIONAL_PATHS.includes(section)) {
+    const under = OPTIONAL_PATHS.filter((o) => o.startsWith(`${section}.`) && o.split('.').length === reached.length + 2);
+    return { at: section, fields: under.map((o) => o.split('.').pop()!).sort() };
+  }
   const at = reached.join('.');
   const extra = OPTIONAL_PATHS.filter((o) => o.split('.').length === reached.length + 1 && o.startsWith(at ? `${at}.` : '')).map(
     (o) => o.split('.').pop()!,
