@@ -14,6 +14,7 @@ import { escapeHtml, type PageSection, page } from './html.ts';
 import { follows, MIN_AMI, MIN_COVERAGE, SIGMAS, threshold } from './claims.ts';
 import { claimChecks, headlineMetrics } from './metrics.ts';
 import { fmt } from './format.ts';
+import { ablationFigures, ablationHtml, ablationMetrics } from './ablation.ts';
 import { captureFigures, protocolHtml } from './readings-view.ts';
 import { readingMetrics } from './readings.ts';
 import { renderSvg, svgToPng } from './render.ts';
@@ -158,8 +159,8 @@ function completenessTable(data: ReportData): string {
 
 export async function buildReportWithData(store: ArtifactStore, record: RunRecord, opts: BuildOptions = {}): Promise<BuiltReport> {
   const data = await loadReportData(store, record, opts);
-  const figures = [...buildFigures(data), ...captureFigures(data.capture)];
-  const metrics = { ...headlineMetrics(data), ...readingMetrics(data.capture, data.protocol) };
+  const figures = [...buildFigures(data), ...captureFigures(data.capture), ...ablationFigures(data.ablation)];
+  const metrics = { ...headlineMetrics(data), ...readingMetrics(data.capture, data.protocol), ...ablationMetrics(data.ablation) };
   const files: Record<string, Uint8Array> = {};
   for (const f of figures) {
     const svg = await renderSvg(f.spec);
@@ -171,6 +172,7 @@ export async function buildReportWithData(store: ArtifactStore, record: RunRecor
   sec('completeness').outro = completenessTable(data);
   sec('claim').outro = claimTables(data);
   sec('protocol').outro = protocolHtml(data.protocol);
+  sec('ablation').intro = ablationHtml(data.ablation);
   if (!data.capture) sec('capture').intro = '<p class="na">This run has no capture step (made before it existed).</p>';
   sec('homogeneity').intro =
     '<p>One figure per clustering, in the layout of the paper’s Figures 4–10: a bar per cluster, its height the share of the cluster’s tokens that hold the dominant value of the skill, its colour that value.</p>';
@@ -228,5 +230,5 @@ export async function runMetrics(store: ArtifactStore, record: RunRecord): Promi
     return englishMetrics(await loadEnglishReportData(store, record));
   }
   const data = await loadReportData(store, record);
-  return { ...headlineMetrics(data), ...readingMetrics(data.capture, data.protocol) };
+  return { ...headlineMetrics(data), ...readingMetrics(data.capture, data.protocol), ...ablationMetrics(data.ablation) };
 }

@@ -127,8 +127,9 @@ describe('the projected run', () => {
     for (const abl of [ablation([], 10), ablation(randomDirections(at20.params.length, 2, 1), 60)]) {
       const r = await trainSegment(config, at20, 60, { update: abl.update });
       assert.equal(r.checkpoints.length, control.checkpoints.length);
-      r.checkpoints.forEach((cp, i) => assert.ok(same(cp.params, control.checkpoints[i].params), `checkpoint ${cp.iteration}`));
-      r.evalRows.forEach((row, i) => assert.ok(same(row.loss, control.evalRows[i].loss), `evaluation ${row.iteration}`));
+      for (const [i, cp] of r.checkpoints.entries())
+        assert.ok(same(cp.params, control.checkpoints[i].params), `checkpoint ${cp.iteration}`);
+      for (const [i, row] of r.evalRows.entries()) assert.ok(same(row.loss, control.evalRows[i].loss), `evaluation ${row.iteration}`);
       assert.ok(same(r.state.m, control.state.m) && same(r.state.v, control.state.v));
       assert.deepEqual(r.trainLoss, control.trainLoss);
     }
