@@ -4,13 +4,14 @@
  * before `ablate.from` and everything else it reads) and computes only the ablated segments (from
  * the one holding `from` on, for the basis arm and its random control), their reading and the
  * report. The ablated segments evaluate only the checkpoints after `from`, stay on their plane
- * (drift within one float32 rounding), and with no direction removed they give the unablated
- * run's bytes.
+ * (drift within one float32 rounding), the report and the sweep's metrics show the reading, and
+ * with no direction removed the segments give the unablated run's bytes.
  */
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import { ArtifactStore, decodeParquet, decodeSafetensors, LocalBackend } from '../../artifacts/index.ts';
 import { polcaJson, type RunJson, type Sandbox, sandbox } from '../../bench/experiment.ts';
+import { runMetrics } from '../../report/build.ts';
 import { getTestServices } from '../helpers/services.ts';
 
 const bytes = (a: ArrayBufferView) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
@@ -77,6 +78,19 @@ describe('an ablation continues the training chain from its checkpoint', { concu
     assert.ok(m.final.basis.driftRatio <= 1 && m.final.random.driftRatio <= 1);
     const q = await decodeParquet(await store.get(step(ablated, 'ablate/reading').key, 'clusters.parquet'), ['vector']);
     assert.equal((q.vector as Int32Array).length, m.questions.length);
+  });
+
+  test('the report shows the ablation (its table and a figure per ablated vector) and the sweep metrics carry it', async () => {
+    const html = Buffer.from(await store.get(step(ablated, 'report').key, 'index.html')).toString('utf8');
+    assert.match(html, /Does a direction matter\?/);
+    assert.match(html, /hurt more than random/);
+    await store.get(step(ablated, 'report').key, 'figures/ablation-b0.svg');
+    const record = await store.getRun(ablated.workflowId);
+    assert.ok(record);
+    const metrics = await runMetrics(store, record);
+    assert.equal(metrics['ablation.from'], 60);
+    assert.ok(Number.isFinite(metrics['ablation.delta.basis']) && Number.isFinite(metrics['ablation.delta.random']));
+    assert.equal(metrics['ablation.clusters'], (ablated.metrics.ablation as { clusters: number }).clusters);
   });
 
   test('with no direction removed the ablated segments give the unablated run’s bytes', async () => {
