@@ -10,7 +10,6 @@
  */
 import { type ArtifactStore, decodeParquet, type RunRecord, type Table } from '../artifacts/index.ts';
 import type { ScopedSkillRow } from '../core/skill-scopes.ts';
-import { type AblationData, loadAblation } from './ablation.ts';
 import { type CaptureData, loadCapture, loadProtocol, type ProtocolData } from './readings.ts';
 
 export const DIGIT_NAMES = ['thousands', 'hundreds', 'tens', 'ones'] as const;
@@ -98,8 +97,6 @@ export interface ReportData {
   basis: { vector: number; iteration: number; eigenvalue: number; residual: number; lanczosIterations: number; converged?: boolean }[];
   completeness: CompletenessData | undefined;
   families: FamilyData[];
-  /** The ablation's reading (config `ablate`; absent without one). */
-  ablation?: AblationData;
   /** Basis capture (absent in runs made before it existed). */
   capture?: CaptureData;
   /** The published protocol's readings (absent in runs made before it existed). */
@@ -487,7 +484,6 @@ export async function loadReportData(store: ArtifactStore, record: RunRecord, op
   }
   data.capture = await loadCapture(steps, read, nTok);
   data.protocol = await loadProtocol(steps, read);
-  data.ablation = await loadAblation(steps, record.config, read);
   return data;
 }
 

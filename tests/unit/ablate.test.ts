@@ -26,6 +26,9 @@ import { modelShape } from '../../core/data.ts';
 import { decayMask, numParams } from '../../core/model.ts';
 import { randomBlock } from '../../core/random-basis.ts';
 import { adamwStep, cloneState, initTrainState, type TrainState, trainSegment } from '../../core/train.ts';
+import { ablationFigures, ablationHtml, ablationMetrics } from '../../report/ablation.ts';
+import { ablationSummaryLine } from '../../report/ablation-line.ts';
+import { renderSvg } from '../../report/render.ts';
 
 before(async () => {
   await initBackend();
@@ -314,5 +317,53 @@ describe('config', () => {
     );
     refuse(['ablate.random=0', 'ablate.from=60'], /ablate\.random/, /≥ 1|> 0/);
     refuse(['ablate.direction=1'], /ablate\.direction/, /allowed fields of ablate: from, random, seed, vectors/);
+  });
+});
+
+describe('the report', () => {
+  test('metrics, table, figure and summary line from a reading', async () => {
+    const its = [60, 70, 80];
+    const n = 6;
+    const control = its.map((_, t) => Float32Array.from({ length: n }, (_, x) => 1 + x + t));
+    const arms = [
+      { arm: 'basis', loss: its.slice(1).map((_, t) => Float32Array.from({ length: n }, (_, x) => 1 + x + (t + 1) + 1 + (x < 3 ? 1 : 0))) },
+      { arm: 'random', loss: its.slice(1).map((_, t) => Float32Array.from({ length: n }, (_, x) => 1 + x + (t + 1) + 1)) },
+    ];
+    const groups: TokenGroup[] = [
+      { kind: 'all', vector: -1, cluster: -1, skill: '', value: '', tokens: Int32Array.of(0, 1, 2, 3, 4, 5) },
+      { kind: 'skill', vector: -1, cluster: -1, skill: 'carry', value: 'true', tokens: Int32Array.of(0, 5) },
+      { kind: 'cluster', vector: 0, cluster: 0, skill: '', value: '', tokens: Int32Array.of(0, 1, 2) },
+      { kind: 'cluster', vector: 0, cluster: 1, skill: '', value: '', tokens: Int32Array.of(3, 4, 5) },
+    ];
+    const r = readAblation({ iterations: its, control, arms, groups });
+    const data = {
+      from: 60,
+      vectors: [0],
+      groups: r.rows,
+      questions: r.questions,
+      curves: r.curves,
+    };
+    const m = ablationMetrics(data);
+    // basis: +2 on cluster 0, +1 on cluster 1 (Δ all 1.5); random: +1 everywhere
+    assert.deepEqual(
+      [m['ablation.delta.basis'], m['ablation.delta.random'], m['ablation.clusters'], m['ablation.hurtMoreThanBoth']],
+      [1.5, 1, 2, 1],
+    );
+    assert.equal(m['ablation.excessOthers'], 0);
+    const html = ablationHtml(data);
+    assert.match(html, /carry = true/);
+    assert.match(html, /hurt more than random/);
+    const figs = ablationFigures(data);
+    assert.deepEqual(
+      figs.map((f) => f.name),
+      ['ablation-b0'],
+    );
+    assert.match(await renderSvg(figs[0].spec), /cluster 0 \(3 tokens\)/);
+    const line = ablationSummaryLine({ ...summariseAblation(r), from: 60, vectors: [0], count: 1, final: { basis: { driftRatio: 0.04 } } });
+    assert.match(
+      line ?? '',
+      /ablation of b0 from iteration 60: .* 1\.5 \(random directions: 1\); of 2 clusters .* 1 both; .* 0\.04 of one float32 rounding/,
+    );
+    assert.equal(ablationSummaryLine(undefined), undefined);
   });
 });
