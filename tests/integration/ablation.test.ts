@@ -93,6 +93,51 @@ describe('an ablation continues the training chain from its checkpoint', { concu
     assert.equal(metrics['ablation.clusters'], (ablated.metrics.ablation as { clusters: number }).clusters);
   });
 
+  test('random directions alone from a segment boundary, and basis vectors from the initialisation', async () => {
+    const random = await polcaJson<RunJson>(
+      [...base, '--set', 'ablate.random=2', '--set', 'ablate.from=80', '--id', `ablation-random-${Date.now()}`],
+      sb.env,
+    );
+    assert.deepEqual(
+      random.steps
+        .filter((s) => !s.cached)
+        .map((s) => s.name)
+        .sort(),
+      ['ablate/random/2', 'ablate/reading', 'report'],
+    );
+    const t = await decodeParquet(await store.get(step(random, 'ablate/random/2').key, 'eval.parquet'), ['iteration']);
+    assert.deepEqual([...new Set(t.iteration as Int32Array)], [90, 100, 110, 120]);
+    const m = random.metrics.ablation as {
+      clusters: number;
+      deltaAll: Record<string, number>;
+      final: Record<string, { driftRatio: number }>;
+    };
+    assert.equal(m.clusters, 0);
+    assert.deepEqual(Object.keys(m.deltaAll), ['random']);
+    assert.ok(m.final.random.driftRatio <= 1);
+    const fromStart = await polcaJson<RunJson>(
+      [...base, '--set', 'ablate.vectors=[1,2]', '--set', 'ablate.from=0', '--id', `ablation-start-${Date.now()}`],
+      sb.env,
+    );
+    assert.deepEqual(
+      fromStart.steps
+        .filter((s) => s.name.startsWith('ablate/'))
+        .map((s) => s.name)
+        .sort(),
+      ['ablate/basis/0', 'ablate/basis/1', 'ablate/basis/2', 'ablate/random/0', 'ablate/random/1', 'ablate/random/2', 'ablate/reading'],
+    );
+    const d = await decodeParquet(await store.get(step(fromStart, 'ablate/basis/2').key, 'drift.parquet'), [
+      'direction',
+      'offset',
+      'rounding_bound',
+    ]);
+    assert.deepEqual([...new Set(d.direction as Int32Array)], [0, 1]);
+    const off = d.offset as Float64Array;
+    const bound = d.rounding_bound as Float64Array;
+    for (let i = 0; i < off.length; i++) assert.ok(Math.abs(off[i]) <= bound[i] * (1 + 1e-6), `offset ${off[i]} against ${bound[i]}`);
+    assert.equal((fromStart.metrics.ablation as { vectors: number[] }).vectors.length, 2);
+  });
+
   test('with no direction removed the ablated segments give the unablated run’s bytes', async () => {
     const empty = await polcaJson<RunJson>(
       [...base, '--set', 'ablate.vectors=[]', '--set', 'ablate.from=60', '--id', `ablation-empty-${Date.now()}`],
