@@ -165,6 +165,21 @@ export function ablationFigures(a: AblationData | undefined): Figure[] {
               legend: { orient: 'bottom' },
               scale: { domain: SERIES, range: ['#222222', '#e45756', '#4c78a8'] },
             },
+            // the random control often lies on the unablated curve: dashed, so that both show
+            strokeDash: {
+              field: 'series',
+              type: 'nominal',
+              title: null,
+              legend: { orient: 'bottom' },
+              scale: {
+                domain: SERIES,
+                range: [
+                  [1, 0],
+                  [1, 0],
+                  [4, 3],
+                ],
+              },
+            },
             tooltip: [{ field: 'series' }, { field: 'iteration' }, { field: 'loss' }],
           },
         },
