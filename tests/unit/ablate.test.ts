@@ -5,10 +5,19 @@
  * full gradient; with A empty the run is the unablated one bit for bit; on a toy quadratic where
  * removing a direction freezes one group of points and leaves the other untouched, the reading
  * gives exactly that effect; the reading's numbers against a direct computation; the random
- * directions; and the config's validation, naming the field and what is allowed.
+ * directions; the config's validation, naming the field and what is allowed; the report's view of
+ * a reading; and the ablate step resumed after an interruption, bit for bit.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
+import { type Progress, type StepContext, scratchPath } from '../../activities/context.ts';
+import { ablateSpec, ablateStep } from '../../activities/steps/ablate.ts';
+import { dataStep } from '../../activities/steps/data.ts';
+import { ArtifactStore, decodeParquet, decodeSafetensors, LocalBackend, stepKey } from '../../artifacts/index.ts';
+import { storeDigest } from '../../bench/experiment.ts';
 import { ConfigError, resolveConfig } from '../../config/index.ts';
 import {
   ablation,
@@ -365,5 +374,59 @@ describe('the report', () => {
       /ablation of b0 from iteration 60: .* 1\.5 \(random directions: 1\); of 2 clusters .* 1 both; .* 0\.04 of one float32 rounding/,
     );
     assert.equal(ablationSummaryLine(undefined), undefined);
+  });
+});
+
+describe('the ablate step', () => {
+  test('interrupted after a resume point, it continues there (anchor included) and gives the bytes of an uninterrupted run', async () => {
+    const c = resolveConfig({ preset: 'tiny', sets: ['ablate.random=2', 'ablate.from=10', 'runtime.backend="wasm"'] });
+    const stores = ['clean', 'interrupted'].map(
+      (n) => new ArtifactStore(new LocalBackend(mkdtempSync(join(tmpdir(), `polca-ablate-${n}-`)))),
+    );
+    const ctx = (store: ArtifactStore, heartbeat: (p: Progress) => void = () => undefined): StepContext => ({
+      store,
+      heartbeat,
+      owner: 'ablate-test',
+    });
+    const results = [];
+    let partialAnchor: Float64Array | undefined;
+    for (const [i, store] of stores.entries()) {
+      const data = await dataStep(ctx(store), c);
+      if (i === 1)
+        await assert.rejects(
+          ablateStep(
+            ctx(store, (p) => {
+              if (p.phase === 'train' && Number(p.iteration) >= 30) throw new Error('interrupted at 30');
+            }),
+            c,
+            'random',
+            0,
+            { data: data.key },
+          ),
+          /interrupted at 30/,
+        );
+      if (i === 1) {
+        const raw = await store.backend.getObject(
+          scratchPath(stepKey(ablateSpec(c, 'random', 0, { data: data.key })), 'partial.safetensors'),
+        );
+        assert.ok(raw, 'a resume point');
+        partialAnchor = decodeSafetensors(raw).tensors.ablate_anchor?.data as Float64Array | undefined;
+      }
+      results.push(await ablateStep(ctx(store), c, 'random', 0, { data: data.key }));
+    }
+    assert.equal(results[0].key, results[1].key);
+    // the resume point carried the anchor Aᵀθ_10, and the finished state carries the same one
+    const anchor = decodeSafetensors(await stores[1].get(results[1].key, 'state.safetensors')).tensors.ablate_anchor?.data as Float64Array;
+    assert.ok(partialAnchor && anchor && anchor.length === 2);
+    assert.deepEqual([...partialAnchor], [...anchor]);
+    assert.equal(results[0].meta?.resumedFrom, undefined);
+    assert.equal(results[1].meta?.resumedFrom, 30);
+    const [a, b] = await Promise.all(stores.map((s) => storeDigest(s)));
+    assert.equal(b.get(results[0].key), a.get(results[0].key));
+    const drift = await decodeParquet(await stores[1].get(results[1].key, 'drift.parquet'), ['iteration', 'offset', 'rounding_bound']);
+    assert.deepEqual([...new Set(drift.iteration as Int32Array)], [20, 30, 40]);
+    const off = drift.offset as Float64Array;
+    const bound = drift.rounding_bound as Float64Array;
+    for (let i = 0; i < off.length; i++) assert.ok(Math.abs(off[i]) <= bound[i] * (1 + 1e-6), `offset ${off[i]} against ${bound[i]}`);
   });
 });
