@@ -9,6 +9,7 @@ import { MIN_AMI, MIN_COVERAGE, SIGMAS } from './claims.ts';
 import { escapeHtml, page } from './html.ts';
 import { type ClaimSpread, claimSpread, hasClaimMetrics } from './sweep-claims.ts';
 import { hasTableMetrics, paperTableHtml } from './sweep-table.ts';
+import { ablationSweepHtml, hasAblationMetrics } from './sweep-ablation.ts';
 
 const CLAIM_TEXT: Record<string, string> = {
   'loss-digit': 'loss clusters follow the digit, not the carry (loss digit AMI)',
@@ -141,6 +142,9 @@ export function sweepHtml(rows: SweepRow[], title = 'POLCA sweep'): string {
               intro: paperTableHtml(rows),
             },
           ]
+        : []),
+      ...(hasAblationMetrics(rows)
+        ? [{ id: 'ablation', title: 'Does a direction matter? The ablations over seeds', figures: [], intro: ablationSweepHtml(rows) }]
         : []),
       {
         id: 'points',

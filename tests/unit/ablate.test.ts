@@ -38,6 +38,7 @@ import { adamwStep, cloneState, initTrainState, type TrainState, trainSegment } 
 import { ablationFigures, ablationHtml, ablationMetrics } from '../../report/ablation.ts';
 import { ablationSummaryLine } from '../../report/ablation-line.ts';
 import { renderSvg } from '../../report/render.ts';
+import { sweepHtml } from '../../report/sweep.ts';
 
 before(async () => {
   await initBackend();
@@ -428,5 +429,32 @@ describe('the ablate step', () => {
     const off = drift.offset as Float64Array;
     const bound = drift.rounding_bound as Float64Array;
     for (let i = 0; i < off.length; i++) assert.ok(Math.abs(off[i]) <= bound[i] * (1 + 1e-6), `offset ${off[i]} against ${bound[i]}`);
+  });
+});
+
+describe('the sweep report', () => {
+  test('groups the ablations over seeds: Δ mean ± sd, clusters hurt summed over seeds', () => {
+    const row = (seed: number, kind: string, basis: number, hurt: number) => ({
+      point: { seed, 'basis.kind': kind },
+      workflowId: `w-${kind}-${seed}`,
+      metrics: {
+        'ablation.from': 100,
+        'ablation.delta.basis': basis,
+        'ablation.delta.random': 0.001,
+        'ablation.clusters': 4,
+        'ablation.hurtMoreThanOthers': hurt,
+        'ablation.hurtMoreThanRandom': hurt,
+        'ablation.hurtMoreThanBoth': hurt,
+        'ablation.excessOthers': 0.01 * hurt,
+        'ablation.excessRandom': 0.02,
+      },
+    });
+    const html = sweepHtml([row(0, 'hessian', 0.1, 1), row(1, 'hessian', 0.3, 2), row(0, 'pca-displacement', 0.5, 4)]);
+    assert.match(html, /The ablations over seeds/);
+    const rows = html.split('<tr>').filter((r) => r.includes('basis.kind = '));
+    assert.equal(rows.length, 2);
+    assert.match(rows[0], /&quot;hessian&quot;.*<td class="num">2<\/td><td class="num">0\.2000 ± 0\.1414<\/td>.*<td class="num">3 of 8<\/td>/);
+    assert.match(rows[1], /&quot;pca-displacement&quot;.*<td class="num">1<\/td>.*<td class="num">4 of 4<\/td>/);
+    assert.doesNotMatch(sweepHtml([{ point: { seed: 0 }, workflowId: 'w', metrics: { 'final.loss': 1 } }]), /The ablations over seeds/);
   });
 });
