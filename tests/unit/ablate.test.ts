@@ -453,7 +453,10 @@ describe('the sweep report', () => {
     assert.match(html, /The ablations over seeds/);
     const rows = html.split('<tr>').filter((r) => r.includes('basis.kind = '));
     assert.equal(rows.length, 2);
-    assert.match(rows[0], /&quot;hessian&quot;.*<td class="num">2<\/td><td class="num">0\.2000 ± 0\.1414<\/td>.*<td class="num">3 of 8<\/td>/);
+    assert.match(
+      rows[0],
+      /&quot;hessian&quot;.*<td class="num">2<\/td><td class="num">0\.2000 ± 0\.1414<\/td>.*<td class="num">3 of 8<\/td>/,
+    );
     assert.match(rows[1], /&quot;pca-displacement&quot;.*<td class="num">1<\/td>.*<td class="num">4 of 4<\/td>/);
     assert.doesNotMatch(sweepHtml([{ point: { seed: 0 }, workflowId: 'w', metrics: { 'final.loss': 1 } }]), /The ablations over seeds/);
   });
