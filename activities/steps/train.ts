@@ -1,4 +1,7 @@
-/** The `train` step: one training segment (core/train.ts), with a resume point at every checkpoint. */
+/**
+ * The `train` step: one training segment (core/train.ts), with a resume point at every checkpoint.
+ * `runSegment` is the segment as a step, shared with the ablated segments (activities/steps/ablate.ts).
+ */
 import { modelShape, sequenceShape, taskKeyParams } from '../../core/data.ts';
 import { decodeSafetensors, encodeSafetensors, type StepSpec, stepKey, type Tensor } from '../../artifacts/index.ts';
 import type { Config } from '../../config/schema.ts';
@@ -187,7 +190,6 @@ export interface SegmentOptions {
 /** A training segment as a step: resume points, checkpoints, state, training loss and evaluation. */
 export async function runSegment(ctx: StepContext, c: Config, name: string, spec: StepSpec, opts: SegmentOptions): Promise<StepResult> {
   const params = { from: opts.from, until: opts.until };
-  const s = name;
   return runStep(ctx, name, spec, async () => {
     const be = await backend(c);
     const scratch = scratchPath(stepKey(spec), 'partial.safetensors');
@@ -212,7 +214,7 @@ export async function runSegment(ctx: StepContext, c: Config, name: string, spec
       acc.state = await opts.start();
     }
     if (acc.state.step < params.from || acc.state.step > params.until) {
-      throw new Error(`${s}: start state is at iteration ${acc.state.step}, outside the segment (${params.from}, ${params.until}]`);
+      throw new Error(`${name}: start state is at iteration ${acc.state.step}, outside the segment (${params.from}, ${params.until}]`);
     }
     const total = params.until - params.from;
     const r = await trainSegment(c, acc.state, params.until, {
@@ -223,7 +225,7 @@ export async function runSegment(ctx: StepContext, c: Config, name: string, spec
         acc.trainLoss.lr.push(lr);
       },
       async onCheckpoint(state, cp, rows) {
-        if (acc.checkpoints.some((x) => x.iteration === cp.iteration)) throw new Error(`${s}: checkpoint ${cp.iteration} emitted twice`);
+        if (acc.checkpoints.some((x) => x.iteration === cp.iteration)) throw new Error(`${name}: checkpoint ${cp.iteration} emitted twice`);
         acc.checkpoints.push(cp);
         acc.evalRows.push(rows);
         acc.state = state;
