@@ -71,6 +71,8 @@ export function createActivities(pool: ComputePool): ExperimentActivities {
     trajectoriesLca: (c, inputs) => run('trajectoriesLca', [c, inputs]),
     protocol: (c, target, inputs) => run('protocol', [c, target, inputs]),
     tags: (c, target, inputs) => run('tags', [c, target, inputs]),
+    ablate: (c, arm, s, inputs) => run('ablate', [c, arm, s, inputs]),
+    ablation: (c, inputs) => run('ablation', [c, inputs]),
     report: (c, runName, stepKeys) => run('report', [c, runName, stepKeys]),
     saveRun: (record: RunRecordInput) => guarded(() => steps.saveRun(openStore(pool.store), record), storeLocation),
   };

@@ -36,6 +36,8 @@ export async function runLocal(c: Config, store: ArtifactStore, runName: string,
     trajectoriesLca: (cfg, inputs) => steps.lcaTrajectoriesStep(ctx('trajectories/lca'), cfg, inputs),
     protocol: (cfg, target, inputs) => steps.protocolStep(ctx(target.name), cfg, target, inputs),
     tags: (cfg, target, inputs) => steps.tagsStep(ctx(target.name), cfg, target, inputs),
+    ablate: (cfg, arm, s, inputs) => steps.ablateStep(ctx(`ablate/${arm}/${s}`), cfg, arm, s, inputs),
+    ablation: (cfg, inputs) => steps.ablationStep(ctx('ablate/reading'), cfg, inputs),
     report: (cfg, name, keys) => steps.reportStep(ctx('report'), cfg, name, keys),
     saveRun: (record) => steps.saveRun(store, record),
   };

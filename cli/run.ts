@@ -11,6 +11,7 @@ import { openStore } from '../artifacts/open.ts';
 import { ConfigError, resolveConfig } from '../config/index.ts';
 import { resolveTask } from '../core/data.ts';
 import type { Config } from '../config/schema.ts';
+import { ablationSummaryLine } from '../report/ablation-line.ts';
 import type { ExperimentResult, ProgressState, StepResult } from '../workflows/dag.ts';
 import type { SweepInput, SweepPointResult } from '../workflows/index.ts';
 import { intOption, presetChoices, readConfigFile } from './common.ts';
@@ -116,6 +117,8 @@ export function summaryLines(r: ExperimentResult, claims?: ClaimCheck[]): string
         `  ${f.family.padEnd(12)} ${f.top ? `${fmt(f.top.homogeneity)} / ${fmt(f.top.recall)} / ${fmt(f.top.f1)}` : 'no qualifying carry cluster'}   hidden ${fmt(f.hiddenFraction)}   (${f.kept} of ${f.members} kept${f.top && f.top.member >= 0 ? `, best member ${f.top.member}` : ''})`,
       );
   }
+  const ablation = ablationSummaryLine(m.ablation);
+  if (ablation) lines.push(ablation);
   return lines;
 }
 

@@ -27,7 +27,9 @@ export type StepName =
   | 'trajectoriesFisher'
   | 'lcaParams'
   | 'lca'
-  | 'trajectoriesLca';
+  | 'trajectoriesLca'
+  | 'ablate'
+  | 'ablation';
 
 export interface ComputeTask {
   step: StepName | 'backend';
@@ -81,6 +83,8 @@ const STEPS: Record<StepName, AnyStep> = {
   lcaParams: steps.lcaParamsStep as AnyStep,
   lca: steps.lcaStep as AnyStep,
   trajectoriesLca: steps.lcaTrajectoriesStep as AnyStep,
+  ablate: steps.ablateStep as AnyStep,
+  ablation: steps.ablationStep as AnyStep,
 };
 
 /** An error as plain data that crosses the thread boundary (compute/pool.ts rebuilds its class). */

@@ -12,6 +12,7 @@
 import { z } from 'zod';
 import { arithmeticConfigSchema } from '../core/tasks/arithmetic.ts';
 import { englishConfigSchema } from '../core/tasks/english-spec.ts';
+import { checkpointIterations, describeSchedule } from '../core/schedule.ts';
 import { DEFAULT_TASK, getTaskSpec } from '../core/tasks/specs.ts';
 
 const posInt = () => z.number().int().positive();
@@ -200,6 +201,28 @@ export const runtimeSchema = z
   })
   .strict();
 
+/**
+ * Ablating directions during training (core/ablate.ts): from the checkpoint `from` on, training
+ * continues with every optimiser update projected off the span of the directions, once for the
+ * basis vectors named and once for as many random orthonormal directions (the control); the run
+ * itself, unablated, is the baseline (same data order and seed). Either `vectors` (indices into the
+ * run's finished basis, 0-based in basis order; an empty list removes nothing, a check) or
+ * `random` (that many random directions alone). Absent: no ablation, and no step key or workflow
+ * id changes.
+ */
+export const ablateSchema = z
+  .object({
+    vectors: z.array(nonNegInt()).max(64).optional(),
+    random: posInt().max(64).optional(),
+    /** Seed of the random directions; default the run's seed. */
+    seed: nonNegInt()
+      .max(2 ** 31 - 1)
+      .optional(),
+    /** The checkpoint iteration from which the updates are projected (θ_from is the unablated run's). */
+    from: nonNegInt(),
+  })
+  .strict();
+
 /** One schema per task, selected by `name` (core/tasks/*.ts `configSchema`). */
 export const taskSchema = z.discriminatedUnion('name', [arithmeticConfigSchema, englishConfigSchema]);
 export type TaskConfig = z.infer<typeof taskSchema>;
@@ -226,6 +249,8 @@ export const configSchema = z
     cluster: clusterSchema.default(clusterSchema.parse({})),
     protocol: protocolSchema.default(protocolSchema.parse({})),
     runtime: runtimeSchema.default(runtimeSchema.parse({})),
+    /** Directions removed from training from a checkpoint on (absent: none). */
+    ablate: ablateSchema.optional(),
   })
   .strict()
   .superRefine((c, ctx) => {
@@ -285,6 +310,7 @@ export const configSchema = z
         message: `basis.k must be at most the checkpoints per basis segment, basis.every / train.checkpointEvery = ${c.basis.every / c.train.checkpointEvery}, for basis.kind=${kind}; got ${c.basis.k}`,
       });
     }
+    for (const i of ablateIssues(c)) ctx.addIssue({ code: 'custom', path: ['ablate', i.field], message: i.message });
     // A Krylov space of m Lanczos iterations holds at most m Ritz pairs: k eigenvectors need k iterations.
     if (c.basis.maxIter < c.basis.k) {
       ctx.addIssue({
@@ -294,6 +320,48 @@ export const configSchema = z
       });
     }
   });
+
+/** What is wrong with a config's `ablate` against the rest of it: field and message, naming what is allowed. */
+function ablateIssues(c: {
+  ablate?: z.infer<typeof ablateSchema>;
+  train: z.infer<typeof trainSchema>;
+  basis: z.infer<typeof basisSchema>;
+  cluster: z.infer<typeof clusterSchema>;
+}): { field: string; message: string }[] {
+  const a = c.ablate;
+  if (!a) return [];
+  const out: { field: string; message: string }[] = [];
+  const m = (c.train.iterations / c.basis.every) * c.basis.k;
+  if ((a.vectors === undefined) === (a.random === undefined))
+    out.push({
+      field: a.vectors === undefined ? 'vectors' : 'random',
+      message: `ablate: give exactly one of ablate.vectors (basis vector indices, 0 … ${m - 1}) and ablate.random (a count of random directions, 1 … 64)`,
+    });
+  if (a.vectors) {
+    const bad = a.vectors.filter((j) => j >= m);
+    if (bad.length)
+      out.push({
+        field: 'vectors',
+        message: `ablate.vectors: ${bad.join(', ')} beyond the basis, which has ${m} vectors (train.iterations / basis.every × basis.k); allowed: 0 … ${m - 1}`,
+      });
+    if (new Set(a.vectors).size !== a.vectors.length)
+      out.push({ field: 'vectors', message: `ablate.vectors: each vector at most once; got ${JSON.stringify(a.vectors)}` });
+    if (!c.cluster.families.includes('polca'))
+      out.push({
+        field: 'vectors',
+        message: `ablate.vectors: the reading needs the clusters of POLCA along each ablated vector; cluster.families must include "polca" (given ${JSON.stringify(c.cluster.families)})`,
+      });
+  }
+  const its = checkpointIterations(c.train);
+  if (!its.includes(a.from) || a.from >= c.train.iterations) {
+    const shown = its.length > 8 ? `${its.slice(0, 4).join(', ')}, …, ${its.slice(-3, -1).join(', ')}` : its.slice(0, -1).join(', ');
+    out.push({
+      field: 'from',
+      message: `ablate.from must be a checkpoint iteration before the last (train.iterations = ${c.train.iterations}; checkpoints ${describeSchedule(c.train)}): one of ${shown}; got ${a.from}`,
+    });
+  }
+  return out;
+}
 
 export type Config = z.infer<typeof configSchema>;
 export type ConfigInput = z.input<typeof configSchema>;

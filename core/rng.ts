@@ -53,4 +53,5 @@ export const STREAMS = {
   shuffle: 6,
   randomBasis: 7,
   basisOrder: 8,
+  ablate: 9,
 } as const;

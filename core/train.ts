@@ -51,6 +51,11 @@ export interface TrainHooks {
   onProgress?(done: number, total: number): void;
   /** Called after every update with the iteration's batch loss (before the update) and learning rate. */
   onIteration?(iteration: number, loss: number, lr: number): void;
+  /**
+   * The optimiser update, in place of `adamwStep` (same arguments; it must increment
+   * `state.step`): the projected update of an ablation (core/ablate.ts). Absent: AdamW.
+   */
+  update?(train: Config['train'], state: TrainState, grad: Float32Array, mask: Float32Array, lr: number): void;
 }
 
 export function initTrainState(config: Pick<Config, 'model' | 'seed' | 'task'>): TrainState {
@@ -72,8 +77,19 @@ export function learningRate(train: Config['train'], step: number): number {
   return lr;
 }
 
-/** One AdamW update in place. Returns nothing; `state.step` is incremented. */
-export function adamwStep(train: Config['train'], state: TrainState, grad: Float32Array, mask: Float32Array, lr: number): void {
+/**
+ * One AdamW update in place. Returns nothing; `state.step` is incremented. With `next`, the
+ * parameters are left as they are and the updated values go to `next` in float64, unrounded (the
+ * projected update of core/ablate.ts starts from them); the moments are updated either way.
+ */
+export function adamwStep(
+  train: Config['train'],
+  state: TrainState,
+  grad: Float32Array,
+  mask: Float32Array,
+  lr: number,
+  next?: Float64Array,
+): void {
   const { beta1, beta2, eps, weightDecay, gradClip } = train;
   let scale = 1;
   if (gradClip > 0) {
@@ -91,16 +107,27 @@ export function adamwStep(train: Config['train'], state: TrainState, grad: Float
   const c1 = 1 - beta1;
   const c2 = 1 - beta2;
   const { params: p, m, v } = state;
+  // The same expression either way, in two loops so that neither branches per element.
   for (const run of maskRuns(mask)) {
     const decay = 1 - lrWd * run.value;
-    for (let i = run.start; i < run.end; i++) {
-      const g = grad[i] * scale;
-      const mi = beta1 * m[i] + c1 * g;
-      const vi = beta2 * v[i] + c2 * g * g;
-      m[i] = mi;
-      v[i] = vi;
-      p[i] = p[i] * decay - (stepSize * mi) / (Math.sqrt(vi) * invSqrtBc2 + eps);
-    }
+    if (next)
+      for (let i = run.start; i < run.end; i++) {
+        const g = grad[i] * scale;
+        const mi = beta1 * m[i] + c1 * g;
+        const vi = beta2 * v[i] + c2 * g * g;
+        m[i] = mi;
+        v[i] = vi;
+        next[i] = p[i] * decay - (stepSize * mi) / (Math.sqrt(vi) * invSqrtBc2 + eps);
+      }
+    else
+      for (let i = run.start; i < run.end; i++) {
+        const g = grad[i] * scale;
+        const mi = beta1 * m[i] + c1 * g;
+        const vi = beta2 * v[i] + c2 * g * g;
+        m[i] = mi;
+        v[i] = vi;
+        p[i] = p[i] * decay - (stepSize * mi) / (Math.sqrt(vi) * invSqrtBc2 + eps);
+      }
   }
   state.step = t;
 }
@@ -187,7 +214,7 @@ export async function trainSegment(
       trainLoss.loss.push(loss);
       trainLoss.lr.push(lr);
       hooks.onIteration?.(state.step, loss, lr);
-      adamwStep(config.train, state, grad, mask, lr);
+      (hooks.update ?? adamwStep)(config.train, state, grad, mask, lr);
       if (isCheckpoint(config.train, state.step)) await checkpoint();
       hooks.onProgress?.(state.step - start.step, total);
     }

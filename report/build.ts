@@ -8,13 +8,14 @@ import { dirname, join } from 'node:path';
 import type { ArtifactStore, RunRecord } from '../artifacts/index.ts';
 import { describeSchedule, type ScheduleConfig } from '../core/schedule.ts';
 import { hasTagReading } from '../core/tasks/specs.ts';
-import { loadReportData, type LoadOptions, type ReportData } from './data.ts';
+import { loadReportData, type LoadOptions, type ReportData, stepTableReader } from './data.ts';
 import { buildFigures, type Figure, SECTIONS } from './figures.ts';
 import { escapeHtml, type PageSection, page } from './html.ts';
 import { follows, MIN_AMI, MIN_COVERAGE, SIGMAS, threshold } from './claims.ts';
 import { type ClaimShown, captureLine, claimRuleLine, polcaFindingLine, protocolLine, type Readings, shownVerdict } from './headline.ts';
 import { claimChecks, headlineMetrics } from './metrics.ts';
 import { fmt } from './format.ts';
+import { type AblationData, ablationFigures, ablationHtml, ablationMetrics, loadAblation } from './ablation.ts';
 import { captureFigures, protocolHtml } from './readings-view.ts';
 import { captureTotals, readingMetrics } from './readings.ts';
 import { renderSvg, svgToPng } from './render.ts';
@@ -176,8 +177,9 @@ function completenessTable(data: ReportData): string {
 
 export async function buildReportWithData(store: ArtifactStore, record: RunRecord, opts: BuildOptions = {}): Promise<BuiltReport> {
   const data = await loadReportData(store, record, opts);
-  const figures = [...buildFigures(data), ...captureFigures(data.capture)];
-  const metrics = { ...headlineMetrics(data), ...readingMetrics(data.capture, data.protocol) };
+  const ablation = await loadRunAblation(store, record, data);
+  const figures = [...buildFigures(data), ...captureFigures(data.capture), ...ablationFigures(ablation)];
+  const metrics = { ...headlineMetrics(data), ...readingMetrics(data.capture, data.protocol), ...ablationMetrics(ablation) };
   const files: Record<string, Uint8Array> = {};
   for (const f of figures) {
     const svg = await renderSvg(f.spec);
@@ -189,6 +191,7 @@ export async function buildReportWithData(store: ArtifactStore, record: RunRecor
   sec('completeness').outro = completenessTable(data);
   sec('claim').outro = claimTables(data);
   sec('protocol').outro = protocolHtml(data.protocol);
+  sec('ablation').intro = ablationHtml(ablation);
   if (!data.capture) sec('capture').intro = '<p class="na">This run has no capture step (made before it existed).</p>';
   sec('homogeneity').intro =
     '<p>One figure per clustering, in the layout of the paper’s Figures 4–10: a bar per cluster, its height the share of the cluster’s tokens that hold the dominant value of the skill, its colour that value.</p>';
@@ -246,5 +249,14 @@ export async function runMetrics(store: ArtifactStore, record: RunRecord): Promi
     return englishMetrics(await loadEnglishReportData(store, record));
   }
   const data = await loadReportData(store, record);
-  return { ...headlineMetrics(data), ...readingMetrics(data.capture, data.protocol) };
+  return {
+    ...headlineMetrics(data),
+    ...readingMetrics(data.capture, data.protocol),
+    ...ablationMetrics(await loadRunAblation(store, record, data)),
+  };
+}
+
+/** The run's ablation reading (config `ablate`), its missing tables noted with the report's. */
+function loadRunAblation(store: ArtifactStore, record: RunRecord, data: ReportData): Promise<AblationData | undefined> {
+  return loadAblation(record.steps ?? {}, record.config, stepTableReader(store, record.steps ?? {}, data.missing));
 }

@@ -14,6 +14,7 @@ import { type Figure, r4, spec } from './figures.ts';
 import { fmt } from './format.ts';
 import { escapeHtml, type PageSection, page } from './html.ts';
 import { indexedSteps, stepTableReader } from './data.ts';
+import { ablationFigures, ablationHtml, ablationMetrics, type AblationData, loadAblation } from './ablation.ts';
 import { captureFigures } from './readings-view.ts';
 import { type CaptureData, loadCapture, readingMetrics } from './readings.ts';
 import { renderSvg, svgToPng } from './render.ts';
@@ -52,6 +53,8 @@ export interface EnglishReportData {
   finalLoss: number;
   eigenvalues: number[];
   capture?: CaptureData;
+  /** The ablation's reading (config `ablate`; absent without one). */
+  ablation?: AblationData;
   members: TagMember[];
   families: TagFamilyReading[];
   missing: string[];
@@ -154,6 +157,7 @@ export async function loadEnglishReportData(store: ArtifactStore, record: RunRec
     finalLoss: last >= 0 && n > 0 ? total[last] / n : Number.NaN,
     eigenvalues,
     capture,
+    ablation: await loadAblation(steps, record.config, read),
     members,
     families: tagFamilies(members),
     missing,
@@ -162,7 +166,11 @@ export async function loadEnglishReportData(store: ArtifactStore, record: RunRec
 
 /** Headline metrics: final loss, capture, and per family the tag reading. */
 export function englishMetrics(d: EnglishReportData): Record<string, number> {
-  const out: Record<string, number> = { 'final.evalLoss': d.finalLoss, ...readingMetrics(d.capture, undefined) };
+  const out: Record<string, number> = {
+    'final.evalLoss': d.finalLoss,
+    ...readingMetrics(d.capture, undefined),
+    ...ablationMetrics(d.ablation),
+  };
   for (const f of d.families) {
     out[`tags.${f.family}.kept`] = f.kept;
     out[`tags.${f.family}.withSimple`] = f.withSimple;
@@ -244,7 +252,7 @@ function figures(d: EnglishReportData): Figure[] {
       }),
     });
   }
-  return [...out, ...captureFigures(d.capture)];
+  return [...out, ...captureFigures(d.capture), ...ablationFigures(d.ablation)];
 }
 
 function tagsHtml(d: EnglishReportData, figs: Figure[]): string {
@@ -303,6 +311,12 @@ export async function buildEnglishReport(
       title: 'Clusters read against part-of-speech tags',
       figures: figs.filter((f) => f.section === 'tags'),
       intro: tagsHtml(d, figs),
+    },
+    {
+      id: 'ablation',
+      title: 'Does a direction matter? Ablating it during training',
+      figures: figs.filter((f) => f.section === 'ablation'),
+      intro: ablationHtml(d.ablation),
     },
   ];
   const meta: [string, string][] = [

@@ -34,6 +34,7 @@ export const SECTIONS = [
   { id: 'capture', title: 'Does the basis carry the learning? (basis capture)' },
   { id: 'completeness', title: 'Completeness of the decomposition' },
   { id: 'protocol', title: 'The paper’s table: the published evaluation protocol' },
+  { id: 'ablation', title: 'Does a direction matter? Ablating it during training' },
   { id: 'claim', title: 'The claim in numbers' },
 ] as const;
 

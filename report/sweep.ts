@@ -9,6 +9,7 @@ import { MIN_AMI, MIN_COVERAGE, SIGMAS } from './claims.ts';
 import { escapeHtml, page } from './html.ts';
 import { type ClaimSpread, claimSpread, hasClaimMetrics } from './sweep-claims.ts';
 import { hasTableMetrics, paperTableHtml } from './sweep-table.ts';
+import { ablationSweepHtml, hasAblationMetrics } from './sweep-ablation.ts';
 
 const CLAIM_TEXT: Record<string, string> = {
   'loss-digit': 'loss clusters follow the digit, not the carry (loss digit AMI)',
@@ -73,6 +74,16 @@ const METRIC_ORDER = [
   'protocol.polca.recall',
   'protocol.polca.f1',
   'protocol.polca.hiddenFraction',
+  'ablation.from',
+  'ablation.directions',
+  'ablation.delta.basis',
+  'ablation.delta.random',
+  'ablation.clusters',
+  'ablation.hurtMoreThanOthers',
+  'ablation.hurtMoreThanRandom',
+  'ablation.hurtMoreThanBoth',
+  'ablation.excessOthers',
+  'ablation.excessRandom',
   'basis.vectors',
   'completeness.paper.median',
   'completeness.exact-curvature.median',
@@ -110,7 +121,7 @@ export function sweepHtml(rows: SweepRow[], title = 'POLCA sweep'): string {
     .join('');
   return page({
     title,
-    header: `<h1>${escapeHtml(title)}</h1><p>${rows.length} grid point${rows.length === 1 ? '' : 's'}. Parameters are the config fields the sweep varied; metrics: final evaluation loss and accuracy, how many of the paper’s three findings hold, AMI of the clusterings with the skills (the best POLCA vector for each skill), and the median completeness error per POLCA variant. Each report link opens that point’s full report.</p>`,
+    header: `<h1>${escapeHtml(title)}</h1><p>${rows.length} grid point${rows.length === 1 ? '' : 's'}. Parameters are the config fields the sweep varied; metrics: final evaluation loss and accuracy, how many of the paper’s three findings hold, AMI of the clusterings with the skills (the best POLCA vector for each skill), the median completeness error per POLCA variant, and for an ablation (config <code>ablate</code>) the loss change over the rest of training with the basis vectors removed and with random directions removed, and how many clusters of POLCA along the removed vectors were hurt more than the other tokens, more than by the random directions, and both. Each report link opens that point’s full report.</p>`,
     sections: [
       ...(hasClaimMetrics(rows)
         ? [
@@ -131,6 +142,9 @@ export function sweepHtml(rows: SweepRow[], title = 'POLCA sweep'): string {
               intro: paperTableHtml(rows),
             },
           ]
+        : []),
+      ...(hasAblationMetrics(rows)
+        ? [{ id: 'ablation', title: 'Does a direction matter? The ablations over seeds', figures: [], intro: ablationSweepHtml(rows) }]
         : []),
       {
         id: 'points',

@@ -16,11 +16,18 @@
  *
  * `capture` and `protocol` (the published evaluation protocol) are the readings of the paper's
  * table; workflows started before they existed replay without them (`readings: false`).
+ *
+ * With `ablate` in the config, once the basis is final: per arm a chain ablate/<arm>/s for the
+ * segments from the one after `ablate.from` (the first starts from train[s−1]), beside the readings;
+ * then ablate/reading (after the clusters) ─► report. Without it nothing of this is scheduled.
  */
 import type { Config, ProtocolFamily } from '../config/schema.ts';
 import { type MemberReading, protocolFamilies } from '../core/protocol.ts';
 import { type TagMemberReading, tagFamilies } from '../core/tag-families.ts';
 import {
+  type AblationArm,
+  ablationArms,
+  ablationFirstSegment,
   basisTrainSegment,
   type ClusterTarget,
   clusterTargets,
@@ -70,6 +77,13 @@ export interface ExperimentActivities {
   trajectoriesLca(c: Config, inputs: { lcaParams: string; lca: string[] }): Promise<StepResult>;
   protocol(c: Config, target: ProtocolTarget, inputs: { data: string; trajectories: string }): Promise<StepResult>;
   tags(c: Config, target: TagTarget, inputs: { data: string; trajectories: string; clustering: string }): Promise<StepResult>;
+  /** One segment of an ablated run (config `ablate`): `prev` the state it starts from, `basis` the finished basis (the `basis` arm). */
+  ablate(c: Config, arm: AblationArm, s: number, inputs: { data: string; prev?: string; basis?: string }): Promise<StepResult>;
+  /** The reading of the ablation: per token group, ablated minus unablated loss over the rest of training. */
+  ablation(
+    c: Config,
+    inputs: { data: string; train: string[]; arms: { arm: AblationArm; segments: string[] }[]; clusters: string[] },
+  ): Promise<StepResult>;
   report(c: Config, runName: string, steps: Record<string, string>): Promise<StepResult>;
   saveRun(record: RunRecordInput): Promise<void>;
 }
@@ -226,6 +240,27 @@ export async function runExperimentDag(
   const basisResults = await Promise.all(basis);
   const finalBasis = basisResults[S - 1].key;
 
+  // Ablated runs (config `ablate`): per arm a chain of segments from the one after ablate.from,
+  // started from the unablated chain there, beside the readings below; read once the clusters exist.
+  const firstAblated = ablationFirstSegment(c);
+  const ablated = ablationArms(c).map((arm) => {
+    const chain = (async () => {
+      const segments: StepResult[] = [];
+      for (let s = firstAblated; s < S; s++) {
+        const prev = s === firstAblated ? (s > 0 ? trainKeys[s - 1] : undefined) : segments[segments.length - 1].key;
+        segments.push(
+          await step('ablate', () =>
+            acts.ablate(c, arm, s, { data: data.key, ...(prev ? { prev } : {}), ...(arm === 'basis' ? { basis: finalBasis } : {}) }),
+          ),
+        );
+      }
+      return { arm, segments };
+    })();
+    // Its rejection is seen where it is awaited, after the other steps.
+    chain.catch(() => undefined);
+    return chain;
+  });
+
   const polca = await mapLimit(
     Array.from({ length: S }, (_, s) => s),
     c.runtime.concurrency,
@@ -294,6 +329,30 @@ export async function runExperimentDag(
     );
   }
 
+  let ablation: Record<string, unknown> | undefined;
+  if (c.ablate) {
+    const arms = await Promise.all(ablated);
+    const clusterKey = new Map(clusters.map((r) => [r.name, r.key]));
+    const reading = await step('ablate', () =>
+      acts.ablation(c, {
+        data: data.key,
+        train: trainKeys,
+        arms: arms.map((a) => ({ arm: a.arm, segments: a.segments.map((r) => r.key) })),
+        clusters: (c.ablate?.vectors ?? []).map((j) => clusterKey.get(`cluster/polca/${j}`) as string),
+      }),
+    );
+    const final = Object.fromEntries(
+      arms.map((a) => {
+        const m = a.segments[a.segments.length - 1]?.meta ?? {};
+        return [
+          a.arm,
+          { accuracy: m.accuracy, evalLoss: m.evalLoss, driftRatio: Math.max(...a.segments.map((r) => Number(r.meta?.driftRatio ?? 0))) },
+        ];
+      }),
+    );
+    ablation = { ...reading.meta, final };
+  }
+
   // In DAG order, not completion order: the report lists them, and equal inputs must give equal bytes.
   const steps: Record<string, string> = {};
   for (const r of [...results].sort(byStage)) steps[r.name] = r.key;
@@ -314,6 +373,7 @@ export async function runExperimentDag(
     ...(capture ? { capture: capture.meta } : {}),
     ...(readings ? { protocol: protocolFamilies(protocol.map((r) => r.meta as unknown as MemberReading)) } : {}),
     ...(tags.length ? { tags: tagFamilies(tags.map((r) => r.meta as unknown as TagMemberReading)) } : {}),
+    ...(ablation ? { ablation } : {}),
   };
   await acts.saveRun({ name: runName, config: c, steps, metrics });
   return {

@@ -100,6 +100,8 @@ export async function polcaExperiment(input: ExperimentInput): Promise<Experimen
     trajectoriesLca: quick.trajectoriesLca,
     protocol: long.protocol,
     tags: long.tags,
+    ablate: long.ablate,
+    ablation: long.ablation,
     report: quick.report,
     saveRun: (record) => quick.saveRun({ ...record, workflowId: runName }),
   };

@@ -115,6 +115,24 @@ export function protocolTargets(c: Config): ProtocolTarget[] {
   return out;
 }
 
+/**
+ * The arms of an ablation (core/ablate.ts): `basis` removes the basis vectors `ablate.vectors`
+ * names, `random` as many random orthonormal directions (the control; alone with `ablate.random`).
+ */
+export type AblationArm = 'basis' | 'random';
+export function ablationArms(c: Config): AblationArm[] {
+  if (!c.ablate) return [];
+  return c.ablate.vectors ? ['basis', 'random'] : ['random'];
+}
+/** How many directions each arm removes. */
+export function ablationCount(c: Config): number {
+  return c.ablate?.vectors?.length ?? c.ablate?.random ?? 0;
+}
+/** The first training segment an ablation trains again (the one whose iterations follow `ablate.from`). */
+export function ablationFirstSegment(c: Config): number {
+  return Math.floor((c.ablate?.from ?? 0) / c.basis.every);
+}
+
 export const STAGES = [
   'data',
   'train',
@@ -127,6 +145,7 @@ export const STAGES = [
   'lca',
   'protocol',
   'tags',
+  'ablate',
   'report',
 ] as const;
 export type Stage = (typeof STAGES)[number];
@@ -149,6 +168,8 @@ export function stageTotals(c: Config): Record<Stage, number> {
     capture: 1,
     protocol: protocolTargets(c).length,
     tags: tagTargets(c).length,
+    // the ablated segments of every arm, and the reading
+    ablate: c.ablate ? ablationArms(c).length * (S - ablationFirstSegment(c)) + 1 : 0,
     report: 1,
   };
 }

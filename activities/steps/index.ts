@@ -8,6 +8,8 @@
  * holds checkpoint 0). Basis extension s is computed at θ_{(s+1)·E}, the end of segment s. POLCA
  * chunk s covers the checkpoint intervals that start in [s·E, (s+1)·E).
  */
+export { ablateStep } from './ablate.ts';
+export { ablationStep } from './ablation.ts';
 export { basisStep } from './basis.ts';
 export { captureStep } from './capture.ts';
 export { clusterStep } from './cluster.ts';

@@ -29,6 +29,8 @@ export const STEP_VERSIONS = {
   lca: '1',
   trajectoriesLca: '1',
   tags: '1',
+  ablate: '1',
+  ablation: '1',
 } as const;
 
 export const f32 = (data: Float32Array, shape: number[]): Tensor => ({

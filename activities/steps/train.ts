@@ -1,13 +1,17 @@
-/** The `train` step: one training segment (core/train.ts), with a resume point at every checkpoint. */
+/**
+ * The `train` step: one training segment (core/train.ts), with a resume point at every checkpoint.
+ * `runSegment` is the segment as a step, shared with the ablated segments (activities/steps/ablate.ts).
+ */
 import { modelShape, sequenceShape, taskKeyParams } from '../../core/data.ts';
-import { decodeSafetensors, encodeSafetensors, stepKey, type Tensor } from '../../artifacts/index.ts';
+import { decodeSafetensors, encodeSafetensors, type StepSpec, stepKey, type Tensor } from '../../artifacts/index.ts';
 import type { Config } from '../../config/schema.ts';
 import { numParams } from '../../core/model.ts';
-import { type EvalRows, exactMatch, initTrainState, type TrainState, trainSegment } from '../../core/train.ts';
+import { type EvalRows, exactMatch, initTrainState, type TrainHooks, type TrainState, trainSegment } from '../../core/train.ts';
 import { runStep, scratchPath, type StepContext, type StepResult, yieldNow } from '../context.ts';
 import { backend, f32, iterName, loadState, parquet, STEP_VERSIONS } from './io.ts';
 
-function trainParams(c: Config, s: number) {
+/** The key parameters of training segment s (an ablated segment's start from them). */
+export function trainParams(c: Config, s: number) {
   return {
     seed: c.seed,
     data: c.data,
@@ -20,13 +24,14 @@ function trainParams(c: Config, s: number) {
   };
 }
 
-function encodeState(state: TrainState, extra: Record<string, string> = {}): Uint8Array {
+function encodeState(state: TrainState, extra: Record<string, string> = {}, tensors: Record<string, Tensor> = {}): Uint8Array {
   const d = state.params.length;
   return encodeSafetensors(
     {
       params: f32(state.params, [d]),
       adam_m: f32(state.m, [d]),
       adam_v: f32(state.v, [d]),
+      ...tensors,
     },
     // The data position of iteration k is k itself (the task's trainBatch, core/tasks/, is a pure function
     // of seed and step) and no other RNG state is carried between iterations.
@@ -41,7 +46,12 @@ interface Partial {
   checkpoints: { iteration: number; params: Float32Array }[];
   evalRows: EvalRows[];
   trainLoss: { iteration: number[]; loss: number[]; lr: number[] };
+  /** Tensors a segment keeps beside its state (an ablation's anchor), by name. */
+  extra: Record<string, Tensor>;
 }
+
+/** Names of the tensors of a resume point that are not `extra`. */
+const PARTIAL_OWN = /^(params|adam_m|adam_v|train_iteration|train_loss|train_lr|iter_\d+|eval_loss_\d+|eval_correct_\d+)$/;
 
 function encodePartial(p: Partial, backend: string): Uint8Array {
   const d = p.state.params.length;
@@ -65,6 +75,7 @@ function encodePartial(p: Partial, backend: string): Uint8Array {
       data: Float64Array.from(p.trainLoss.lr),
     },
   };
+  for (const [name, t] of Object.entries(p.extra)) tensors[name] = t;
   for (const cp of p.checkpoints) tensors[iterName(cp.iteration)] = f32(cp.params, [d]);
   for (const r of p.evalRows) {
     tensors[`eval_loss_${r.iteration}`] = f32(r.loss, [r.loss.length]);
@@ -90,7 +101,9 @@ function decodePartial(bytes: Uint8Array): Partial {
   const { tensors, metadata } = decodeSafetensors(bytes);
   const checkpoints: Partial['checkpoints'] = [];
   const evalRows: EvalRows[] = [];
+  const extra: Record<string, Tensor> = {};
   for (const [name, t] of Object.entries(tensors)) {
+    if (!PARTIAL_OWN.test(name)) extra[name] = t;
     if (name.startsWith('iter_'))
       checkpoints.push({
         iteration: Number(name.slice(5)),
@@ -122,6 +135,7 @@ function decodePartial(bytes: Uint8Array): Partial {
       loss: [...(tensors.train_loss.data as Float64Array)],
       lr: [...(tensors.train_lr.data as Float64Array)],
     },
+    extra,
   };
 }
 
@@ -145,8 +159,38 @@ export function trainSpec(c: Config, s: number, inputs: { data: string; prev?: s
  */
 export async function trainStep(ctx: StepContext, c: Config, s: number, inputs: { data: string; prev?: string }): Promise<StepResult> {
   const params = trainParams(c, s);
-  const spec = trainSpec(c, s, inputs);
-  return runStep(ctx, `train/${s}`, spec, async () => {
+  return runSegment(ctx, c, `train/${s}`, trainSpec(c, s, inputs), {
+    from: params.from,
+    until: params.until,
+    start: async () => (inputs.prev ? loadState(ctx, inputs.prev) : initTrainState(c)),
+  });
+}
+
+/** What varies between a training segment and an ablated one (activities/steps/ablate.ts). */
+export interface SegmentOptions {
+  /** The segment trains iterations (from, until]. */
+  from: number;
+  until: number;
+  /** The state the segment starts from when there is no resume point. */
+  start(): Promise<TrainState>;
+  /** The optimiser update (core/train.ts `TrainHooks.update`); absent: AdamW. */
+  update?: TrainHooks['update'];
+  /** Tensors kept beside the state, in state.safetensors and in every resume point. */
+  stateTensors?(): Record<string, Tensor>;
+  /** Called with the kept tensors of a resume point the segment continues from. */
+  resumed?(tensors: Record<string, Tensor>): Promise<void>;
+  /** Only the evaluations of checkpoints after this iteration go to eval.parquet (default: all). */
+  evalAfter?: number;
+  /** Write checkpoints.safetensors (default true). */
+  checkpoints?: boolean;
+  /** Files and meta added to the step's output, from the segment's checkpoints. */
+  finish?(checkpoints: { iteration: number; params: Float32Array }[]): { files: Record<string, Uint8Array>; meta: Record<string, unknown> };
+}
+
+/** A training segment as a step: resume points, checkpoints, state, training loss and evaluation. */
+export async function runSegment(ctx: StepContext, c: Config, name: string, spec: StepSpec, opts: SegmentOptions): Promise<StepResult> {
+  const params = { from: opts.from, until: opts.until };
+  return runStep(ctx, name, spec, async () => {
     const be = await backend(c);
     const scratch = scratchPath(stepKey(spec), 'partial.safetensors');
     let acc: Partial = {
@@ -154,6 +198,7 @@ export async function trainStep(ctx: StepContext, c: Config, s: number, inputs: 
       checkpoints: [],
       evalRows: [],
       trainLoss: { iteration: [], loss: [], lr: [] },
+      extra: {},
     };
     let resumedFrom: number | undefined;
     // The state at the last checkpoint of an earlier attempt, on whichever worker it ran: written
@@ -164,27 +209,27 @@ export async function trainStep(ctx: StepContext, c: Config, s: number, inputs: 
     if (partial && partial.backend === be) {
       acc = partial;
       resumedFrom = acc.state.step;
-    } else if (inputs.prev) {
-      acc.state = await loadState(ctx, inputs.prev);
+      await opts.resumed?.(acc.extra);
     } else {
-      acc.state = initTrainState(c);
+      acc.state = await opts.start();
     }
     if (acc.state.step < params.from || acc.state.step > params.until) {
-      throw new Error(`train/${s}: start state is at iteration ${acc.state.step}, outside the segment (${params.from}, ${params.until}]`);
+      throw new Error(`${name}: start state is at iteration ${acc.state.step}, outside the segment (${params.from}, ${params.until}]`);
     }
     const total = params.until - params.from;
     const r = await trainSegment(c, acc.state, params.until, {
+      ...(opts.update ? { update: opts.update } : {}),
       onIteration(iteration, loss, lr) {
         acc.trainLoss.iteration.push(iteration);
         acc.trainLoss.loss.push(loss);
         acc.trainLoss.lr.push(lr);
       },
       async onCheckpoint(state, cp, rows) {
-        if (acc.checkpoints.some((x) => x.iteration === cp.iteration))
-          throw new Error(`train/${s}: checkpoint ${cp.iteration} emitted twice`);
+        if (acc.checkpoints.some((x) => x.iteration === cp.iteration)) throw new Error(`${name}: checkpoint ${cp.iteration} emitted twice`);
         acc.checkpoints.push(cp);
         acc.evalRows.push(rows);
         acc.state = state;
+        acc.extra = opts.stateTensors?.() ?? {};
         // The segment's start needs no resume point (a retry starts from the same inputs). Resume
         // points are written at the multiples of checkpointEvery only: the extra checkpoints of a
         // dense schedule would make the writes quadratic in their number, and a retry recomputes
@@ -207,7 +252,8 @@ export async function trainStep(ctx: StepContext, c: Config, s: number, inputs: 
     const evalToken: number[] = [];
     const evalLoss: number[] = [];
     const evalCorrect: boolean[] = [];
-    for (const row of acc.evalRows) {
+    const evalRows = acc.evalRows.filter((row) => opts.evalAfter === undefined || row.iteration > opts.evalAfter);
+    for (const row of evalRows) {
       for (let x = 0; x < row.loss.length; x++) {
         evalIter.push(row.iteration);
         evalToken.push(x);
@@ -217,9 +263,10 @@ export async function trainStep(ctx: StepContext, c: Config, s: number, inputs: 
     }
     const last = acc.evalRows[acc.evalRows.length - 1];
     const accuracy = last ? exactMatch(last.correct, sequenceShape(c).outputsPerSequence) : Number.NaN;
+    const extra = opts.finish?.(acc.checkpoints);
     const files = {
-      'checkpoints.safetensors': encodeSafetensors(cps, { backend: be }),
-      'state.safetensors': encodeState(r.state, { backend: be }),
+      ...(opts.checkpoints === false ? {} : { 'checkpoints.safetensors': encodeSafetensors(cps, { backend: be }) }),
+      'state.safetensors': encodeState(r.state, { backend: be }, opts.stateTensors?.() ?? {}),
       'train_loss.parquet': parquet([
         ['iteration', 'int32', Int32Array.from(acc.trainLoss.iteration)],
         ['loss', 'float32', Float32Array.from(acc.trainLoss.loss)],
@@ -231,6 +278,7 @@ export async function trainStep(ctx: StepContext, c: Config, s: number, inputs: 
         ['loss', 'float32', Float32Array.from(evalLoss)],
         ['correct', 'boolean', evalCorrect],
       ]),
+      ...extra?.files,
     };
     return {
       files,
@@ -239,6 +287,7 @@ export async function trainStep(ctx: StepContext, c: Config, s: number, inputs: 
         accuracy,
         evalLoss: last ? last.loss.reduce((a, b) => a + b, 0) / last.loss.length : Number.NaN,
         ...(resumedFrom !== undefined ? { resumedFrom } : {}),
+        ...extra?.meta,
       },
     };
   });

@@ -5,7 +5,7 @@
  * { seed, data, model, train, segment, from, until } with inputs { data[, prev] }; basis/0:
  * `basisSpec`) for the resolved preset and hashing it with `stepKey`, and `workflowIdFor` of the
  * resolved preset. The same configs must give the same keys and workflow ids now, with `task`
- * absent or spelled out as the default.
+ * absent or spelled out as the default; with `ablate` set, the run's own steps keep their keys.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
@@ -53,6 +53,12 @@ describe('arithmetic keys are those from before tasks existed', () => {
   for (const preset of Object.keys(BEFORE) as (keyof typeof BEFORE)[]) {
     test(`${preset}: data, train/0, train/1, basis/0 and the workflow id`, () => {
       assert.deepEqual(keysOf(preset), BEFORE[preset]);
+    });
+    test(`${preset}: an ablation leaves the run's own keys where they were (only the workflow id, a new config's, moves)`, () => {
+      const { workflow, ...own } = keysOf(preset, ['ablate.vectors=[0]', 'ablate.from=40']);
+      const { workflow: before, ...pinned } = BEFORE[preset];
+      assert.deepEqual(own, pinned);
+      assert.notEqual(workflow, before);
     });
     test(`${preset}: the same with task.name=arithmetic spelled out`, () => {
       assert.deepEqual(keysOf(preset, ['task.name=arithmetic']), BEFORE[preset]);
