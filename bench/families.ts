@@ -27,7 +27,7 @@ import { makeTokenLossModel } from '../core/token-loss-model.ts';
 import { normal } from '../core/rng.ts';
 import { checkpointIterations } from '../core/schedule.ts';
 import { initTrainState, trainSegment } from '../core/train.ts';
-import { intervalCount, segmentIntervals } from '../workflows/plan.ts';
+import { intervalCount, segmentIntervals } from '../pipeline/plan.ts';
 
 const { values } = parseArgs({
   options: {

@@ -11,12 +11,13 @@
  */
 import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
-import { BadInputError, InputIntegrityError, type Progress, scratchPath } from '../activities/context.ts';
+import { type Progress, scratchPath } from '../activities/steps/context.ts';
 import { type ArtifactStore, openStore, type StoreOptions } from '../artifacts/index.ts';
 import { ConfigError } from '../config/index.ts';
 import type { BackendPref } from '../core/backend.ts';
-import type { StepResult } from '../workflows/dag.ts';
-import type { ComputeMessage, ComputeReply, ComputeTask, SerializedError, StepName } from './task.ts';
+import type { StepResult } from '../pipeline/contract.ts';
+import { BadInputError, InputIntegrityError } from '../pipeline/errors.ts';
+import type { ComputeMessage, ComputeReply, ComputeTask, SerializedError } from './task.ts';
 
 const THREAD = new URL('./thread.mjs', import.meta.url);
 
@@ -50,6 +51,8 @@ export class ComputePool {
     readonly store: StoreOptions,
     readonly threads: number,
     private readonly beatMs = 1000,
+    /** A module whose `STEPS` export is the step registry (absent: activities/steps/registry.ts). */
+    readonly registry?: URL,
   ) {
     // Threads share the process environment, which only this thread can change: TensorFlow's C++
     // start-up chatter stays off stderr unless asked for.
@@ -84,7 +87,8 @@ export class ComputePool {
     return this.storeHandle;
   }
 
-  async run(step: StepName, args: unknown[], opts: RunOptions): Promise<StepResult> {
+  /** Run the registered step named `step` (its activity name) with `args` in a compute thread. */
+  async run(step: string, args: unknown[], opts: RunOptions): Promise<StepResult> {
     const { port1, port2 } = new MessageChannel();
     let last: Progress | undefined;
     // Resume points the compute side hands over, written in order; a failed write only loses a resume point.
@@ -103,6 +107,7 @@ export class ComputePool {
       const task: ComputeTask = {
         step,
         args,
+        ...(this.registry ? { registry: this.registry.href } : {}),
         store: this.store,
         owner: opts.owner,
         worker: opts.worker,

@@ -19,8 +19,8 @@ import { foldSketch, sketchBasis, sketchRank, trajectoryRows } from '../../core/
 import { adamStabilityLimit, extendPreconditioned, preconditionerSqrt } from '../../core/preconditioned-basis.ts';
 import { randomBlock } from '../../core/random-basis.ts';
 import { learningRate, type TrainState } from '../../core/train.ts';
-import { segmentCount } from '../../workflows/plan.ts';
-import { readInput, type StepContext, yieldNow } from '../context.ts';
+import { segmentCount } from '../../pipeline/plan.ts';
+import { readInput, type StepContext, yieldNow } from './context.ts';
 import { loadProducts } from './basis-products.ts';
 import { f32, loadCheckpoints } from './io.ts';
 

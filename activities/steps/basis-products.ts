@@ -8,7 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { ProductStore } from '../../core/basis.ts';
-import { type Progress, type StepContext, scratchPath } from '../context.ts';
+import { type Progress, type StepContext, scratchPath } from './context.ts';
 
 const path = (key: string, call: number) => scratchPath(key, `hvp-${String(call).padStart(6, '0')}.bin`);
 const digest = (v: Float64Array) =>

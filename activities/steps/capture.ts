@@ -9,9 +9,10 @@ import type { Config } from '../../config/schema.ts';
 import { basisCapture, stepMotion } from '../../core/capture.ts';
 import { evalTokenCount } from '../../core/data.ts';
 import { checkpointIterations } from '../../core/schedule.ts';
-import { basisSize, intervalCount } from '../../workflows/plan.ts';
-import { readInput, runStep, type StepContext, type StepResult } from '../context.ts';
-import { concat, loadBasis, loadCheckpoints, parquet, STEP_VERSIONS } from './io.ts';
+import { basisSize, intervalCount } from '../../pipeline/plan.ts';
+import { readInput, runStep, type StepContext, type StepResult } from './context.ts';
+import { defineStep } from './define.ts';
+import { concat, loadBasis, loadCheckpoints, parquet } from './io.ts';
 
 export async function captureStep(
   ctx: StepContext,
@@ -20,7 +21,7 @@ export async function captureStep(
 ): Promise<StepResult> {
   const spec = {
     step: 'capture',
-    version: STEP_VERSIONS.capture,
+    version: captureDef.version,
     params: {},
     inputs: Object.fromEntries([
       ['trajectories', inputs.trajectories],
@@ -132,3 +133,6 @@ export async function captureStep(
     };
   });
 }
+
+/** The `capture` step in the registry (activities/steps/registry.ts). */
+export const captureDef = defineStep({ version: '1', label: () => 'capture', run: captureStep });

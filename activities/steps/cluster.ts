@@ -11,9 +11,10 @@ import { hdbscan } from '../../core/hdbscan.ts';
 import { scopedSkillTable, skillTable } from '../../core/skill-scopes.ts';
 import { readSkills } from '../../core/skills.ts';
 import { clusterCurves, deltaTrajectories, lossTrajectories, scale } from '../../core/trajectories.ts';
-import { type ClusterTarget, intervalCount } from '../../workflows/plan.ts';
-import { readInput, runStep, type StepContext, type StepResult, yieldNow } from '../context.ts';
-import { parquet, STEP_VERSIONS } from './io.ts';
+import { type ClusterTarget, intervalCount } from '../../pipeline/plan.ts';
+import { readInput, runStep, type StepContext, type StepResult, yieldNow } from './context.ts';
+import { defineStep } from './define.ts';
+import { parquet } from './io.ts';
 
 async function familyRows(ctx: StepContext, c: Config, key: string, family: Family, vector: number): Promise<Float64Array[]> {
   const n = evalTokenCount(c);
@@ -42,7 +43,7 @@ export async function clusterStep(
   const { families: _families, ...clusterParams } = c.cluster;
   const spec = {
     step: 'cluster',
-    version: STEP_VERSIONS.cluster,
+    version: clusterDef.version,
     params: {
       seed: c.seed,
       cluster: clusterParams,
@@ -152,3 +153,6 @@ export async function clusterStep(
     };
   });
 }
+
+/** The `cluster` step in the registry (activities/steps/registry.ts). */
+export const clusterDef = defineStep({ version: '2', label: (_c, target, _inputs) => target.name, run: clusterStep });

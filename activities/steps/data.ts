@@ -7,14 +7,15 @@
 import type { Config } from '../../config/schema.ts';
 import { evalTokenCount, makeData, sequenceShape, taskKeyParams } from '../../core/data.ts';
 import type { TaskColumn } from '../../core/tasks/index.ts';
-import { runStep, type StepContext, type StepResult } from '../context.ts';
-import { parquet, STEP_VERSIONS } from './io.ts';
+import { runStep, type StepContext, type StepResult } from './context.ts';
+import { defineStep } from './define.ts';
+import { parquet } from './io.ts';
 
 /** The step spec (whose stepKey is the artifact's key) of the data step. */
 export function dataSpec(c: Config) {
   return {
     step: 'data',
-    version: STEP_VERSIONS.data,
+    version: dataDef.version,
     params: { seed: c.seed, data: c.data, ...taskKeyParams(c) },
     inputs: {},
   };
@@ -50,3 +51,6 @@ export async function dataStep(ctx: StepContext, c: Config): Promise<StepResult>
     };
   });
 }
+
+/** The `data` step in the registry (activities/steps/registry.ts). */
+export const dataDef = defineStep({ version: '1', label: () => 'data', run: dataStep });

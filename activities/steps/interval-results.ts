@@ -6,7 +6,7 @@
  */
 import { decodeSafetensors, encodeSafetensors, type Tensor } from '../../artifacts/index.ts';
 import type { PolcaIntervalResult } from '../../core/polca.ts';
-import { type StepContext, scratchPath } from '../context.ts';
+import { type StepContext, scratchPath } from './context.ts';
 
 export interface IntervalResults {
   variant: string;

@@ -9,27 +9,7 @@ import { makeData, modelShape, taskKeyParams } from '../../core/data.ts';
 import { sliceSequences } from '../../core/tasks/task.ts';
 import { makeTokenLossModel } from '../../core/token-loss-model.ts';
 import type { TrainState } from '../../core/train.ts';
-import { readInput, type StepContext } from '../context.ts';
-
-/** Code versions: bump one when that step's output for the same inputs changes. */
-export const STEP_VERSIONS = {
-  data: '1',
-  train: '3',
-  basis: '5',
-  polca: '4',
-  trajectories: '1',
-  cluster: '2',
-  capture: '1',
-  protocol: '1',
-  report: '2',
-  trajectoriesFirst: '1',
-  fisher: '1',
-  trajectoriesFisher: '1',
-  lcaParams: '1',
-  lca: '1',
-  trajectoriesLca: '1',
-  tags: '1',
-} as const;
+import { readInput, type StepContext } from './context.ts';
 
 export const f32 = (data: Float32Array, shape: number[]): Tensor => ({
   dtype: 'F32',

@@ -21,10 +21,11 @@ import {
 } from '../../core/protocol.ts';
 import { checkpointIterations } from '../../core/schedule.ts';
 import { clusterCurves, deltaTrajectories, lossTrajectories } from '../../core/trajectories.ts';
-import { intervalCount, type ProtocolTarget } from '../../workflows/plan.ts';
-import { readInput, runStep, type StepContext, type StepResult, yieldNow } from '../context.ts';
+import { intervalCount, type ProtocolTarget } from '../../pipeline/plan.ts';
+import { readInput, runStep, type StepContext, type StepResult, yieldNow } from './context.ts';
+import { defineStep } from './define.ts';
 import { type BaselineFamily, loadFamilyTrajectories } from './families.ts';
-import { parquet, STEP_VERSIONS } from './io.ts';
+import { parquet } from './io.ts';
 
 /** Families whose trajectories decompose the loss change: the filters apply to them. */
 export const DECOMPOSITION_FAMILIES: readonly ProtocolFamily[] = ['polca', 'polca-first', 'lca'];
@@ -62,7 +63,7 @@ export async function protocolStep(
   const hiddenAfter = c.protocol.hiddenAfter ?? timing.hiddenAfter;
   const spec = {
     step: 'protocol',
-    version: STEP_VERSIONS.protocol,
+    version: protocolDef.version,
     params: {
       protocol: { ...protocolParams, lag, hiddenAfter },
       family: target.family,
@@ -192,3 +193,6 @@ export async function protocolStep(
     };
   });
 }
+
+/** The `protocol` step in the registry (activities/steps/registry.ts). */
+export const protocolDef = defineStep({ version: '1', label: (_c, target, _inputs) => target.name, run: protocolStep });

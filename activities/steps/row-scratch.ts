@@ -5,7 +5,7 @@
  * worker computes only what is missing and ends with the same bytes as an uninterrupted run.
  */
 import { decodeSafetensors, encodeSafetensors } from '../../artifacts/index.ts';
-import { type StepContext, scratchPath } from '../context.ts';
+import { type StepContext, scratchPath } from './context.ts';
 
 const path = (key: string, what: string, t: number) => scratchPath(key, `${what}-${String(t).padStart(8, '0')}.safetensors`);
 

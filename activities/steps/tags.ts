@@ -11,9 +11,10 @@ import type { Config } from '../../config/schema.ts';
 import { clusterTagLabels, medoidNeighbours, shuffledSimpleCount } from '../../core/tag-reading.ts';
 import { TAG_POSITIONS } from '../../core/tasks/english-spec.ts';
 import { clusterCurves } from '../../core/trajectories.ts';
-import type { TagTarget } from '../../workflows/plan.ts';
-import { readInput, runStep, type StepContext, type StepResult, yieldNow } from '../context.ts';
-import { parquet, STEP_VERSIONS } from './io.ts';
+import type { TagTarget } from '../../pipeline/plan.ts';
+import { readInput, runStep, type StepContext, type StepResult, yieldNow } from './context.ts';
+import { defineStep } from './define.ts';
+import { parquet } from './io.ts';
 import { rowsOf } from './protocol.ts';
 
 /** Contexts shown per cluster, and target words listed. */
@@ -31,7 +32,7 @@ export async function tagsStep(
   const o = tagSettings(c);
   const spec = {
     step: 'tags',
-    version: STEP_VERSIONS.tags,
+    version: tagsDef.version,
     params: { seed: c.seed, tags: o, source: target.source, family: target.family, member: target.member },
     inputs,
   };
@@ -153,3 +154,6 @@ export async function tagsStep(
     };
   });
 }
+
+/** The `tags` step in the registry (activities/steps/registry.ts). */
+export const tagsDef = defineStep({ version: '1', label: (_c, target, _inputs) => target.name, run: tagsStep });

@@ -4,8 +4,9 @@ import { decodeSafetensors, encodeSafetensors, stepKey, type Tensor } from '../.
 import type { Config } from '../../config/schema.ts';
 import { numParams } from '../../core/model.ts';
 import { type EvalRows, exactMatch, initTrainState, type TrainState, trainSegment } from '../../core/train.ts';
-import { runStep, scratchPath, type StepContext, type StepResult, yieldNow } from '../context.ts';
-import { backend, f32, iterName, loadState, parquet, STEP_VERSIONS } from './io.ts';
+import { runStep, scratchPath, type StepContext, type StepResult, yieldNow } from './context.ts';
+import { defineStep } from './define.ts';
+import { backend, f32, iterName, loadState, parquet } from './io.ts';
 
 function trainParams(c: Config, s: number) {
   return {
@@ -129,7 +130,7 @@ function decodePartial(bytes: Uint8Array): Partial {
 export function trainSpec(c: Config, s: number, inputs: { data: string; prev?: string }) {
   return {
     step: 'train',
-    version: STEP_VERSIONS.train,
+    version: trainDef.version,
     params: trainParams(c, s),
     inputs: {
       data: inputs.data,
@@ -146,7 +147,7 @@ export function trainSpec(c: Config, s: number, inputs: { data: string; prev?: s
 export async function trainStep(ctx: StepContext, c: Config, s: number, inputs: { data: string; prev?: string }): Promise<StepResult> {
   const params = trainParams(c, s);
   const spec = trainSpec(c, s, inputs);
-  return runStep(ctx, `train/${s}`, spec, async () => {
+  return runStep(ctx, trainDef.label(c, s, inputs), spec, async () => {
     const be = await backend(c);
     const scratch = scratchPath(stepKey(spec), 'partial.safetensors');
     let acc: Partial = {
@@ -243,3 +244,6 @@ export async function trainStep(ctx: StepContext, c: Config, s: number, inputs: 
     };
   });
 }
+
+/** The `train` step in the registry (activities/steps/registry.ts). */
+export const trainDef = defineStep({ version: '3', label: (_c, s, _inputs) => `train/${s}`, run: trainStep });

@@ -22,7 +22,7 @@ import { modelShape } from '../../core/data.ts';
 import { encodeSequences, makeSplits } from '../../core/tasks/arithmetic.ts';
 import { dot } from '../../core/linalg.ts';
 import { makeTokenLossModel } from '../../core/token-loss-model.ts';
-import type { ExperimentResult } from '../../workflows/dag.ts';
+import type { ExperimentResult } from '../../pipeline/dag.ts';
 
 const store = new ArtifactStore(new LocalBackend(mkdtempSync(join(tmpdir(), 'polca-basis-kinds-'))));
 const config = (kind?: BasisKind) =>

@@ -10,7 +10,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
-import type { Progress, StepContext } from '../../activities/context.ts';
+import type { Progress, StepContext } from '../../activities/steps/context.ts';
 import { basisStep } from '../../activities/steps/basis.ts';
 import { dataStep } from '../../activities/steps/data.ts';
 import { countFamilyTrajectories, familySize, familyTensorName, loadFamilyTrajectories } from '../../activities/steps/families.ts';
@@ -24,7 +24,7 @@ import { lcaTrajectoriesStep } from '../../activities/steps/lca-trajectories.ts'
 import { polcaStep } from '../../activities/steps/polca.ts';
 import { trainStep } from '../../activities/steps/train.ts';
 import { trajectoriesStep } from '../../activities/steps/trajectories.ts';
-import { runTask, type StepName } from '../../compute/task.ts';
+import { runTask } from '../../compute/task.ts';
 import { ArtifactStore, decodeParquet, decodeSafetensors, LocalBackend } from '../../artifacts/index.ts';
 import { resolveConfig } from '../../config/index.ts';
 import type { Config } from '../../config/schema.ts';
@@ -38,7 +38,7 @@ import { initParams } from '../../core/model.ts';
 import { makeTokenLossModel } from '../../core/token-loss-model.ts';
 import { normal } from '../../core/rng.ts';
 import { checkpointIterations } from '../../core/schedule.ts';
-import { intervalCount, segmentCount } from '../../workflows/plan.ts';
+import { intervalCount, segmentCount } from '../../pipeline/plan.ts';
 import { referenceForward, referenceJet } from '../helpers/reference-model.ts';
 
 before(async () => {
@@ -478,7 +478,7 @@ describe('family steps on the tiny preset', { concurrency: false }, () => {
       trajectoriesLca: keys.lca,
     };
     for (const [step, a] of Object.entries(args)) {
-      const reply = await runTask({ step: step as StepName, args: a, store: { kind: 'local', dir: storeDir }, owner: 'families-test' });
+      const reply = await runTask({ step, args: a, store: { kind: 'local', dir: storeDir }, owner: 'families-test' });
       assert.ok(reply.ok && 'result' in reply, `${step}: ${JSON.stringify(reply)}`);
       assert.equal(reply.result.key, expected[step], step);
       assert.ok(reply.result.cached, step);

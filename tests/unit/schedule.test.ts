@@ -9,7 +9,7 @@ import { ConfigError, resolveConfig } from '../../config/index.ts';
 import { initBackend } from '../../core/backend.ts';
 import { checkpointIterations, describeSchedule, isCheckpoint } from '../../core/schedule.ts';
 import { initTrainState, trainSegment } from '../../core/train.ts';
-import { intervalCount, segmentIntervals } from '../../workflows/plan.ts';
+import { intervalCount, segmentIntervals } from '../../pipeline/plan.ts';
 
 before(async () => {
   await initBackend();

@@ -16,63 +16,12 @@
  *
  * `capture` and `protocol` (the published evaluation protocol) are the readings of the paper's
  * table; workflows started before they existed replay without them (`readings: false`).
+ * The steps' arguments and results are pipeline/contract.ts's; the run record (`saveRun`) returns
+ * the headline metrics, aggregated from the results where it runs (activities/steps/report.ts).
  */
 import type { Config, ProtocolFamily } from '../config/schema.ts';
-import { type MemberReading, protocolFamilies } from '../core/protocol.ts';
-import { type TagMemberReading, tagFamilies } from '../core/tag-families.ts';
-import {
-  basisTrainSegment,
-  type ClusterTarget,
-  clusterTargets,
-  type ProtocolTarget,
-  type TagTarget,
-  protocolTargets,
-  tagTargets,
-  segmentCount,
-  STAGES,
-  type Stage,
-  stageTotals,
-} from './plan.ts';
-
-export interface StepResult {
-  name: string;
-  key: string;
-  cached: boolean;
-  /** The stored artifact was damaged (or removed as a damaged input) and was computed again. */
-  recomputed?: boolean;
-  seconds: number;
-  meta?: Record<string, unknown>;
-}
-
-export interface RunRecordInput {
-  name: string;
-  workflowId?: string;
-  config: Config;
-  steps: Record<string, string>;
-  metrics: Record<string, unknown>;
-}
-
-/** What the DAG calls; every argument and result is small and serialisable (keys, not tensors). */
-export interface ExperimentActivities {
-  data(c: Config): Promise<StepResult>;
-  train(c: Config, s: number, inputs: { data: string; prev?: string }): Promise<StepResult>;
-  /** `train` is the segment basisTrainSegment names (absent for a basis that reads none). */
-  basis(c: Config, s: number, inputs: { data: string; train?: string; prev?: string }): Promise<StepResult>;
-  polca(c: Config, s: number, inputs: { data: string; basis: string; train: string; prevTrain?: string }): Promise<StepResult>;
-  trajectories(c: Config, inputs: { data: string; train: string[]; polca: string[] }): Promise<StepResult>;
-  cluster(c: Config, target: ClusterTarget, inputs: { data: string; trajectories: string }): Promise<StepResult>;
-  capture(c: Config, inputs: { trajectories: string; basis: string; train: string[]; polca: string[] }): Promise<StepResult>;
-  trajectoriesFirst(c: Config, inputs: { polca: string[] }): Promise<StepResult>;
-  fisher(c: Config, s: number, inputs: { data: string; basis: string; train: string; prevTrain?: string }): Promise<StepResult>;
-  trajectoriesFisher(c: Config, inputs: { fisher: string[] }): Promise<StepResult>;
-  lcaParams(c: Config, inputs: { train: string }, lcaParams: number): Promise<StepResult>;
-  lca(c: Config, s: number, inputs: { data: string; train: string; prevTrain?: string; lcaParams: string }): Promise<StepResult>;
-  trajectoriesLca(c: Config, inputs: { lcaParams: string; lca: string[] }): Promise<StepResult>;
-  protocol(c: Config, target: ProtocolTarget, inputs: { data: string; trajectories: string }): Promise<StepResult>;
-  tags(c: Config, target: TagTarget, inputs: { data: string; trajectories: string; clustering: string }): Promise<StepResult>;
-  report(c: Config, runName: string, steps: Record<string, string>): Promise<StepResult>;
-  saveRun(record: RunRecordInput): Promise<void>;
-}
+import type { ExperimentActivities, StepResult } from './contract.ts';
+import { basisTrainSegment, clusterTargets, protocolTargets, STAGES, type Stage, segmentCount, stageTotals, tagTargets } from './plan.ts';
 
 export interface StageProgress {
   done: number;
@@ -220,8 +169,7 @@ export async function runExperimentDag(
     );
   }
   const trainKeys = (await Promise.all(train)).map((r) => r.key);
-  const basisResults = await Promise.all(basis);
-  const finalBasis = basisResults[S - 1].key;
+  const finalBasis = (await Promise.all(basis))[S - 1].key;
 
   const polca = await mapLimit(
     Array.from({ length: S }, (_, s) => s),
@@ -247,14 +195,9 @@ export async function runExperimentDag(
   const clusters = await mapLimit(clusterTargets(c), c.runtime.concurrency, (target) =>
     step('cluster', () => acts.cluster(c, target, { data: data.key, trajectories: traj.key })),
   );
-  let capture: StepResult | undefined;
-  let protocol: StepResult[] = [];
-  let tags: StepResult[] = [];
   if (readings) {
     const polcaKeys = polca.map((r) => r.key);
-    capture = await step('capture', () =>
-      acts.capture(c, { trajectories: traj.key, basis: finalBasis, train: trainKeys, polca: polcaKeys }),
-    );
+    await step('capture', () => acts.capture(c, { trajectories: traj.key, basis: finalBasis, train: trainKeys, polca: polcaKeys }));
     // Each protocol family reads its trajectories from one artifact; the baselines' are computed only when asked for.
     const families = c.protocol.families;
     const sources: Partial<Record<ProtocolFamily, string>> = { loss: traj.key, dloss: traj.key, polca: traj.key };
@@ -275,12 +218,12 @@ export async function runExperimentDag(
       );
       sources.lca = (await step('trajectories', () => acts.trajectoriesLca(c, { lcaParams: params.key, lca: lca.map((r) => r.key) }))).key;
     }
-    protocol = await mapLimit(protocolTargets(c), c.runtime.concurrency, (target) =>
+    const protocol = await mapLimit(protocolTargets(c), c.runtime.concurrency, (target) =>
       step('protocol', () => acts.protocol(c, target, { data: data.key, trajectories: sources[target.family] as string })),
     );
     // A task with part-of-speech tags reads the protocol's and polca's own clusterings against them.
     const byName = new Map([...protocol, ...clusters].map((r) => [r.name, r.key]));
-    tags = await mapLimit(tagTargets(c), c.runtime.concurrency, (target) =>
+    await mapLimit(tagTargets(c), c.runtime.concurrency, (target) =>
       step('tags', () =>
         acts.tags(c, target, {
           data: data.key,
@@ -297,26 +240,13 @@ export async function runExperimentDag(
   const report = await step('report', () => acts.report(c, runName, { ...steps }));
   steps.report = report.key;
 
-  const lastTrain = results.find((r) => r.name === `train/${S - 1}`);
-  const metrics: Record<string, unknown> = {
-    accuracy: lastTrain?.meta?.accuracy,
-    evalLoss: lastTrain?.meta?.evalLoss,
-    eigenvalues: basisResults.flatMap((r) => (r.meta?.eigenvalues as number[] | undefined) ?? []),
-    polcaMaxAbsError: Math.max(...polca.map((r) => Number(r.meta?.maxAbsError ?? Number.NaN))),
-    clustering: clusters.map((r) => ({
-      name: r.name,
-      clusters: r.meta?.clusters,
-      summary: r.meta?.summary,
-    })),
-    ...(capture ? { capture: capture.meta } : {}),
-    ...(readings ? { protocol: protocolFamilies(protocol.map((r) => r.meta as unknown as MemberReading)) } : {}),
-    ...(tags.length ? { tags: tagFamilies(tags.map((r) => r.meta as unknown as TagMemberReading)) } : {}),
-  };
-  await acts.saveRun({ name: runName, config: c, steps, metrics });
+  // The run record aggregates the headline metrics from the results, off the workflow's thread.
+  const ordered = [...results].sort(byStage);
+  const metrics = (await acts.saveRun({ name: runName, config: c, steps, results: ordered })) ?? {};
   return {
     runName,
     config: c,
-    steps: [...results].sort(byStage),
+    steps: ordered,
     metrics,
     report: report.key,
   };

@@ -12,16 +12,13 @@
  * or describes another key; a file missing, short or changed) is removed and recomputed, and the
  * result says `recomputed`; so does one whose files were found without their manifest. Inputs are always read in full and hash-checked (readInput).
  */
-import { type StepSpec, stepKey } from '../artifacts/keys.ts';
-import { type ArtifactStore, IntegrityError, type Manifest, NotFoundError } from '../artifacts/store.ts';
-import type { StepResult } from '../workflows/dag.ts';
+import { type StepSpec, stepKey } from '../../artifacts/keys.ts';
+import { type ArtifactStore, IntegrityError, type Manifest, NotFoundError } from '../../artifacts/store.ts';
+import type { Progress, StepResult } from '../../pipeline/contract.ts';
+import { BadInputError, InputIntegrityError } from '../../pipeline/errors.ts';
 
-export interface Progress {
-  phase: string;
-  done: number;
-  total: number;
-  [extra: string]: unknown;
-}
+export type { Progress, StepResult };
+export { BadInputError, InputIntegrityError };
 
 export interface StepContext {
   store: ArtifactStore;
@@ -52,31 +49,6 @@ export function hitHashMaxBytes(env: NodeJS.ProcessEnv = process.env): number {
     throw new BadInputError(`POLCA_HIT_HASH_MAX_MIB: ${JSON.stringify(raw)} is not a number of MiB ≥ 0`);
   }
   return Math.floor(mib * 1024 * 1024);
-}
-
-export type { StepResult };
-
-/** A bad input: the runner reports it as a non-retryable failure with this message. */
-export class BadInputError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'BadInputError';
-  }
-}
-
-/**
- * An input artifact failed its integrity check (or vanished). The corrupt artifact has been
- * removed from the store; the runner reports a non-retryable failure naming `key`, and the
- * orchestrator recomputes the step that produced it at once, then runs this step again.
- */
-export class InputIntegrityError extends Error {
-  constructor(
-    message: string,
-    readonly key: string,
-  ) {
-    super(message);
-    this.name = 'InputIntegrityError';
-  }
 }
 
 /** Read a file of an input artifact; integrity failures become InputIntegrityError (and the artifact is removed). */
