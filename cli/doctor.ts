@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Command } from 'commander';
 import { namespace as envNamespace, polcaHome } from '../services/env.ts';
-import { connectionOptions } from '../worker/connection.ts';
+import { connectionOptions } from '../services/connection.ts';
 import { readState, temporalRunning } from '../services/manager.ts';
 
 export interface Check {

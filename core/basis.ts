@@ -9,9 +9,9 @@
  * previous basis. B is kept orthonormal (rows of length d, float64 while computing, stored F32;
  * a final re-orthonormalisation in float64 keeps ‖BBᵀ − I‖ at rounding level).
  */
-import type { Config } from '../config/schema.ts';
 import { lanczosTop } from './lanczos.ts';
 import { dot } from './linalg.ts';
+import type { BasisSettings } from './settings.ts';
 import type { TokenLossModel } from './types.ts';
 
 export interface BasisExtension {
@@ -37,7 +37,7 @@ export function extendBasis(
   model: Pick<TokenLossModel, 'hvp'> & Partial<Pick<TokenLossModel, 'hessianCurvature'>>,
   theta: Float32Array,
   B: ArrayLike<number>[],
-  basis: Config['basis'],
+  basis: BasisSettings,
   seed: number,
   products?: ProductStore,
 ): BasisExtension {

@@ -2,12 +2,12 @@
  * The flat parameter layout of the transformer (documented in core/model.ts): names, shapes and
  * offsets of every tensor in θ, in order.
  */
-import type { Config } from '../config/schema.ts';
+import type { ModelSettings } from './settings.ts';
 import type { SequenceShape } from './tasks/task.ts';
 import type { ParamEntry } from './types.ts';
 
 /** The model's settings with the task's sequence shape (core/data.ts `modelShape`): all a layout depends on. */
-export type ModelShape = Config['model'] & SequenceShape;
+export type ModelShape = ModelSettings & SequenceShape;
 
 export function paramLayout(m: ModelShape): ParamEntry[] {
   const D = m.dModel;

@@ -18,7 +18,7 @@
  * For `path` the rows report F = d1(x,b,θ_t)·c_b and S = POLCA − F (the part beyond first order).
  * Completeness error per token: ΔL_x − Σ_b POLCA(x,b) (− POLCA_⊥ for `path`).
  */
-import type { Config, PolcaVariant } from '../config/schema.ts';
+import type { PolcaSettings, PolcaVariant } from './settings.ts';
 import type { Derivatives, TokenLossModel } from './types.ts';
 
 type Model = Pick<TokenLossModel, 'tokenLosses' | 'tokenDerivatives' | 'numTokens'>;
@@ -65,7 +65,7 @@ export interface PolcaInputs {
   thetaT1: Float32Array;
   /** Orthonormal basis rows (length d each). */
   basis: ArrayLike<number>[];
-  polca: Config['polca'];
+  polca: PolcaSettings;
   /** Derivatives along the basis at θ_t and θ_{t+1}, when a caller shares them between intervals. */
   atT?: Derivatives;
   atT1?: Derivatives;

@@ -26,14 +26,14 @@
  * recorded eigenvalue μ_i is the Rayleigh quotient of u_i under P_C·A·P_C (with its true Lanczos
  * residual), not a curvature of the orthonormalised x_i.
  */
-import type { Config } from '../config/schema.ts';
+import type { BasisSettings, TrainSettings } from './settings.ts';
 import type { BasisExtension, ProductStore } from './basis.ts';
 import { lanczosTop } from './lanczos.ts';
 import { orthonormaliseAgainst } from './random-basis.ts';
 import type { TokenLossModel } from './types.ts';
 
 /** D^{1/2} = diag(1 / √(√v̂ + ε)) from the stored second moment after `step` updates, float64. */
-export function preconditionerSqrt(v: ArrayLike<number>, step: number, train: Pick<Config['train'], 'beta2' | 'eps'>): Float64Array {
+export function preconditionerSqrt(v: ArrayLike<number>, step: number, train: Pick<TrainSettings, 'beta2' | 'eps'>): Float64Array {
   if (!(step > 0)) throw new Error(`preconditioned basis: the optimiser state has made no update (step ${step}); v̂ is undefined`);
   const bc2 = 1 - train.beta2 ** step;
   const out = new Float64Array(v.length);
@@ -51,7 +51,7 @@ export function extendPreconditioned(
   theta: Float32Array,
   sqrtD: Float64Array,
   B: ArrayLike<number>[],
-  basis: Pick<Config['basis'], 'k' | 'maxIter' | 'tol'>,
+  basis: Pick<BasisSettings, 'k' | 'maxIter' | 'tol'>,
   seed: number,
   products?: ProductStore,
 ): BasisExtension {

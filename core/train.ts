@@ -12,7 +12,7 @@
  * Iteration k's batch is the task's `trainBatch(k, …)` (core/tasks/task.ts, a pure function of seed and k); the checkpoint named k holds θ after k
  * updates (checkpoint 0 is the initialisation).
  */
-import type { Config } from '../config/schema.ts';
+import type { RunSettings, TrainSettings } from './settings.ts';
 import { makeData, modelShape } from './data.ts';
 import { lossAndGrad } from './backward.ts';
 import { decayMask, disposeBatch, encodeBatch, evaluate, initParams } from './model.ts';
@@ -53,7 +53,7 @@ export interface TrainHooks {
   onIteration?(iteration: number, loss: number, lr: number): void;
 }
 
-export function initTrainState(config: Pick<Config, 'model' | 'seed' | 'task'>): TrainState {
+export function initTrainState(config: Pick<RunSettings, 'model' | 'seed' | 'task'>): TrainState {
   const params = initParams(modelShape(config), config.seed);
   return { step: 0, params, m: new Float32Array(params.length), v: new Float32Array(params.length) };
 }
@@ -62,7 +62,7 @@ export function cloneState(s: TrainState): TrainState {
   return { step: s.step, params: s.params.slice(), m: s.m.slice(), v: s.v.slice() };
 }
 
-export function learningRate(train: Config['train'], step: number): number {
+export function learningRate(train: TrainSettings, step: number): number {
   const { lr, warmup, schedule, iterations } = train;
   if (warmup > 0 && step < warmup) return (lr * (step + 1)) / warmup;
   if (schedule === 'cosine') {
@@ -73,7 +73,7 @@ export function learningRate(train: Config['train'], step: number): number {
 }
 
 /** One AdamW update in place. Returns nothing; `state.step` is incremented. */
-export function adamwStep(train: Config['train'], state: TrainState, grad: Float32Array, mask: Float32Array, lr: number): void {
+export function adamwStep(train: TrainSettings, state: TrainState, grad: Float32Array, mask: Float32Array, lr: number): void {
   const { beta1, beta2, eps, weightDecay, gradClip } = train;
   let scale = 1;
   if (gradClip > 0) {
@@ -150,7 +150,7 @@ function maskRuns(mask: Float32Array): { start: number; end: number; value: numb
  * (core/schedule.ts) in (state.step, untilStep], and at iteration 0 when starting from it.
  */
 export async function trainSegment(
-  config: Pick<Config, 'model' | 'seed' | 'data' | 'train' | 'task'>,
+  config: RunSettings,
   start: TrainState,
   untilStep: number,
   hooks: TrainHooks = {},

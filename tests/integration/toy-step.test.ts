@@ -15,7 +15,7 @@ import { localActivities } from '../../activities/local.ts';
 import type { StepContext } from '../../activities/steps/context.ts';
 import { ArtifactStore, LocalBackend, stepKey } from '../../artifacts/index.ts';
 import { ComputePool } from '../../compute/pool.ts';
-import { connectionOptions } from '../../worker/connection.ts';
+import { connectionOptions } from '../../services/connection.ts';
 import { getTestServices, type TestServices } from '../helpers/services.ts';
 import { STEPS } from '../helpers/toy-steps.ts';
 
