@@ -106,13 +106,10 @@ export async function checkStore(env = process.env): Promise<Check> {
     return { name, ok: false, detail: errText(e), fix: 'set POLCA_STORE to local or s3' };
   }
   const kind = (env.POLCA_STORE ?? 'local') === 's3' ? 's3' : 'local';
-  const probe = `doctor/probe-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
+  const probe = `probe-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
   const data = randomBytes(32);
   try {
-    await store.backend.putObject(`${probe}/probe.bin`, data);
-    const back = await store.backend.getObject(`${probe}/probe.bin`);
-    await store.backend.deletePrefix(`${probe}/`);
-    if (!back || !Buffer.from(back).equals(data)) throw new Error('the object read back differs from the one written');
+    await store.probe(probe, data);
     return {
       name,
       ok: true,

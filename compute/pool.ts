@@ -11,7 +11,7 @@
  */
 import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
-import { type Progress, scratchPath } from '../activities/steps/context.ts';
+import type { Progress } from '../activities/steps/context.ts';
 import { type ArtifactStore, openStore, type StoreOptions } from '../artifacts/index.ts';
 import { ConfigError } from '../config/index.ts';
 import type { BackendPref } from '../core/backend.ts';
@@ -95,8 +95,8 @@ export class ComputePool {
     let writes: Promise<unknown> = Promise.resolve();
     port1.on('message', (m: ComputeMessage) => {
       if ('persist' in m) {
-        const { path, bytes } = m.persist;
-        writes = writes.then(() => this.artifactStore.backend.putObject(path, bytes)).catch(() => undefined);
+        const { key, name, bytes } = m.persist;
+        writes = writes.then(() => this.artifactStore.putScratch(key, name, bytes)).catch(() => undefined);
         return;
       }
       last = m.progress;
@@ -118,7 +118,7 @@ export class ComputePool {
       if (!reply.ok) throw rebuildError(reply.error);
       if (!('result' in reply)) throw new Error('compute: unexpected reply to a step');
       // A stored step needs no resume point: remove any that was written after the step removed its own.
-      if (!reply.result.cached) await this.artifactStore.backend.deletePrefix(scratchPath(reply.result.key, '')).catch(() => undefined);
+      if (!reply.result.cached) await this.artifactStore.clearScratch(reply.result.key).catch(() => undefined);
       return reply.result;
     } finally {
       clearInterval(beat);

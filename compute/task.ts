@@ -28,7 +28,7 @@ export interface ComputeTask {
 }
 
 /** What the compute side posts while a step runs. */
-export type ComputeMessage = { progress: Progress } | { persist: { path: string; bytes: Uint8Array } };
+export type ComputeMessage = { progress: Progress } | { persist: { key: string; name: string; bytes: Uint8Array } };
 
 export interface SerializedError {
   name: string;
@@ -83,9 +83,9 @@ export async function runTask(task: ComputeTask): Promise<ComputeReply> {
       heartbeat: (details: Progress) => task.port?.postMessage({ progress: details } satisfies ComputeMessage),
       // Written by the activity's thread, so that synchronous numerics can hand them over.
       persist: task.port
-        ? (path: string, bytes: Uint8Array) => {
+        ? (key: string, name: string, bytes: Uint8Array) => {
             const copy = bytes.slice();
-            task.port?.postMessage({ persist: { path, bytes: copy } } satisfies ComputeMessage, [copy.buffer]);
+            task.port?.postMessage({ persist: { key, name, bytes: copy } } satisfies ComputeMessage, [copy.buffer]);
           }
         : undefined,
       owner: task.owner,

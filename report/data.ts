@@ -8,6 +8,7 @@
  * of completeness rows), and a missing step or file is recorded in `missing` instead of failing:
  * a run configured without some cluster families still gets a report of what it has.
  */
+import { DATA_TABLES } from '../artifacts/tables.ts';
 import { type ArtifactStore, decodeParquet, type RunRecord, type Table } from '../artifacts/index.ts';
 import type { ScopedSkillRow } from '../core/skill-scopes.ts';
 import { type CaptureData, loadCapture, loadProtocol, type ProtocolData } from './readings.ts';
@@ -277,7 +278,7 @@ export async function loadReportData(store: ArtifactStore, record: RunRecord, op
   };
 
   // tokens
-  const tok = await read('data', 'tokens.parquet');
+  const tok = await read('data', DATA_TABLES.tokens);
   if (tok) {
     const n = tok.token.length;
     const digit = new Int32Array(n);

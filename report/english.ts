@@ -7,6 +7,7 @@
  * with their tag labels, mean curves, most frequent target words and the contexts of the 10 tokens
  * nearest each cluster's medoid, as text.
  */
+import { DATA_TABLES, TOKEN_COLUMNS } from '../artifacts/tables.ts';
 import type { ArtifactStore, RunRecord, Table } from '../artifacts/index.ts';
 import { type TagFamilyReading, type TagMemberReading, tagFamilies } from '../core/tag-families.ts';
 import { TAG_POSITIONS } from '../core/tasks/english-spec.ts';
@@ -61,7 +62,7 @@ export async function loadEnglishReportData(store: ArtifactStore, record: RunRec
   const steps = record.steps ?? {};
   const missing: string[] = [];
   const read = stepTableReader(store, steps, missing);
-  const tok = await read('data', 'tokens.parquet', ['token', 'pos']);
+  const tok = await read('data', DATA_TABLES.tokens, [TOKEN_COLUMNS.token, 'pos']);
   const n = tok ? tok.token.length : 0;
   const pos = tok ? (tok.pos as string[]) : [];
   const trainLoss: EnglishReportData['trainLoss'] = [];

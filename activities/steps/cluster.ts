@@ -3,6 +3,7 @@
  * core/skills.ts per cluster, core/skill-scopes.ts per scope with coverage and the within-digit
  * metrics). Tables: docs/artifacts.md.
  */
+import { DATA_TABLES } from '../../artifacts/tables.ts';
 import { decodeParquet, decodeSafetensors } from '../../artifacts/index.ts';
 import type { Config, Family } from '../../config/schema.ts';
 import { evalTokenCount, taskOf } from '../../core/data.ts';
@@ -67,7 +68,7 @@ export async function clusterStep(
     });
     // The task's skill columns of tokens.parquet (arithmetic: digit, carry, value), as integer codes.
     const task = taskOf(c);
-    const tok = await decodeParquet(await readInput(ctx, inputs.data, 'tokens.parquet'), [...task.skillColumns]);
+    const tok = await decodeParquet(await readInput(ctx, inputs.data, DATA_TABLES.tokens), [...task.skillColumns]);
     const skills: Record<string, Int32Array> = {};
     for (const name of task.skillColumns) {
       const col = tok[name] as ArrayLike<number> | ArrayLike<boolean> | ArrayLike<string> | undefined;

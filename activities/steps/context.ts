@@ -1,10 +1,10 @@
 /**
  * What every step needs from its runner, Temporal or not: the store, a way to report progress, a
  * cancellation signal, and an identity for step leases. Resume points live in the store
- * (`scratch/<key>/`), where a retry on any worker finds them.
+ * (ArtifactStore.putScratch), where a retry on any worker finds them.
  *
  * A step runs as: compute its key; if the store has it and it passes the cache-hit check, return
- * at once (`cached`); otherwise take the step's lease (`locks/<key>` in the store, so that the same
+ * at once (`cached`); otherwise take the step's lease (ArtifactStore.takeLease, so that the same
  * step needed twice at the same time, by two runs or two sweep points or two workers, is computed
  * once), compute, write, return. The cache-hit check (ArtifactStore.check): the manifest parses,
  * every file exists with its size, and for artifacts of at most POLCA_HIT_HASH_MAX_MIB MiB
@@ -32,10 +32,11 @@ export interface StepContext {
   /** Seconds a lease lives without renewal. */
   leaseSeconds?: number;
   /**
-   * Store a resume point without waiting (callable from synchronous numerics): the bytes are
-   * written in the background, in call order. Absent where nothing persists mid-step.
+   * Store a resume point of `key` (ArtifactStore.putScratch) without waiting (callable from
+   * synchronous numerics): the bytes are written in the background, in call order. Absent where
+   * nothing persists mid-step.
    */
-  persist?(path: string, bytes: Uint8Array): void;
+  persist?(key: string, name: string, bytes: Uint8Array): void;
   /** Cache hits of artifacts up to this many bytes are hash-checked in full (default: hitHashMaxBytes()). */
   hitHashMaxBytes?: number;
 }
@@ -66,21 +67,6 @@ export async function readInput(ctx: StepContext, key: string, file: string): Pr
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-interface Lease {
-  owner: string;
-  expiresAt: number;
-}
-
-async function readLease(ctx: StepContext, path: string): Promise<Lease | undefined> {
-  const raw = await ctx.store.backend.getObject(path);
-  if (!raw) return undefined;
-  try {
-    return JSON.parse(Buffer.from(raw).toString('utf8')) as Lease;
-  } catch {
-    return { owner: '?', expiresAt: 0 };
-  }
-}
 
 /**
  * Run a step once per key: return the stored artifact when present, else take the lease and
@@ -134,36 +120,23 @@ export async function runStep(
   const hit = await cachedResult();
   if (hit) return hit;
   const ttl = (ctx.leaseSeconds ?? 60) * 1000;
-  const lockPath = `locks/${key}`;
-  const leaseBody = () =>
-    Buffer.from(
-      JSON.stringify({
-        owner: ctx.owner,
-        expiresAt: Date.now() + ttl,
-      } satisfies Lease),
-    );
   // Take the lease, or wait for whoever holds it to finish (or to let it expire).
   for (let waited = 0; ; waited++) {
-    if (await ctx.store.backend.putObjectIfAbsent(lockPath, leaseBody())) break;
-    const lease = await readLease(ctx, lockPath);
-    if (lease && (lease.owner === ctx.owner || lease.expiresAt < Date.now())) {
-      // our own earlier attempt, or an abandoned lease: take it over
-      await ctx.store.backend.putObject(lockPath, leaseBody());
-      break;
-    }
+    const lease = await ctx.store.takeLease(key, ctx.owner, ttl);
+    if (lease.taken) break;
     const done = await written();
     if (done) return done;
     ctx.heartbeat({
       phase: 'waiting for another worker computing the same step',
       done: 0,
       total: 1,
-      holder: lease?.owner,
+      holder: lease.holder,
     });
     if (ctx.signal?.aborted) throw new Error('cancelled while waiting for a step lease');
     await sleep(Math.min(2000, 250 * (waited + 1)));
   }
   const renew = setInterval(() => {
-    ctx.store.backend.putObject(lockPath, leaseBody()).catch(() => undefined);
+    ctx.store.renewLease(key, ctx.owner, ttl).catch(() => undefined);
   }, ttl / 3);
   try {
     const again = await written();
@@ -173,7 +146,7 @@ export async function runStep(
     const seconds = (Date.now() - t0) / 1000;
     await ctx.store.put(spec, files, { ...meta, seconds, ...(ctx.worker ? { worker: ctx.worker } : {}) });
     // A resume point is of no use once the step is stored.
-    await ctx.store.backend.deletePrefix(scratchPath(key, '')).catch(() => undefined);
+    await ctx.store.clearScratch(key).catch(() => undefined);
     return {
       name,
       key,
@@ -184,13 +157,9 @@ export async function runStep(
     };
   } finally {
     clearInterval(renew);
-    const lease = await readLease(ctx, lockPath).catch(() => undefined);
-    if (lease?.owner === ctx.owner) await ctx.store.backend.deleteObject(lockPath).catch(() => undefined);
+    await ctx.store.releaseLease(key, ctx.owner).catch(() => undefined);
   }
 }
-
-/** Where a step keeps its resume point while it computes (removed once the step is stored). */
-export const scratchPath = (key: string, name: string) => `scratch/${key}/${name}`;
 
 /** Yield to the event loop (lets heartbeats and cancellation through during long computations). */
 export const yieldNow = () => new Promise<void>((r) => setImmediate(r));

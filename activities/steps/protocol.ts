@@ -6,6 +6,7 @@
  * the place rule, and each cluster's breakthrough time. Computed next to the `cluster` reading,
  * never instead of it. Tables: docs/artifacts.md.
  */
+import { DATA_TABLES } from '../../artifacts/tables.ts';
 import { decodeParquet, decodeSafetensors } from '../../artifacts/index.ts';
 import type { Config, ProtocolFamily } from '../../config/schema.ts';
 import { evalTokenCount, taskOf } from '../../core/data.ts';
@@ -102,7 +103,7 @@ export async function protocolStep(
     let digit: Int32Array = new Int32Array(n);
     let carry: Int32Array = new Int32Array(n);
     if (hasCarry) {
-      const tok = await decodeParquet(await readInput(ctx, inputs.data, 'tokens.parquet'), ['digit', 'carry']);
+      const tok = await decodeParquet(await readInput(ctx, inputs.data, DATA_TABLES.tokens), ['digit', 'carry']);
       digit = tok.digit as Int32Array;
       carry = Int32Array.from(tok.carry as boolean[], (b) => (b ? 1 : 0));
     }

@@ -6,6 +6,7 @@
  * did — each cluster's most frequent target words, mean curve and the contexts of the 10 tokens
  * nearest its medoid. Tables: docs/artifacts.md.
  */
+import { DATA_TABLES } from '../../artifacts/tables.ts';
 import { decodeParquet } from '../../artifacts/index.ts';
 import type { Config } from '../../config/schema.ts';
 import { clusterTagLabels, medoidNeighbours, shuffledSimpleCount } from '../../core/tag-reading.ts';
@@ -56,7 +57,7 @@ export async function tagsStep(
         hidden.set(cl, Boolean((prot.hidden as boolean[])[i]));
       });
     }
-    const tok = await decodeParquet(await readInput(ctx, inputs.data, 'tokens.parquet'), [...TAG_POSITIONS, 'word', 'context']);
+    const tok = await decodeParquet(await readInput(ctx, inputs.data, DATA_TABLES.tokens), [...TAG_POSITIONS, 'word', 'context']);
     // One code per tag string, shared by the 4 positions (code-unit order).
     const names = [...new Set(TAG_POSITIONS.flatMap((p) => tok[p] as string[]))].sort();
     const code = new Map(names.map((t, i) => [t, i]));

@@ -4,7 +4,7 @@ import { decodeSafetensors, encodeSafetensors, stepKey, type Tensor } from '../.
 import type { Config } from '../../config/schema.ts';
 import { numParams } from '../../core/model.ts';
 import { type EvalRows, exactMatch, initTrainState, type TrainState, trainSegment } from '../../core/train.ts';
-import { runStep, scratchPath, type StepContext, type StepResult, yieldNow } from './context.ts';
+import { runStep, type StepContext, type StepResult, yieldNow } from './context.ts';
 import { defineStep } from './define.ts';
 import { backend, f32, iterName, loadState, parquet } from './io.ts';
 
@@ -149,7 +149,8 @@ export async function trainStep(ctx: StepContext, c: Config, s: number, inputs: 
   const spec = trainSpec(c, s, inputs);
   return runStep(ctx, trainDef.label(c, s, inputs), spec, async () => {
     const be = await backend(c);
-    const scratch = scratchPath(stepKey(spec), 'partial.safetensors');
+    const key = stepKey(spec);
+    const scratch = 'partial.safetensors';
     let acc: Partial = {
       state: undefined as unknown as TrainState,
       checkpoints: [],
@@ -159,7 +160,7 @@ export async function trainStep(ctx: StepContext, c: Config, s: number, inputs: 
     let resumedFrom: number | undefined;
     // The state at the last checkpoint of an earlier attempt, on whichever worker it ran: written
     // before each heartbeat, so it is at least as recent as the last heartbeated iteration.
-    const raw = await ctx.store.backend.getObject(scratch);
+    const raw = await ctx.store.getScratch(key, scratch);
     const partial = raw ? tryDecodePartial(raw) : undefined;
     // Resume is bit-identical per backend: a resume point made on another backend is not used.
     if (partial && partial.backend === be) {
@@ -191,7 +192,7 @@ export async function trainStep(ctx: StepContext, c: Config, s: number, inputs: 
         // dense schedule would make the writes quadratic in their number, and a retry recomputes
         // the few iterations since the last resume point with the same bytes.
         if (state.step > params.from && state.step < params.until && state.step % c.train.checkpointEvery === 0)
-          await ctx.store.backend.putObject(scratch, encodePartial(acc, be));
+          await ctx.store.putScratch(key, scratch, encodePartial(acc, be));
         ctx.heartbeat({
           phase: 'train',
           done: state.step - params.from,

@@ -242,6 +242,23 @@ test('no folder imports one above or beside it, and the folder graph has no circ
   assert.equal(cycle, null, `folder circle: ${cycle?.join(' → ')}`);
 });
 
+test('the store owns its layout: no product code outside artifacts/ reaches past it to its backend', () => {
+  const offenders: string[] = [];
+  for (const file of sourceFiles(root)) {
+    const path = relative(root, file).split(sep).join('/');
+    if (path.startsWith('artifacts/') || path.startsWith('tests/')) continue;
+    const lines = readFileSync(file, 'utf8').split('\n');
+    lines.forEach((l, i) => {
+      if (/\.backend\.|\b(locks|scratch)\/\$\{/.test(l) && !/^\s*(\/\/|\/\*|\*)/.test(l)) offenders.push(`${path}:${i + 1}`);
+    });
+  }
+  assert.ok(
+    sourceFiles(root).some((f) => f.endsWith(join('artifacts', 'store.ts'))),
+    'the scan found the store',
+  );
+  assert.deepEqual(offenders, []);
+});
+
 test('nothing outside tests/ imports a file under tests/', () => {
   const offenders: string[] = [];
   for (const [from, deps] of moduleGraph()) {

@@ -48,12 +48,12 @@ function context(store: ArtifactStore, heartbeat: (p: Progress) => void = () => 
     store,
     heartbeat,
     owner: 'resume-test',
-    persist(path, bytes) {
+    persist(key, name, bytes) {
       const copy = bytes.slice();
       chain = chain
-        .then(() => store.backend.putObject(path, copy))
+        .then(() => store.putScratch(key, name, copy))
         .catch((e: Error) => {
-          failed.push(`${path}: ${e.message}`);
+          failed.push(`${key}/${name}: ${e.message}`);
         });
     },
   };
