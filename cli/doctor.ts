@@ -136,7 +136,7 @@ export async function checkStore(env = process.env): Promise<Check> {
 export async function checkBackend(env = process.env): Promise<Check> {
   const name = 'TF.js backend';
   try {
-    const { backendInfo, initBackend } = await import('../core/backend.ts');
+    const { backendInfo, initBackend } = await import('../core/model/backend.ts');
     const backend = await initBackend();
     const version = backendInfo().version;
     const tf = await import('@tensorflow/tfjs');

@@ -1,7 +1,7 @@
 /**
  * `polca run`, `polca worker`, `polca status`, `polca sweep`: the experiment through Temporal.
  */
-import type { FamilyReading } from '../core/protocol.ts';
+import type { FamilyReading } from '../core/cluster/protocol.ts';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
@@ -107,7 +107,7 @@ export function summaryLines(r: ExperimentResult): string[] {
   return lines;
 }
 
-type TagFamilyReading = import('../core/tag-families.ts').TagFamilyReading;
+type TagFamilyReading = import('../core/cluster/tag-families.ts').TagFamilyReading;
 
 type CaptureMetric = {
   capture: number;

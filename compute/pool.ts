@@ -14,7 +14,7 @@ import { Piscina } from 'piscina';
 import type { Progress } from '../activities/steps/context.ts';
 import { type ArtifactStore, openStore, type StoreOptions } from '../artifacts/index.ts';
 import { ConfigError } from '../config/index.ts';
-import type { BackendPref } from '../core/backend.ts';
+import type { BackendPref } from '../core/model/backend.ts';
 import type { StepResult } from '../pipeline/contract.ts';
 import { BadInputError, InputIntegrityError } from '../pipeline/errors.ts';
 import type { ComputeMessage, ComputeReply, ComputeTask, SerializedError } from './task.ts';

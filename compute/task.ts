@@ -10,7 +10,7 @@ import type { Progress, StepContext } from '../activities/steps/context.ts';
 import { runByName, type StepRegistry } from '../activities/steps/define.ts';
 import { STEPS } from '../activities/steps/registry.ts';
 import { type ArtifactStore, openStore, type StoreOptions } from '../artifacts/index.ts';
-import { type BackendPref, backendInfo, initBackend } from '../core/backend.ts';
+import { type BackendPref, backendInfo, initBackend } from '../core/model/backend.ts';
 import type { StepResult } from '../pipeline/contract.ts';
 
 export interface ComputeTask {

@@ -83,7 +83,7 @@ export const trainSchema = z
     checkpointEvery: posInt().default(5),
     /**
      * Extra checkpoints early in training, where the loss moves most: also every `every`
-     * iterations up to iteration `until` (core/schedule.ts). Absent: the uniform schedule.
+     * iterations up to iteration `until` (core/train/schedule.ts). Absent: the uniform schedule.
      */
     denseCheckpoints: z.object({ every: posInt(), until: posInt() }).strict().optional(),
   })
@@ -151,7 +151,7 @@ export const clusterSchema = z
   .strict();
 
 /**
- * The published evaluation protocol (core/protocol.ts), computed next to the `cluster` reading:
+ * The published evaluation protocol (core/cluster/protocol.ts), computed next to the `cluster` reading:
  * filters, HDBSCAN on raw trajectories with settings relative to the token count, the top-1
  * carry cluster and the hidden-breakthrough fraction, per trajectory family. `fisher` and `lca`
  * cost derivatives of their own and are computed only when listed.
@@ -172,7 +172,7 @@ export const protocolSchema = z
     /** `lca` family: how many of the largest-magnitude parameters (|θ| at the last checkpoint). */
     lcaParams: posInt().max(10_000).default(50),
     /**
-     * The part-of-speech reading of a task with tags (English; core/tag-reading.ts): the coverage
+     * The part-of-speech reading of a task with tags (English; core/cluster/tag-reading.ts): the coverage
      * a position's tag set must reach (the paper: 70 %), the most tags a position may need for a
      * simple label (2), and the tag shuffles that give chance's count. Absent: these defaults.
      */

@@ -4,11 +4,11 @@
  * with the task's vocabulary, context and evaluated positions: what the parameter layout, the
  * forward and reverse passes and the jets are built for), its data and its evaluation token count.
  */
-import type { ModelShape } from './layout.ts';
+import type { ModelShape } from './model/layout.ts';
 import type { RunSettings, TaskSelection } from './settings.ts';
 import { DEFAULT_TASK, evalTokens, getTask, type SequenceShape, type Task, type TaskData } from './tasks/index.ts';
 
-export type { ModelShape } from './layout.ts';
+export type { ModelShape } from './model/layout.ts';
 export type { Sequences, SequenceShape, TaskData } from './tasks/index.ts';
 export { sliceSequences } from './tasks/index.ts';
 

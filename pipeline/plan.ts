@@ -5,11 +5,11 @@
  * Segments: segment s trains iterations (s·E, (s+1)·E] with E = basis.every (segment 0 also
  * holds checkpoint 0). Basis extension s is computed at θ_{(s+1)·E}, the end of segment s. POLCA
  * chunk s covers the checkpoint intervals that start in [s·E, (s+1)·E). Checkpoints follow the
- * schedule of core/schedule.ts (uniform, or dense early on).
+ * schedule of core/train/schedule.ts (uniform, or dense early on).
  */
 import { basisKind, type Config, type Family, type ProtocolFamily } from '../config/schema.ts';
-import { shuffledOrder } from '../core/basis-order.ts';
-import { checkpointIterations } from '../core/schedule.ts';
+import { shuffledOrder } from '../core/basis/basis-order.ts';
+import { checkpointIterations } from '../core/train/schedule.ts';
 import { hasTagReading } from '../core/tasks/specs.ts';
 
 export function segmentCount(c: Config): number {
@@ -29,7 +29,7 @@ export function segmentIntervals(c: Config, s: number): { first: number; count: 
 }
 /**
  * The training segment whose artifacts basis extension s reads: s itself (its end state, or for
- * the principal-direction kinds its checkpoints), π(s) for `shuffled` (core/basis-order.ts), none
+ * the principal-direction kinds its checkpoints), π(s) for `shuffled` (core/basis/basis-order.ts), none
  * for `random`.
  */
 export function basisTrainSegment(c: Config, s: number): number | undefined {

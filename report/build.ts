@@ -6,7 +6,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { ArtifactStore, RunRecord } from '../artifacts/index.ts';
-import { describeSchedule, type ScheduleConfig } from '../core/schedule.ts';
+import { describeSchedule, type ScheduleConfig } from '../core/train/schedule.ts';
 import { hasTagReading } from '../core/tasks/specs.ts';
 import { loadReportData, type LoadOptions, type ReportData } from './data.ts';
 import { buildFigures, type Figure, SECTIONS } from './figures.ts';
@@ -30,7 +30,7 @@ export interface BuiltReport {
   metrics: Record<string, number>;
 }
 
-/** The run's checkpoint schedule in words (core/schedule.ts), from its stored config. */
+/** The run's checkpoint schedule in words (core/train/schedule.ts), from its stored config. */
 function scheduleText(c: Record<string, unknown>): string {
   const t = (c.train ?? {}) as Partial<ScheduleConfig>;
   return typeof t.checkpointEvery === 'number'

@@ -10,7 +10,7 @@
  */
 import { DATA_TABLES } from '../artifacts/tables.ts';
 import { type ArtifactStore, decodeParquet, type RunRecord, type Table } from '../artifacts/index.ts';
-import type { ScopedSkillRow } from '../core/skill-scopes.ts';
+import type { ScopedSkillRow } from '../core/cluster/skill-scopes.ts';
 import { type CaptureData, loadCapture, loadProtocol, type ProtocolData } from './readings.ts';
 
 export const DIGIT_NAMES = ['thousands', 'hundreds', 'tens', 'ones'] as const;
@@ -43,7 +43,7 @@ export interface FamilyData {
   vector: number;
   /** `loss`, `ΔL`, `|ΔL|`, `POLCA b3`. */
   label: string;
-  /** summary.parquet: one row per scope and skill (core/skill-scopes.ts). */
+  /** summary.parquet: one row per scope and skill (core/cluster/skill-scopes.ts). */
   summary: (Omit<ScopedSkillRow, 'scope' | 'skill'> & { scope: string; skill: string })[];
   /** Per cluster (≥ 0) and skill: dominant value and its share. */
   skills: { cluster: number; size: number; skill: string; dominant: number; share: number }[];

@@ -7,7 +7,7 @@
  * those of an uninterrupted run.
  */
 import { createHash } from 'node:crypto';
-import type { ProductStore } from '../../core/basis.ts';
+import type { ProductStore } from '../../core/basis/basis.ts';
 import type { Progress, StepContext } from './context.ts';
 
 const name = (call: number) => `hvp-${String(call).padStart(6, '0')}.bin`;

@@ -1,14 +1,14 @@
 /**
  * The `basis` step: one extension of the POLCA basis, for segment s, of the kind `basis.kind`
  * names (config/schema.ts BASIS_KINDS; activities/steps/basis-kinds.ts computes each):
- *  - hessian (Algorithm 1, core/basis.ts): the top-k eigenvectors of P·H_S·P at the end of
+ *  - hessian (Algorithm 1, core/basis/basis.ts): the top-k eigenvectors of P·H_S·P at the end of
  *    segment s; key, bytes and meta exactly those of the step before other kinds existed;
- *  - shuffled: the same at the end of segment π(s) (core/basis-order.ts);
+ *  - shuffled: the same at the end of segment π(s) (core/basis/basis-order.ts);
  *  - preconditioned: the top-k of Adam's preconditioned P·D^{1/2}H_S D^{1/2}·P at the end of
- *    segment s (core/preconditioned-basis.ts);
- *  - random: k seeded random orthonormal vectors (core/random-basis.ts), no training input;
+ *    segment s (core/basis/preconditioned-basis.ts);
+ *  - random: k seeded random orthonormal vectors (core/basis/random-basis.ts), no training input;
  *  - pca-displacement / pca-update: segment s's checkpoints folded into a trajectory sketch
- *    (core/pca-basis.ts); this extension's basis is the top (s+1)·k principal directions of
+ *    (core/basis/pca-basis.ts); this extension's basis is the top (s+1)·k principal directions of
  *    the trajectory up to the end of segment s, all of them recomputed, and the sketch is kept
  *    beside it (`sketch.safetensors`) for the next extension.
  * Every kind writes basis.safetensors (tensor B, [vectors, d], orthonormal rows) and basis.parquet
@@ -18,9 +18,9 @@
  */
 import { decodeParquet, encodeSafetensors, type StepSpec, stepKey } from '../../artifacts/index.ts';
 import { basisKind, type Config } from '../../config/schema.ts';
-import { extendBasis, orthonormalityError } from '../../core/basis.ts';
+import { extendBasis, orthonormalityError } from '../../core/basis/basis.ts';
 import { makeData, modelShape, sliceSequences, taskKeyParams } from '../../core/data.ts';
-import { makeTokenLossModel } from '../../core/token-loss-model.ts';
+import { makeTokenLossModel } from '../../core/model/token-loss-model.ts';
 import { basisTrainSegment, segmentCount } from '../../pipeline/plan.ts';
 import { readInput, runStep, type StepContext, type StepResult, yieldNow } from './context.ts';
 import { defineStep } from './define.ts';

@@ -1,14 +1,14 @@
 /**
  * The `capture` step: how much of the loss change the basis explains, per interval, per vector
- * and overall, and how much of the parameters' motion it spans (core/capture.ts). Reads the POLCA
+ * and overall, and how much of the parameters' motion it spans (core/attribution/capture.ts). Reads the POLCA
  * chunks (first, second, polca per token, vector and interval), the trajectories' losses (ΔL) and
  * the checkpoints with the basis (the motion). Tables: docs/artifacts.md.
  */
 import { decodeParquet } from '../../artifacts/index.ts';
 import type { Config } from '../../config/schema.ts';
-import { basisCapture, stepMotion } from '../../core/capture.ts';
+import { basisCapture, stepMotion } from '../../core/attribution/capture.ts';
 import { evalTokenCount } from '../../core/data.ts';
-import { checkpointIterations } from '../../core/schedule.ts';
+import { checkpointIterations } from '../../core/train/schedule.ts';
 import { basisSize, intervalCount } from '../../pipeline/plan.ts';
 import { readInput, runStep, type StepContext, type StepResult } from './context.ts';
 import { defineStep } from './define.ts';

@@ -1,6 +1,6 @@
 /**
- * The `cluster` step: HDBSCAN of one trajectory family and its skill reading (core/hdbscan.ts,
- * core/skills.ts per cluster, core/skill-scopes.ts per scope with coverage and the within-digit
+ * The `cluster` step: HDBSCAN of one trajectory family and its skill reading (core/cluster/hdbscan.ts,
+ * core/cluster/skills.ts per cluster, core/cluster/skill-scopes.ts per scope with coverage and the within-digit
  * metrics). Tables: docs/artifacts.md.
  */
 import { DATA_TABLES } from '../../artifacts/tables.ts';
@@ -8,10 +8,10 @@ import { decodeParquet, decodeSafetensors } from '../../artifacts/index.ts';
 import type { Config, Family } from '../../config/schema.ts';
 import { evalTokenCount, taskOf } from '../../core/data.ts';
 import { labelCodes } from '../../core/tasks/index.ts';
-import { hdbscan } from '../../core/hdbscan.ts';
-import { scopedSkillTable, skillTable } from '../../core/skill-scopes.ts';
-import { readSkills } from '../../core/skills.ts';
-import { clusterCurves, deltaTrajectories, lossTrajectories, scale } from '../../core/trajectories.ts';
+import { hdbscan } from '../../core/cluster/hdbscan.ts';
+import { scopedSkillTable, skillTable } from '../../core/cluster/skill-scopes.ts';
+import { readSkills } from '../../core/cluster/skills.ts';
+import { clusterCurves, deltaTrajectories, lossTrajectories, scale } from '../../core/attribution/trajectories.ts';
 import { type ClusterTarget, intervalCount } from '../../pipeline/plan.ts';
 import { readInput, runStep, type StepContext, type StepResult, yieldNow } from './context.ts';
 import { defineStep } from './define.ts';
@@ -76,7 +76,7 @@ export async function clusterStep(
       skills[name] = labelCodes(name, col);
     }
     const { perCluster } = readSkills(res.labels, skills, c.cluster.shuffles, c.seed);
-    // The per-scope table reads the digit places (core/skill-scopes.ts) where the task has them
+    // The per-scope table reads the digit places (core/cluster/skill-scopes.ts) where the task has them
     // (arithmetic); any other task's skills are read over all tokens.
     const { digit, carry, value } = skills;
     const summary =

@@ -1,6 +1,6 @@
 /**
  * The `trajectories/fisher` step: per-token Fisher information trajectories along each basis
- * vector, F_b(x, θ_t) = d1(x, b_j, θ_t)² at t = 0 … T (core/fisher.ts), assembled from the
+ * vector, F_b(x, θ_t) = d1(x, b_j, θ_t)² at t = 0 … T (core/attribution/fisher.ts), assembled from the
  * `fisher` chunks. Output fisher.safetensors, tensors vector_<jjjj>: [token, T + 1].
  */
 import { decodeSafetensors, encodeSafetensors, type Tensor } from '../../artifacts/index.ts';

@@ -1,14 +1,14 @@
 /**
  * The `fisher` step: per-token Fisher information along the basis, F_b(x, θ_t) = d1(x, b, θ_t)²
- * (core/fisher.ts), at the checkpoints of one POLCA chunk. Chunk s covers the checkpoints that
+ * (core/attribution/fisher.ts), at the checkpoints of one POLCA chunk. Chunk s covers the checkpoints that
  * start its intervals; the last chunk also the final checkpoint, so the chunks together cover
  * t = 0 … T once. Output `fisher.safetensors`: `checkpoint` [k] (int32, checkpoint indices) and
  * `fisher` [k, m, n] (float32).
  */
 import { encodeSafetensors, stepKey } from '../../artifacts/index.ts';
 import type { Config } from '../../config/schema.ts';
-import { basisFisher } from '../../core/fisher.ts';
-import { checkpointIterations } from '../../core/schedule.ts';
+import { basisFisher } from '../../core/attribution/fisher.ts';
+import { checkpointIterations } from '../../core/train/schedule.ts';
 import { segmentCount, segmentIntervals } from '../../pipeline/plan.ts';
 import { runStep, type StepContext, type StepResult, yieldNow } from './context.ts';
 import { defineStep } from './define.ts';

@@ -5,7 +5,7 @@
  * missing and ends with the same bytes as an uninterrupted run.
  */
 import { decodeSafetensors, encodeSafetensors, type Tensor } from '../../artifacts/index.ts';
-import type { PolcaIntervalResult } from '../../core/polca.ts';
+import type { PolcaIntervalResult } from '../../core/attribution/polca.ts';
 import type { StepContext } from './context.ts';
 
 export interface IntervalResults {

@@ -4,11 +4,11 @@
  */
 import { type ColumnType, type ColumnValues, decodeSafetensors, encodeParquet, type Tensor } from '../../artifacts/index.ts';
 import type { Config } from '../../config/schema.ts';
-import { initBackend } from '../../core/backend.ts';
+import { initBackend } from '../../core/model/backend.ts';
 import { makeData, modelShape, taskKeyParams } from '../../core/data.ts';
 import { sliceSequences } from '../../core/tasks/task.ts';
-import { makeTokenLossModel } from '../../core/token-loss-model.ts';
-import type { TrainState } from '../../core/train.ts';
+import { makeTokenLossModel } from '../../core/model/token-loss-model.ts';
+import type { TrainState } from '../../core/train/train.ts';
 import { readInput, type StepContext } from './context.ts';
 
 export const f32 = (data: Float32Array, shape: number[]): Tensor => ({

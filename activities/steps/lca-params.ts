@@ -1,14 +1,14 @@
 /**
  * The `lca-params` step: the P parameters the LCA family allocates the loss change to, the P
- * largest |θ_i| at the final checkpoint, ties broken by the lower flat index (core/lca.ts
+ * largest |θ_i| at the final checkpoint, ties broken by the lower flat index (core/attribution/lca.ts
  * `selectLcaParams`). Output `lca-params.parquet`: rank, index (flat), name (layout tensor),
  * element (index within that tensor), value (θ_i at the final checkpoint).
  */
 import { modelShape, taskKeyParams } from '../../core/data.ts';
 import { decodeParquet } from '../../artifacts/index.ts';
 import type { Config } from '../../config/schema.ts';
-import { type LcaParam, selectLcaParams } from '../../core/lca.ts';
-import { paramLayout } from '../../core/layout.ts';
+import { type LcaParam, selectLcaParams } from '../../core/attribution/lca.ts';
+import { paramLayout } from '../../core/model/layout.ts';
 import { BadInputError, readInput, runStep, type StepContext, type StepResult } from './context.ts';
 import { defineStep } from './define.ts';
 import { loadState, parquet } from './io.ts';

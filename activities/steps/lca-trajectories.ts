@@ -1,5 +1,5 @@
 /**
- * The `trajectories/lca` step: LCA trajectories LCA_i(x, t) per selected parameter (core/lca.ts),
+ * The `trajectories/lca` step: LCA trajectories LCA_i(x, t) per selected parameter (core/attribution/lca.ts),
  * assembled from the `lca` chunks. Output lca.safetensors, tensors param_<iiii>: [token, T] with
  * i the parameter's rank in the selection, and lca-params.parquet, the selection itself (a copy
  * of the `lca-params` step's table: rank, index, name, element, value).

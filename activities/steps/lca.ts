@@ -1,5 +1,5 @@
 /**
- * The `lca` step: Loss Change Allocation to the selected parameters (core/lca.ts) for the
+ * The `lca` step: Loss Change Allocation to the selected parameters (core/attribution/lca.ts) for the
  * intervals of one POLCA chunk (those starting in [s·E, (s+1)·E)). The derivatives at each
  * checkpoint are computed once and shared by the two intervals that meet there. Output
  * `lca.safetensors`: `interval` [count] (int32), `lca` [count, P, n] (float32, LCA_i(x, t) with i
@@ -8,8 +8,8 @@
  */
 import { encodeSafetensors, stepKey } from '../../artifacts/index.ts';
 import type { Config } from '../../config/schema.ts';
-import { lcaInterval, type ParamGradients } from '../../core/lca.ts';
-import { checkpointIterations } from '../../core/schedule.ts';
+import { lcaInterval, type ParamGradients } from '../../core/attribution/lca.ts';
+import { checkpointIterations } from '../../core/train/schedule.ts';
 import { segmentIntervals } from '../../pipeline/plan.ts';
 import { runStep, type StepContext, type StepResult, yieldNow } from './context.ts';
 import { defineStep } from './define.ts';

@@ -1,8 +1,8 @@
-/** The `polca` step: POLCA for one chunk of checkpoint intervals (core/polca.ts). */
+/** The `polca` step: POLCA for one chunk of checkpoint intervals (core/attribution/polca.ts). */
 import { stepKey } from '../../artifacts/index.ts';
 import type { Config, PolcaVariant } from '../../config/schema.ts';
-import { type Derivatives, type PolcaIntervalResult, polcaInterval } from '../../core/polca.ts';
-import { checkpointIterations } from '../../core/schedule.ts';
+import { type Derivatives, type PolcaIntervalResult, polcaInterval } from '../../core/attribution/polca.ts';
+import { checkpointIterations } from '../../core/train/schedule.ts';
 import { segmentIntervals } from '../../pipeline/plan.ts';
 import { runStep, type StepContext, type StepResult, yieldNow } from './context.ts';
 import { defineStep } from './define.ts';

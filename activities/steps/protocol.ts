@@ -1,6 +1,6 @@
 /**
  * The `protocol` step: the published evaluation protocol on one trajectory set (a family, or
- * one member of it: a basis vector, a parameter) — core/protocol.ts. The filters for
+ * one member of it: a basis vector, a parameter) — core/cluster/protocol.ts. The filters for
  * decomposition families, HDBSCAN on the raw trajectories of the kept tokens with settings
  * relative to the token count, each cluster's carry reading with the top-1 carry cluster under
  * the place rule, and each cluster's breakthrough time. Computed next to the `cluster` reading,
@@ -10,7 +10,7 @@ import { DATA_TABLES } from '../../artifacts/tables.ts';
 import { decodeParquet, decodeSafetensors } from '../../artifacts/index.ts';
 import type { Config, ProtocolFamily } from '../../config/schema.ts';
 import { evalTokenCount, taskOf } from '../../core/data.ts';
-import { hdbscan } from '../../core/hdbscan.ts';
+import { hdbscan } from '../../core/cluster/hdbscan.ts';
 import {
   breakthroughTime,
   cumulative,
@@ -19,9 +19,9 @@ import {
   relativeHdbscanSettings,
   rowSums,
   topCarryCluster,
-} from '../../core/protocol.ts';
-import { checkpointIterations } from '../../core/schedule.ts';
-import { clusterCurves, deltaTrajectories, lossTrajectories } from '../../core/trajectories.ts';
+} from '../../core/cluster/protocol.ts';
+import { checkpointIterations } from '../../core/train/schedule.ts';
+import { clusterCurves, deltaTrajectories, lossTrajectories } from '../../core/attribution/trajectories.ts';
 import { intervalCount, type ProtocolTarget } from '../../pipeline/plan.ts';
 import { readInput, runStep, type StepContext, type StepResult, yieldNow } from './context.ts';
 import { defineStep } from './define.ts';

@@ -1,9 +1,9 @@
-/** The `train` step: one training segment (core/train.ts), with a resume point at every checkpoint. */
+/** The `train` step: one training segment (core/train/train.ts), with a resume point at every checkpoint. */
 import { modelShape, sequenceShape, taskKeyParams } from '../../core/data.ts';
 import { decodeSafetensors, encodeSafetensors, stepKey, type Tensor } from '../../artifacts/index.ts';
 import type { Config } from '../../config/schema.ts';
-import { numParams } from '../../core/model.ts';
-import { type EvalRows, exactMatch, initTrainState, type TrainState, trainSegment } from '../../core/train.ts';
+import { numParams } from '../../core/model/model.ts';
+import { type EvalRows, exactMatch, initTrainState, type TrainState, trainSegment } from '../../core/train/train.ts';
 import { runStep, type StepContext, type StepResult, yieldNow } from './context.ts';
 import { defineStep } from './define.ts';
 import { backend, f32, iterName, loadState, parquet } from './io.ts';

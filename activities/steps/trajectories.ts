@@ -1,8 +1,8 @@
-/** The `trajectories` step: per-token loss and POLCA trajectories over all checkpoints (core/trajectories.ts). */
+/** The `trajectories` step: per-token loss and POLCA trajectories over all checkpoints (core/attribution/trajectories.ts). */
 import { decodeParquet, encodeSafetensors, type Tensor } from '../../artifacts/index.ts';
 import type { Config } from '../../config/schema.ts';
 import { evalTokenCount } from '../../core/data.ts';
-import { checkpointIndex, checkpointIterations } from '../../core/schedule.ts';
+import { checkpointIndex, checkpointIterations } from '../../core/train/schedule.ts';
 import { basisSize, intervalCount } from '../../pipeline/plan.ts';
 import { readInput, runStep, type StepContext, type StepResult } from './context.ts';
 import { defineStep } from './define.ts';

@@ -202,16 +202,16 @@ test('the import reader and the cycle finder, on hand-written sources and graphs
 
 test('no import cycle among the repository’s modules', () => {
   const graph = moduleGraph();
-  assert.ok(graph.has('core/model.ts') && graph.has('core/token-loss-model.ts'), 'the scan found the core modules');
-  assert.ok((graph.get('core/backward.ts') ?? []).includes('core/model.ts'), 'the scan read core/backward.ts’s imports');
+  assert.ok(graph.has('core/model/model.ts') && graph.has('core/model/token-loss-model.ts'), 'the scan found the core modules');
+  assert.ok((graph.get('core/model/backward.ts') ?? []).includes('core/model/model.ts'), 'the scan read core/model/backward.ts’s imports');
   const cycle = findCycle(graph);
   assert.equal(cycle, null, `import cycle: ${cycle?.join(' → ')}`);
 });
 
 test('the folder layer checker, on a hand-written graph', () => {
   const graph = new Map([
-    ['core/model.ts', ['core/layout.ts']],
-    ['activities/steps/polca.ts', ['core/model.ts', 'pipeline/plan.ts']],
+    ['core/model/model.ts', ['core/model/layout.ts']],
+    ['activities/steps/polca.ts', ['core/model/model.ts', 'pipeline/plan.ts']],
     ['pipeline/plan.ts', ['activities/steps/io.ts']],
     ['activities/local.ts', ['activities/steps/polca.ts', 'tests/helpers/x.ts']],
     ['odd/x.ts', []],

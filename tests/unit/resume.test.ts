@@ -13,7 +13,7 @@ import { before, describe, test } from 'node:test';
 import { ArtifactStore, LocalBackend } from '../../artifacts/index.ts';
 import { resolveConfig } from '../../config/index.ts';
 import type { Config } from '../../config/schema.ts';
-import type { PolcaIntervalResult } from '../../core/polca.ts';
+import type { PolcaIntervalResult } from '../../core/attribution/polca.ts';
 import type { Progress, StepContext } from '../../activities/steps/context.ts';
 import { basisStep } from '../../activities/steps/basis.ts';
 import { dataStep } from '../../activities/steps/data.ts';

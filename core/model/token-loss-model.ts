@@ -1,9 +1,9 @@
 /**
- * The token-loss model (core/types.ts `TokenLossModel`): the network of core/model.ts with its
+ * The token-loss model (core/types.ts `TokenLossModel`): the network of core/model/model.ts with its
  * evaluation set X and Hessian sample S bound, its per-token losses ℓ_x(θ) by the forward pass,
  * its exact per-token derivatives d1 = dℓ_x(θ + s·b)/ds and d2 = d²ℓ_x(θ + s·b)/ds² at s = 0 by
- * the jets of core/jet.ts, the exact Hessian-vector product H_S(θ)·v of the mean loss over S by
- * the reverse pass of core/backward.ts (forward over reverse), and the curvature vᵀH_S(θ)v along
+ * the jets of core/model/jet.ts, the exact Hessian-vector product H_S(θ)·v of the mean loss over S by
+ * the reverse pass of core/model/backward.ts (forward over reverse), and the curvature vᵀH_S(θ)v along
  * one direction as the mean of the jets' d2 over S's tokens, summed in float64. This module only binds them:
  * model.ts is imported by backward.ts and jet.ts, and none of the three imports this one.
  */
@@ -11,8 +11,8 @@ import * as tf from '@tensorflow/tfjs';
 import { HvpValueCache, hessianVectorProduct, lossAndGrad } from './backward.ts';
 import { type JetOptions, tokenDerivatives } from './jet.ts';
 import { disposeBatch, encodeBatch, type ModelConfig, numParams, readTidy, tokenLossTensor } from './model.ts';
-import type { Sequences } from './tasks/task.ts';
-import type { TokenLossModel } from './types.ts';
+import type { Sequences } from '../tasks/task.ts';
+import type { TokenLossModel } from '../types.ts';
 
 /**
  * The model with its evaluation set X and Hessian sample S bound: what the Hessian basis and

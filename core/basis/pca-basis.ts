@@ -22,7 +22,7 @@
  * approximation). Signs: each direction is turned so that its entry of largest magnitude is
  * positive (the first such entry on ties), so equal inputs give equal bits.
  */
-import { dot, symmetricEigen } from './linalg.ts';
+import { dot, symmetricEigen } from '../linalg.ts';
 import { orthonormaliseAgainst } from './random-basis.ts';
 
 export interface SketchFold {

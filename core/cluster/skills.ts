@@ -14,7 +14,7 @@
  * adjusted_mutual_info_score gives when handed HDBSCAN's raw labels. With no clustered token,
  * homogeneity, baseline and ami are NaN.
  */
-import { randInt, STREAMS } from './rng.ts';
+import { randInt, STREAMS } from '../rng.ts';
 
 export interface ClusterSkill {
   cluster: number;
@@ -167,7 +167,7 @@ export function expectedMutualInfo(rows: Float64Array, cols: Float64Array, n: nu
  * The parts of AMI that depend only on the two labelings' group sizes, not on how the groups
  * overlap: the expected MI under random permutation and the denominator. AMI = (MI − emi) /
  * denom, or 1 when both labelings are a single group (or empty). Shared by every permutation of
- * one labeling (core/skill-scopes.ts).
+ * one labeling (core/cluster/skill-scopes.ts).
  */
 export function amiParts(a: ArrayLike<number>, b: ArrayLike<number>): { trivial: boolean; emi: number; denom: number } {
   const { rows, cols, R, C } = contingency(a, b);

@@ -1,6 +1,6 @@
 /**
- * Matrix products with hand-written gradients, shared by the model (core/model.ts) and its
- * Taylor-mode evaluation (core/jet.ts):
+ * Matrix products with hand-written gradients, shared by the model (core/model/model.ts) and its
+ * Taylor-mode evaluation (core/model/jet.ts):
  *   y = x·W (+ b):   ∂x = dy·Wᵀ,   ∂W = xᵀ·dy,   ∂b = Σ_rows dy.
  * How the transposed operands are formed depends on the backend (measured with tf.profile):
  *  - wasm: its matMul with transpose flags ran 10–15x slower than a plain matMul on our shapes

@@ -1,6 +1,6 @@
 /**
- * Exact directional derivatives of the transformer of core/model.ts by second-order forward-mode
- * ("jet", truncated Taylor) propagation. (Hessian-vector products: core/backward.ts.)
+ * Exact directional derivatives of the transformer of core/model/model.ts by second-order forward-mode
+ * ("jet", truncated Taylor) propagation. (Hessian-vector products: core/model/backward.ts.)
  *
  * Along a line θ(s) = θ + s·b every activation z becomes a jet (z, ż, z̈) = (z(0), z'(0), z''(0)).
  * Parameters are jets (θ, b, 0). The propagation rules (all elementwise unless stated):
@@ -43,7 +43,7 @@ import {
   queryPositions,
   sliceBatch,
 } from './model.ts';
-import type { Derivatives } from './types.ts';
+import type { Derivatives } from '../types.ts';
 
 /**
  * A jet: value v, first tangents a and second tangents b, each [K, ...v.shape]; null stands for
@@ -236,7 +236,7 @@ function layerNorm(P: Pass, x: Jet, w: Jet, b: Jet): Jet {
 }
 
 /**
- * gelu_new as x·σ(2u), u = C(x + Kx³) (C = √(2/π), K = 0.044715), as in core/model.ts, through
+ * gelu_new as x·σ(2u), u = C(x + Kx³) (C = √(2/π), K = 0.044715), as in core/model/model.ts, through
  * the rule of `unary` with its derivatives at the value: with s = σ(2u), u' = C(1 + 3Kx²),
  * u'' = 6CKx,
  *   g' = s + 2x·u'·s(1 − s),   g'' = s(1 − s)·(4u' + 2x·u'' + 4x·u'²·(1 − 2s)).
@@ -404,7 +404,7 @@ export interface JetOptions {
    */
   examplesPerPass?: number;
   /**
-   * Examples per Hessian-vector-product pass (core/backward.ts `hessianVectorProduct`, which
+   * Examples per Hessian-vector-product pass (core/model/backward.ts `hessianVectorProduct`, which
    * states the default): fewer, larger passes launch fewer kernels; a pass holds about three
    * gradients' activations with their tangents.
    */

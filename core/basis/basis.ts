@@ -1,18 +1,18 @@
 /**
  * Algorithm 1 (the POLCA basis): at each basis checkpoint, the top-k eigenvectors of
  * P·H_S(θ)·P with P = I − BBᵀ are appended to B. Products H_S·v are exact (forward over reverse,
- * core/backward.ts); each eigenvalue is the Rayleigh quotient yᵀH_S·y of its final (unit) vector,
+ * core/model/backward.ts); each eigenvalue is the Rayleigh quotient yᵀH_S·y of its final (unit) vector,
  * from the jets' per-token second derivatives along y summed in float64 when the model has them
  * (`hessianCurvature`; the product's float32 rounding put small eigenvalues up to 1e-3
- * relative above the exact quotient, core/lanczos.ts), reported with its true residual
+ * relative above the exact quotient, core/basis/lanczos.ts), reported with its true residual
  * ‖PH_SPy − λy‖ and whether that met the tolerance. A chain: each extension depends on the
  * previous basis. B is kept orthonormal (rows of length d, float64 while computing, stored F32;
  * a final re-orthonormalisation in float64 keeps ‖BBᵀ − I‖ at rounding level).
  */
 import { lanczosTop } from './lanczos.ts';
-import { dot } from './linalg.ts';
-import type { BasisSettings } from './settings.ts';
-import type { TokenLossModel } from './types.ts';
+import { dot } from '../linalg.ts';
+import type { BasisSettings } from '../settings.ts';
+import type { TokenLossModel } from '../types.ts';
 
 export interface BasisExtension {
   vectors: Float64Array[];

@@ -12,10 +12,10 @@
  * Iteration k's batch is the task's `trainBatch(k, …)` (core/tasks/task.ts, a pure function of seed and k); the checkpoint named k holds θ after k
  * updates (checkpoint 0 is the initialisation).
  */
-import type { RunSettings, TrainSettings } from './settings.ts';
-import { makeData, modelShape } from './data.ts';
-import { lossAndGrad } from './backward.ts';
-import { decayMask, disposeBatch, encodeBatch, evaluate, initParams } from './model.ts';
+import type { RunSettings, TrainSettings } from '../settings.ts';
+import { makeData, modelShape } from '../data.ts';
+import { lossAndGrad } from '../model/backward.ts';
+import { decayMask, disposeBatch, encodeBatch, evaluate, initParams } from '../model/model.ts';
 import { isCheckpoint } from './schedule.ts';
 
 export interface TrainState {
@@ -147,7 +147,7 @@ function maskRuns(mask: Float32Array): { start: number; end: number; value: numb
 /**
  * Train from `state` until `untilStep` updates have been applied (state is not mutated; the
  * result holds the new state). Emits a checkpoint at every iteration of the checkpoint schedule
- * (core/schedule.ts) in (state.step, untilStep], and at iteration 0 when starting from it.
+ * (core/train/schedule.ts) in (state.step, untilStep], and at iteration 0 when starting from it.
  */
 export async function trainSegment(
   config: RunSettings,

@@ -6,7 +6,7 @@
  *   and every linear map (reshape, transpose, slice, pad, concat, sums, means) acts on both parts.
  * A tangent of null is zero: with every tangent null the ops are the plain TF.js computation (one
  * kernel each, no extra work), so the same code serves as the model's forward pass, its hand-written
- * reverse pass (core/backward.ts) and, with θ's tangent u, the derivative of that reverse pass
+ * reverse pass (core/model/backward.ts) and, with θ's tangent u, the derivative of that reverse pass
  * along u — the Hessian-vector product H·u, by forward over reverse.
  *
  * Broadcasting: an operand's tangent has the operand's shape; a sum whose only tangent comes from
@@ -101,13 +101,13 @@ export function affineScalar(x: Dual, c: number, d = 0): Dual {
 /** 1 − x. */
 export const oneMinus = (x: Dual): Dual => ({ v: value(() => tf.sub(1, x.v)), t: x.t && tf.neg(x.t) });
 
-/** x·y with transpose flags, 2-D or batched 3-D (core/matmul.ts `matMulT`). */
+/** x·y with transpose flags, 2-D or batched 3-D (core/model/matmul.ts `matMulT`). */
 export function matMul(x: Dual, y: Dual, ta = false, tb = false): Dual {
   const v = value(() => matMulT(x.v, y.v, ta, tb));
   return { v, t: sumT(x.t && matMulT(x.t, y.v, ta, tb), y.t && matMulT(x.v, y.t, ta, tb), v.shape) };
 }
 
-/** x·W + b (x [N, D], W [D, E], b [E]), the value as one fused kernel (core/matmul.ts). */
+/** x·W + b (x [N, D], W [D, E], b [E]), the value as one fused kernel (core/model/matmul.ts). */
 export function affine(x: Dual, w: Dual, b: Dual): Dual {
   const v = value(() => affineValue(x.v, w.v, b.v));
   let t: tf.Tensor | null = null;

@@ -10,7 +10,7 @@
  * clusters is simply labelled.
  *
  * Chance: the same test with the tag tuples (the P tags of a token, kept together) permuted among
- * the clustered tokens, for s = 0 … shuffles − 1 (core/skills.ts `forEachShuffle`: seeded
+ * the clustered tokens, for s = 0 … shuffles − 1 (core/cluster/skills.ts `forEachShuffle`: seeded
  * Fisher–Yates). Its share of shuffles with a simple cluster is the probability that chance alone
  * gives this set a simple cluster with the same cluster sizes; summed over sets, the count chance
  * gives, next to the count measured.

@@ -3,7 +3,7 @@
  *
  * Per-token directional derivatives along a unit direction b, d1 = dℓ_x(θ + s·b)/ds and
  * d2 = d²ℓ_x(θ + s·b)/ds² at s = 0, come from the model's second-order forward-mode pass
- * (`tokenDerivatives`, core/jet.ts): exact up to float32 rounding, every token and several
+ * (`tokenDerivatives`, core/model/jet.ts): exact up to float32 rounding, every token and several
  * directions per pass, no step size. Per-example gradients are never formed.
  *
  * For one interval t → t+1 with Δ = θ_{t+1} − θ_t and c_b = ⟨b, Δ⟩:
@@ -18,8 +18,8 @@
  * For `path` the rows report F = d1(x,b,θ_t)·c_b and S = POLCA − F (the part beyond first order).
  * Completeness error per token: ΔL_x − Σ_b POLCA(x,b) (− POLCA_⊥ for `path`).
  */
-import type { PolcaSettings, PolcaVariant } from './settings.ts';
-import type { Derivatives, TokenLossModel } from './types.ts';
+import type { PolcaSettings, PolcaVariant } from '../settings.ts';
+import type { Derivatives, TokenLossModel } from '../types.ts';
 
 type Model = Pick<TokenLossModel, 'tokenLosses' | 'tokenDerivatives' | 'numTokens'>;
 

@@ -9,7 +9,7 @@
  * Pure and cheap: the workflow calls it to wire the DAG (which training segment each extension
  * waits for), the basis step to check it was given the right one.
  */
-import { randInt, STREAMS } from './rng.ts';
+import { randInt, STREAMS } from '../rng.ts';
 
 export function shuffledOrder(segments: number, seed: number): number[] {
   if (!Number.isInteger(segments) || segments < 1) throw new Error(`shuffledOrder: segments must be a positive integer; got ${segments}`);

@@ -1,10 +1,10 @@
 /**
- * The flat parameter layout of the transformer (documented in core/model.ts): names, shapes and
+ * The flat parameter layout of the transformer (documented in core/model/model.ts): names, shapes and
  * offsets of every tensor in θ, in order.
  */
-import type { ModelSettings } from './settings.ts';
-import type { SequenceShape } from './tasks/task.ts';
-import type { ParamEntry } from './types.ts';
+import type { ModelSettings } from '../settings.ts';
+import type { SequenceShape } from '../tasks/task.ts';
+import type { ParamEntry } from '../types.ts';
 
 /** The model's settings with the task's sequence shape (core/data.ts `modelShape`): all a layout depends on. */
 export type ModelShape = ModelSettings & SequenceShape;

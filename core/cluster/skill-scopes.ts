@@ -53,7 +53,7 @@ function isConstant(v: ArrayLike<number>): boolean {
 
 /**
  * Homogeneity baseline and shuffled AMI from one set of permutations: permutation s is the
- * seeded Fisher–Yates shuffle of core/skills.ts `shuffledBaseline` (j = randInt(i+1, seed,
+ * seeded Fisher–Yates shuffle of core/cluster/skills.ts `shuffledBaseline` (j = randInt(i+1, seed,
  * STREAMS.shuffle, s, i) for i = n−1 … 1), applied to the clustered tokens' skill values.
  */
 export function shuffledStats(

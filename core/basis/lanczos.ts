@@ -17,8 +17,8 @@
  * maxIter it stops regardless; each pair then reports whether its true residual met the tolerance
  * (`converged`), so a vector that missed it is visible rather than silently kept.
  */
-import { dot, norm, symmetricEigen } from './linalg.ts';
-import { uniform } from './rng.ts';
+import { dot, norm, symmetricEigen } from '../linalg.ts';
+import { uniform } from '../rng.ts';
 
 export interface LanczosOptions {
   k: number;

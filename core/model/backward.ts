@@ -1,6 +1,6 @@
 /**
  * The gradient of the mean token loss by a hand-written reverse pass over the forward pass of
- * core/model.ts, and the exact Hessian-vector product as its derivative (forward over reverse).
+ * core/model/model.ts, and the exact Hessian-vector product as its derivative (forward over reverse).
  *
  * L(θ) = (1/N) Σ_x ℓ_x, ℓ_x = logsumexp(z_x) − z_x,y over the N = n·T evaluated tokens (T per sequence, the task's; arithmetic: 4). Reverse pass
  * (ḡ denotes ∂L/∂g; row sums Σ_r run over the rows of an activation):
@@ -12,9 +12,9 @@
  *                                 Ā = ō·Vᵀ,  V̄ = Aᵀ·ō,  S̄ = A⊙(Ā − Σ_j Ā⊙A)/√d,  Q̄ = S̄·K,  K̄ = S̄ᵀ·Q
  *   residual x + f(x):            x̄ accumulates both paths
  *   embeddings x = onehot·W_E + W_pos:  W̄_E = onehotᵀ·x̄,  W̄_pos = Σ_examples x̄
- *   last block (queries and residual at the output positions only, core/model.ts `queryPositions`):
+ *   last block (queries and residual at the output positions only, core/model/model.ts `queryPositions`):
  *                                 Q̄ and the residual's x̄ are zero at the other positions (padded)
- * Every line is written with the dual numbers of core/dual.ts. With no tangents it is the plain
+ * Every line is written with the dual numbers of core/model/dual.ts. With no tangents it is the plain
  * gradient, a few hundred kernels with no autodiff tape (TF.js' tape adds identity, cast and
  * broadcast kernels to every op). With θ's tangent u, every quantity carries its derivative along u,
  * and the tangent of ∇L(θ) is ∇²L(θ)·u = H·u exactly: forward-mode differentiation of the reverse
@@ -78,7 +78,7 @@ export interface GradientResult {
 
 /**
  * Mean loss, gradient and (with u) Hessian-vector product of the mean token loss of `batch` at θ,
- * θ and u given as parameter tensors (core/model.ts `paramTensors`). Tensors; call inside tf.tidy.
+ * θ and u given as parameter tensors (core/model/model.ts `paramTensors`). Tensors; call inside tf.tidy.
  */
 export function gradient(m: ModelConfig, theta: tf.Tensor[], u: tf.Tensor[] | null, batch: EncodedBatch): GradientResult {
   const P = paramDuals(m, theta, u);
@@ -160,7 +160,7 @@ export function lossAndGrad(m: ModelConfig, theta: Float32Array, batch: EncodedB
 }
 
 /**
- * The recorded values (core/dual.ts) of the passes at one θ, reused by later products at the same
+ * The recorded values (core/model/dual.ts) of the passes at one θ, reused by later products at the same
  * θ so that those compute tangents only: a Lanczos run makes tens of products at one θ. Held up to
  * a budget (chunks past it are computed in full every time); dispose() releases them.
  */

@@ -9,8 +9,8 @@
  * the stored float32 earlier vectors it is orthogonalised against). Deterministic: the same seed,
  * size and earlier vectors give the same bits; it depends on no training state.
  */
-import { dot } from './linalg.ts';
-import { hash32, STREAMS } from './rng.ts';
+import { dot } from '../linalg.ts';
+import { hash32, STREAMS } from '../rng.ts';
 
 /** Entry i of the normal vector g_j. */
 function gaussian(seed: number, j: number, i: number): number {

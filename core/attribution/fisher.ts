@@ -18,10 +18,10 @@
  * comparable with POLCA: the same basis, the same d1, only the step ⟨b, Δ_t⟩ and the second-order
  * term left out and the sign dropped.
  *
- * Values: d1 comes from the first-order jet pass (`tokenDerivatives(θ, basis, 1)`, core/jet.ts),
+ * Values: d1 comes from the first-order jet pass (`tokenDerivatives(θ, basis, 1)`, core/model/jet.ts),
  * exact up to float32 rounding of the pass; the square is taken in float64.
  */
-import type { TokenLossModel } from './types.ts';
+import type { TokenLossModel } from '../types.ts';
 
 type Model = Pick<TokenLossModel, 'tokenDerivatives' | 'numTokens'>;
 

@@ -23,10 +23,10 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { type ModelShape, numParams, paramLayout } from './layout.ts';
-import { checkSequences, type Sequences, type SequenceShape } from './tasks/task.ts';
+import { checkSequences, type Sequences, type SequenceShape } from '../tasks/task.ts';
 import * as D from './dual.ts';
 import type { Dual } from './dual.ts';
-import { normal, STREAMS } from './rng.ts';
+import { normal, STREAMS } from '../rng.ts';
 
 /** The model settings with the task's sequence shape (V, L, T). */
 export type ModelConfig = ModelShape;
@@ -110,7 +110,7 @@ export function lastPositions<X>(x: X, n: number, L: number, q: number, D: numbe
   return q === L ? x : ops.reshape(ops.slice(ops.reshape(x, [n, L, D]), [0, L - q, 0], [n, q, D]), [n * q, D]);
 }
 
-/** The reshape and slice of the value type a pass is written on (duals here, jets in core/jet.ts). */
+/** The reshape and slice of the value type a pass is written on (duals here, jets in core/model/jet.ts). */
 export interface PositionOps<X> {
   reshape(x: X, shape: number[]): X;
   slice(x: X, begin: number[], size: number[]): X;
@@ -204,7 +204,7 @@ export function paramDuals(m: ModelConfig, vs: tf.Tensor[], ts: tf.Tensor[] | nu
   return P;
 }
 
-/** What one block's forward pass keeps for the reverse pass (core/backward.ts). */
+/** What one block's forward pass keeps for the reverse pass (core/model/backward.ts). */
 export interface BlockSaved {
   ln1: LnSaved;
   h1: Dual;
@@ -235,7 +235,7 @@ export interface ForwardResult {
 }
 
 /**
- * The forward pass on duals (core/dual.ts): with tangents, every activation's derivative along
+ * The forward pass on duals (core/model/dual.ts): with tangents, every activation's derivative along
  * θ's tangent comes with it. Keeps what the reverse pass needs.
  */
 export function forward(m: ModelConfig, P: Record<string, Dual>, batch: EncodedBatch): ForwardResult {

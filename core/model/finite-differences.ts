@@ -1,5 +1,5 @@
 /**
- * Finite-difference derivatives, kept as independent checks of the exact ones (core/jet.ts) in
+ * Finite-difference derivatives, kept as independent checks of the exact ones (core/model/jet.ts) in
  * tests and benches; the pipeline does not use them.
  *
  * Hessian-vector products by central differences of gradients: Hv ≈ (g(θ + εv) − g(θ − εv)) / 2ε.
@@ -17,7 +17,7 @@
  * with u = 2⁻²⁴, d1 is the Richardson extrapolation (2^p·d1(h/2) − d1(h))/(2^p − 1), else d1(h).
  * d2 always uses step h.
  */
-import type { Derivatives, TokenLossModel } from './types.ts';
+import type { Derivatives, TokenLossModel } from '../types.ts';
 
 export function hvp(model: Pick<TokenLossModel, 'hessianLossGrad'>, theta: Float32Array, v: ArrayLike<number>, eps: number): Float64Array {
   const d = theta.length;

@@ -12,7 +12,7 @@
  * a direction z is the parameter-space direction x = D^{1/2}z. The basis so far, B (orthonormal
  * rows in parameter space), constrains the new directions to Bᵀx = 0, i.e. z ⊥ D^{1/2}B. So:
  *  1. C = the rows D^{1/2}b for b ∈ B, orthonormalised in float64 (Gram–Schmidt, twice);
- *  2. Lanczos (core/lanczos.ts) finds the top-k eigenpairs (μ_i, u_i) of P_C·A·P_C,
+ *  2. Lanczos (core/basis/lanczos.ts) finds the top-k eigenpairs (μ_i, u_i) of P_C·A·P_C,
  *     P_C = I − CCᵀ, each A·u an exact product D^{1/2}·H_S·(D^{1/2}u);
  *  3. x_i = D^{1/2}u_i — then Bᵀx_i = (D^{1/2}B)ᵀu_i = 0 exactly, so x_i needs no projection
  *     against B beyond rounding; the x_i are orthonormalised against B and, in eigenvalue order,
@@ -26,11 +26,11 @@
  * recorded eigenvalue μ_i is the Rayleigh quotient of u_i under P_C·A·P_C (with its true Lanczos
  * residual), not a curvature of the orthonormalised x_i.
  */
-import type { BasisSettings, TrainSettings } from './settings.ts';
+import type { BasisSettings, TrainSettings } from '../settings.ts';
 import type { BasisExtension, ProductStore } from './basis.ts';
 import { lanczosTop } from './lanczos.ts';
 import { orthonormaliseAgainst } from './random-basis.ts';
-import type { TokenLossModel } from './types.ts';
+import type { TokenLossModel } from '../types.ts';
 
 /** D^{1/2} = diag(1 / √(√v̂ + ε)) from the stored second moment after `step` updates, float64. */
 export function preconditionerSqrt(v: ArrayLike<number>, step: number, train: Pick<TrainSettings, 'beta2' | 'eps'>): Float64Array {

@@ -14,7 +14,7 @@
  * endpoint and one midpoint are evaluated.
  *
  * ∂ℓ_x/∂θ_i(θ) is the directional derivative along the one-hot direction e_i, d1(x, e_i, θ), from
- * the model's first-order jet pass (`tokenDerivatives(θ, directions, 1)`, core/jet.ts): every
+ * the model's first-order jet pass (`tokenDerivatives(θ, directions, 1)`, core/model/jet.ts): every
  * token at once, exact up to float32 rounding of the pass. Sums are taken in float64. Cost per
  * interval: two jet passes (midpoint, new endpoint) along P directions; the jets leave out the
  * tangents of parameter tensors no direction touches, so a one-hot direction costs only the layers
@@ -24,7 +24,7 @@
  * at the final checkpoint, ties broken by the lower flat index. Σ_i over P parameters is a part
  * of ΔL_x, not all of it; over all d parameters it is ΔL_x up to the quadrature error.
  */
-import type { ParamEntry, TokenLossModel } from './types.ts';
+import type { ParamEntry, TokenLossModel } from '../types.ts';
 
 type Model = Pick<TokenLossModel, 'tokenDerivatives' | 'numTokens'>;
 
