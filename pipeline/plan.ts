@@ -10,7 +10,7 @@
 import { basisKind, type Config, type Family, type ProtocolFamily } from '../config/schema.ts';
 import { shuffledOrder } from '../core/basis/basis-order.ts';
 import { checkpointIterations } from '../core/train/schedule.ts';
-import { hasTagReading } from '../core/tasks/specs.ts';
+import { taskReads } from '../core/tasks/specs.ts';
 
 export function segmentCount(c: Config): number {
   return c.train.iterations / c.basis.every;
@@ -84,7 +84,7 @@ export interface TagTarget {
 
 /** The part-of-speech readings of a config, for a task with tags: every protocol step, and the loss and POLCA cluster steps. */
 export function tagTargets(c: Config): TagTarget[] {
-  if (!hasTagReading(c)) return [];
+  if (!taskReads(c).tags) return [];
   const out: TagTarget[] = protocolTargets(c).map((t) => ({
     source: 'protocol',
     family: t.family,

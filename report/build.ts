@@ -7,7 +7,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { ArtifactStore, RunRecord } from '../artifacts/index.ts';
 import { describeSchedule, type ScheduleConfig } from '../core/train/schedule.ts';
-import { hasTagReading } from '../core/tasks/specs.ts';
+import { taskReads } from '../core/tasks/specs.ts';
 import { loadReportData, type LoadOptions, type ReportData } from './data.ts';
 import { buildFigures, type Figure, SECTIONS } from './figures.ts';
 import { escapeHtml, type PageSection, page } from './html.ts';
@@ -194,7 +194,7 @@ export async function buildReportWithData(store: ArtifactStore, record: RunRecor
 }
 
 /** A run of a task with part-of-speech tags (English) has its own report: report/english.ts. */
-const isTagged = (record: RunRecord): boolean => hasTagReading((record.config ?? {}) as { task?: { name: string } });
+const isTagged = (record: RunRecord): boolean => taskReads((record.config ?? {}) as { task?: { name: string } }).tags;
 
 /** index.html plus figures/<name>.svg and figures/<name>.png for every figure. */
 export async function buildReport(store: ArtifactStore, record: RunRecord, opts: BuildOptions = {}): Promise<Record<string, Uint8Array>> {

@@ -8,6 +8,7 @@ import { decodeParquet, decodeSafetensors } from '../../artifacts/index.ts';
 import type { Config, Family } from '../../config/schema.ts';
 import { evalTokenCount, taskOf } from '../../core/data.ts';
 import { labelCodes } from '../../core/tasks/index.ts';
+import { taskReads } from '../../core/tasks/specs.ts';
 import { hdbscan } from '../../core/cluster/hdbscan.ts';
 import { scopedSkillTable, skillTable } from '../../core/cluster/skill-scopes.ts';
 import { readSkills } from '../../core/cluster/skills.ts';
@@ -79,8 +80,10 @@ export async function clusterStep(
     // The per-scope table reads the digit places (core/cluster/skill-scopes.ts) where the task has them
     // (arithmetic); any other task's skills are read over all tokens.
     const { digit, carry, value } = skills;
+    if (taskReads(c).digitPlaces && !(digit && carry && value))
+      throw new Error(`cluster: task ${task.name} reads digit places but has no digit, carry and value skills`);
     const summary =
-      digit && carry && value
+      taskReads(c).digitPlaces && digit && carry && value
         ? scopedSkillTable(res.labels, { digit, carry, value }, c.cluster.shuffles, c.seed)
         : skillTable(res.labels, skills, c.cluster.shuffles, c.seed);
     const curves = clusterCurves(raw, res.labels);

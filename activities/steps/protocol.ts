@@ -9,7 +9,8 @@
 import { DATA_TABLES } from '../../artifacts/tables.ts';
 import { decodeParquet, decodeSafetensors } from '../../artifacts/index.ts';
 import type { Config, ProtocolFamily } from '../../config/schema.ts';
-import { evalTokenCount, taskOf } from '../../core/data.ts';
+import { evalTokenCount } from '../../core/data.ts';
+import { taskReads } from '../../core/tasks/specs.ts';
 import { hdbscan } from '../../core/cluster/hdbscan.ts';
 import {
   breakthroughTime,
@@ -97,9 +98,9 @@ export async function protocolStep(
       });
       clusters = res.nClusters;
     }
-    // The carry reading where the task has carries (arithmetic); for another task every token
+    // The carry reading where the task asks for it (arithmetic); for another task every token
     // reads as no carry, so no cluster qualifies and the carry columns are left out.
-    const hasCarry = taskOf(c).skillColumns.includes('carry');
+    const hasCarry = taskReads(c).carry;
     let digit: Int32Array = new Int32Array(n);
     let carry: Int32Array = new Int32Array(n);
     if (hasCarry) {

@@ -76,6 +76,22 @@ export interface TaskSpec<C extends { name: string } = { name: string }> {
   shape(config: C): SequenceShape;
   /** Columns of tokens.parquet that are skills (read against clusters), integer-coded. */
   readonly skillColumns: readonly string[];
+  /** What the pipeline reads of the task's clusterings besides its skills over all tokens (core/tasks/specs.ts `taskReads`). */
+  readonly reads: TaskReadings;
+}
+
+/**
+ * The readings a task asks for, each backed by its label columns (checked in
+ * tests/unit/task-shapes.test.ts). The one place the pipeline, the steps and the report learn
+ * what a task reads (core/tasks/specs.ts `taskReads`).
+ */
+export interface TaskReadings {
+  /** Skills read within each digit place too (the cluster step's per-scope table; digit, carry and value columns). */
+  readonly digitPlaces: boolean;
+  /** The published protocol's carry reading of each clustering (digit and carry columns). */
+  readonly carry: boolean;
+  /** Part-of-speech readings of the protocol's and polca's clusterings (the `tags` steps and the tag report; the tag columns). */
+  readonly tags: boolean;
 }
 
 /** A task: its spec and its data. */
