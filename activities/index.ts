@@ -1,23 +1,25 @@
 /**
- * The Temporal activities: thin wrappers that run each step (activities/steps/) in the worker's
- * compute pool (compute/pool.ts), never on this thread, which belongs to Temporal. The activity
- * heartbeats `{phase, done, total}` from the compute side's progress, forwards cancellation to the
- * pool (which terminates the step's thread), and turns errors into Temporal failures: bad input is
- * non-retryable, an input that failed its integrity check is a non-retryable failure naming its
- * key so that the workflow recomputes it at once, a store that cannot be written is non-retryable
- * (activities/store-faults.ts), anything else is retried with backoff.
+ * The Temporal activities: thin wrappers, one per registered step (activities/steps/registry.ts),
+ * that run the step in the worker's compute pool (compute/pool.ts), never on this thread, which
+ * belongs to Temporal. The activity heartbeats `{phase, done, total}` from the compute side's
+ * progress, forwards cancellation to the pool (which terminates the step's thread), and turns
+ * errors into Temporal failures: bad input is non-retryable, an input that failed its integrity
+ * check is a non-retryable failure naming its key so that the workflow recomputes it at once, a
+ * store that cannot be written is non-retryable (activities/store-faults.ts), anything else is
+ * retried with backoff.
  */
 import { hostname } from 'node:os';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { openStore } from '../artifacts/index.ts';
 import type { ComputePool } from '../compute/pool.ts';
-import type { StepName } from '../compute/task.ts';
 import { ConfigError } from '../config/index.ts';
-import type { ExperimentActivities, RunRecordInput, StepResult } from '../workflows/dag.ts';
-import { BadInputError, InputIntegrityError } from './context.ts';
+import type { RunRecordActivity } from '../pipeline/contract.ts';
+import { BadInputError, InputIntegrityError } from '../pipeline/errors.ts';
+import { activitiesOf, type RegistryActivities, type StepRegistry } from './steps/define.ts';
+import { STEPS, type StepActivities } from './steps/registry.ts';
 import { storeFaultFailure } from './store-faults.ts';
-import * as steps from './steps/index.ts';
+import { saveRun } from './steps/report.ts';
 
 function translate(e: unknown): never {
   if (e instanceof ApplicationFailure) throw e;
@@ -41,39 +43,37 @@ async function guarded<T>(f: () => Promise<T>, storeLocation?: string): Promise<
   }
 }
 
-export function createActivities(pool: ComputePool): ExperimentActivities {
+/**
+ * One activity per step of `registry`, run in `pool` (whose threads load the same registry: the
+ * pool's `registry` module, or the built-in one).
+ */
+export function createStepActivities<R extends StepRegistry>(pool: ComputePool, registry: R): RegistryActivities<R> {
   const worker = `${process.pid}@${hostname()}`;
   const storeLocation = openStore(pool.store).location;
-  const run = (step: StepName, args: unknown[]): Promise<StepResult> =>
-    guarded(() => {
-      const ctx = Context.current();
-      const info = ctx.info;
-      return pool.run(step, args, {
-        owner: `${info.workflowExecution?.workflowId ?? '-'}/${info.workflowExecution?.runId ?? '-'}/${info.activityId}`,
-        worker,
-        onProgress: (p) => ctx.heartbeat(p),
-        signal: ctx.cancellationSignal,
-      });
-    }, storeLocation);
-  return {
-    data: (c) => run('data', [c]),
-    train: (c, s, inputs) => run('train', [c, s, inputs]),
-    basis: (c, s, inputs) => run('basis', [c, s, inputs]),
-    polca: (c, s, inputs) => run('polca', [c, s, inputs]),
-    trajectories: (c, inputs) => run('trajectories', [c, inputs]),
-    cluster: (c, target, inputs) => run('cluster', [c, target, inputs]),
-    capture: (c, inputs) => run('capture', [c, inputs]),
-    trajectoriesFirst: (c, inputs) => run('trajectoriesFirst', [c, inputs]),
-    fisher: (c, s, inputs) => run('fisher', [c, s, inputs]),
-    trajectoriesFisher: (c, inputs) => run('trajectoriesFisher', [c, inputs]),
-    lcaParams: (c, inputs, n) => run('lcaParams', [c, inputs, n]),
-    lca: (c, s, inputs) => run('lca', [c, s, inputs]),
-    trajectoriesLca: (c, inputs) => run('trajectoriesLca', [c, inputs]),
-    protocol: (c, target, inputs) => run('protocol', [c, target, inputs]),
-    tags: (c, target, inputs) => run('tags', [c, target, inputs]),
-    ablate: (c, arm, s, inputs) => run('ablate', [c, arm, s, inputs]),
-    ablation: (c, inputs) => run('ablation', [c, inputs]),
-    report: (c, runName, stepKeys) => run('report', [c, runName, stepKeys]),
-    saveRun: (record: RunRecordInput) => guarded(() => steps.saveRun(openStore(pool.store), record), storeLocation),
-  };
+  return activitiesOf(
+    registry,
+    (step) =>
+      (...args) =>
+        guarded(() => {
+          const ctx = Context.current();
+          const info = ctx.info;
+          return pool.run(step, args, {
+            owner: `${info.workflowExecution?.workflowId ?? '-'}/${info.workflowExecution?.runId ?? '-'}/${info.activityId}`,
+            worker,
+            onProgress: (p) => ctx.heartbeat(p),
+            signal: ctx.cancellationSignal,
+          });
+        }, storeLocation),
+  );
+}
+
+/** The run record, written by the activity's thread (small JSON). */
+export function createRunRecordActivity(pool: ComputePool): RunRecordActivity {
+  const store = openStore(pool.store);
+  return { saveRun: (record) => guarded(() => saveRun(store, record), store.location) };
+}
+
+/** The experiment's activities: every registered step, and the run record. */
+export function createActivities(pool: ComputePool): StepActivities {
+  return { ...createStepActivities(pool, STEPS), ...createRunRecordActivity(pool) };
 }

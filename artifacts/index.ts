@@ -8,3 +8,4 @@ export * from './open.ts';
 export * from './parquet.ts';
 export * from './safetensors.ts';
 export * from './store.ts';
+export * from './tables.ts';

@@ -20,8 +20,9 @@ export interface StoreOptions {
   region?: string;
 }
 
-export function polcaHome(): string {
-  return process.env.POLCA_HOME ?? join(process.cwd(), '.polca');
+/** Where polca keeps its state (the local store, service data, logs, the workflow bundle cache): POLCA_HOME, default ./.polca. */
+export function polcaHome(env: NodeJS.ProcessEnv = process.env): string {
+  return env.POLCA_HOME ?? join(process.cwd(), '.polca');
 }
 
 /** Store options from the environment (no secrets: credentials stay with the SDK). */

@@ -4,7 +4,9 @@
  * Layout (both backends): `<root>/objects/<key>/<file>` for the files and
  * `<root>/objects/<key>/manifest.json`, written last: an artifact without a manifest is
  * incomplete and invisible. Runs: `<root>/runs/<name>.json` (a run record maps step names to keys).
- * Reads verify each file's size and SHA-256 against the manifest.
+ * Leases: `<root>/locks/<key>` (who computes a key now, until when). Resume points of a step
+ * being computed: `<root>/scratch/<key>/<name>`. The store's methods are the only code that
+ * knows these paths. Reads verify each file's size and SHA-256 against the manifest.
  *
  * An artifact becomes visible only whole and only as the bytes its writer computed; files that
  * happen to be present under its key (left by a crash, a partial restore, or damage) are never
@@ -21,10 +23,10 @@
  * are reported (`orphaned`), not taken for an absent artifact.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { constants, createWriteStream } from 'node:fs';
-import { link, lstat, mkdir, open, readdir, rename, rm, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
-import { pipeline } from 'node:stream/promises';
+import { constants } from 'node:fs';
+import { link, lstat, mkdir, open, readdir, realpath, rename, rm, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import { PinnedWriter } from './export.ts';
 import { type StepSpec, sha256Hex, stepKey } from './keys.ts';
 
 export interface FileEntry {
@@ -140,20 +142,6 @@ export interface ObjectBackend {
 
 const sameEntries = (a: FileEntry[], b: FileEntry[]) =>
   a.length === b.length && a.every((f, i) => f.name === b[i].name && f.size === b[i].size && f.sha256 === b[i].sha256);
-
-/**
- * Move a finished temporary file to `dest`: replace with `overwrite` (rename), otherwise create it
- * only if absent (link(2), which never replaces), so an existing file is refused, not clobbered.
- */
-export async function placeFile(tmp: string, dest: string, overwrite: boolean): Promise<void> {
-  if (overwrite) return rename(tmp, dest);
-  try {
-    await link(tmp, dest);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new Error(`${dest} already exists (use --force to overwrite)`);
-    throw e;
-  }
-}
 
 export class ArtifactStore {
   constructor(readonly backend: ObjectBackend) {}
@@ -427,11 +415,11 @@ export class ArtifactStore {
 
   /**
    * Copy one file of a complete artifact to `dest`, streamed, verified against the manifest before
-   * it appears under its name. The copy is written to a new file created exclusively (O_EXCL: an
-   * existing name, a symbolic link included, is never opened) next to `dest`, then moved into
-   * place: renamed over `dest` with `overwrite`, else linked, so that an existing `dest` is an
-   * error and is left untouched. (`polca artifacts download` writes into a directory another
-   * writer may change with cli/artifacts.ts's directory-pinned writes instead.)
+   * it appears under its name, through the one safe writer (artifacts/export.ts PinnedWriter, as
+   * `polca artifacts download`): created exclusively inside the held directory of `dest`, then
+   * linked into place (an existing `dest` is an error and is left untouched) or, with
+   * `overwrite`, renamed over it. The manifest and the source are opened, and a missing file
+   * reported, before anything is created.
    */
   async exportFile(
     key: string,
@@ -441,24 +429,22 @@ export class ArtifactStore {
   ): Promise<FileEntry> {
     let entry: FileEntry | undefined;
     const chunks = this.verifiedChunks(key, name, (e) => (entry = e));
-    // the manifest and the source are opened (and a missing file reported) before anything is created
     const first = await chunks.next();
-    const tmpDir = dirname(dest);
-    await mkdir(tmpDir, { recursive: true });
-    const tmp = join(tmpDir, `export.tmp-${process.pid}-${randomBytes(8).toString('hex')}`);
-    const out = createWriteStream(tmp, { flags: 'wx', mode: 0o644 });
+    const dir = dirname(resolve(dest));
+    await mkdir(dir, { recursive: true });
+    const writer = await PinnedWriter.open(await realpath(dir), opts.overwrite ?? false);
     try {
-      await pipeline(async function* (): AsyncGenerator<Uint8Array> {
-        for (let r = first; !r.done; r = await chunks.next()) {
-          opts.onBytes?.(r.value.byteLength);
-          yield r.value;
-        }
-      }, out);
-      await placeFile(tmp, dest, opts.overwrite ?? false);
-      return entry!;
+      await writer.write(
+        [basename(dest)],
+        (async function* () {
+          for (let r = first; !r.done; r = await chunks.next()) yield r.value;
+        })(),
+        opts.onBytes,
+      );
     } finally {
-      await rm(tmp, { force: true });
+      await writer.close();
     }
+    return entry!;
   }
 
   async delete(key: string): Promise<void> {
@@ -509,6 +495,93 @@ export class ArtifactStore {
       .map((p) => p.slice(5, -5))
       .sort();
   }
+
+  /** Every key with something under `objects/<key>/`, a manifest or not (sorted). */
+  async objectKeys(): Promise<string[]> {
+    const keys = new Set<string>();
+    for (const p of await this.backend.list('objects/')) {
+      const k = p.slice('objects/'.length).split('/')[0];
+      if (k) keys.add(k);
+    }
+    return [...keys].sort();
+  }
+
+  // ---- leases: `locks/<key>`, one computation of a key at a time across runs and workers ----
+
+  private async readLease(key: string): Promise<Lease | undefined> {
+    const raw = await this.backend.getObject(`locks/${key}`);
+    if (!raw) return undefined;
+    try {
+      return JSON.parse(Buffer.from(raw).toString('utf8')) as Lease;
+    } catch {
+      // unreadable: taken for an abandoned lease
+      return { owner: '?', expiresAt: 0 };
+    }
+  }
+
+  private leaseBody(owner: string, ttlMs: number): Uint8Array {
+    return Buffer.from(JSON.stringify({ owner, expiresAt: Date.now() + ttlMs } satisfies Lease));
+  }
+
+  /**
+   * Take the lease of `key` for `owner`, living `ttlMs` without renewal: created atomically when
+   * absent; taken over when it is the owner's own (an earlier attempt) or has expired. Otherwise
+   * not taken, with the holder's name.
+   */
+  async takeLease(key: string, owner: string, ttlMs: number): Promise<{ taken: true } | { taken: false; holder?: string }> {
+    const path = `locks/${key}`;
+    if (await this.backend.putObjectIfAbsent(path, this.leaseBody(owner, ttlMs))) return { taken: true };
+    const lease = await this.readLease(key);
+    if (lease && (lease.owner === owner || lease.expiresAt < Date.now())) {
+      await this.backend.putObject(path, this.leaseBody(owner, ttlMs));
+      return { taken: true };
+    }
+    return { taken: false, holder: lease?.owner };
+  }
+
+  /** Extend a held lease by `ttlMs` from now. */
+  async renewLease(key: string, owner: string, ttlMs: number): Promise<void> {
+    await this.backend.putObject(`locks/${key}`, this.leaseBody(owner, ttlMs));
+  }
+
+  /** Give the lease back, when `owner` still holds it. */
+  async releaseLease(key: string, owner: string): Promise<void> {
+    const lease = await this.readLease(key).catch(() => undefined);
+    if (lease?.owner === owner) await this.backend.deleteObject(`locks/${key}`);
+  }
+
+  // ---- resume points: `scratch/<key>/<name>`, where a retry on any worker finds them ----
+
+  async getScratch(key: string, name: string): Promise<Uint8Array | undefined> {
+    return this.backend.getObject(`scratch/${key}/${name}`);
+  }
+
+  async putScratch(key: string, name: string, data: Uint8Array): Promise<void> {
+    await this.backend.putObject(`scratch/${key}/${name}`, data);
+  }
+
+  /** Remove every resume point of `key` (of no use once the step is stored). */
+  async clearScratch(key: string): Promise<void> {
+    await this.backend.deletePrefix(`scratch/${key}/`);
+  }
+
+  /**
+   * Prove the store writable: write `data` under `doctor/<name>/`, read it back and remove it.
+   * Throws when the bytes read back differ.
+   */
+  async probe(name: string, data: Uint8Array): Promise<void> {
+    checkFileName(name);
+    await this.backend.putObject(`doctor/${name}/probe.bin`, data);
+    const back = await this.backend.getObject(`doctor/${name}/probe.bin`);
+    await this.backend.deletePrefix(`doctor/${name}/`);
+    if (!back || !Buffer.from(back).equals(Buffer.from(data))) throw new Error('the object read back differs from the one written');
+  }
+}
+
+/** A step's lease as stored. */
+interface Lease {
+  owner: string;
+  expiresAt: number;
 }
 
 /** A manifest from its bytes; IntegrityError when it is not JSON or does not describe `key`. */

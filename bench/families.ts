@@ -1,9 +1,9 @@
 /**
  * Cost of the baseline trajectory families on a preset, for the first POLCA chunk (the intervals
  * starting in [0, basis.every)), between the real checkpoints of a training run of that length:
- *   lca     LCA on the P largest |θ| (core/lca.ts): per interval one midpoint and one new endpoint,
+ *   lca     LCA on the P largest |θ| (core/attribution/lca.ts): per interval one midpoint and one new endpoint,
  *           each a first-order jet pass along P one-hot directions;
- *   fisher  (bᵀ∇ℓ_x)² along a random orthonormal basis of m vectors (core/fisher.ts): one
+ *   fisher  (bᵀ∇ℓ_x)² along a random orthonormal basis of m vectors (core/attribution/fisher.ts): one
  *           first-order jet pass along m directions per checkpoint.
  * The selection is taken at the chunk's last checkpoint, or with --final at the run's final
  * checkpoint (the whole run is trained then); it says which tensors the P parameters fall in.
@@ -16,18 +16,18 @@ import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { resolveConfig } from '../config/index.ts';
-import { initBackend } from '../core/backend.ts';
+import { initBackend } from '../core/model/backend.ts';
 import { modelShape } from '../core/data.ts';
 import { encodeSequences, makeSplits } from '../core/tasks/arithmetic.ts';
-import { basisFisher } from '../core/fisher.ts';
-import { lcaInterval, type ParamGradients, selectLcaParams } from '../core/lca.ts';
-import { paramLayout } from '../core/layout.ts';
+import { basisFisher } from '../core/attribution/fisher.ts';
+import { lcaInterval, type ParamGradients, selectLcaParams } from '../core/attribution/lca.ts';
+import { paramLayout } from '../core/model/layout.ts';
 import { dot } from '../core/linalg.ts';
-import { makeTokenLossModel } from '../core/token-loss-model.ts';
+import { makeTokenLossModel } from '../core/model/token-loss-model.ts';
 import { normal } from '../core/rng.ts';
-import { checkpointIterations } from '../core/schedule.ts';
-import { initTrainState, trainSegment } from '../core/train.ts';
-import { intervalCount, segmentIntervals } from '../workflows/plan.ts';
+import { checkpointIterations } from '../core/train/schedule.ts';
+import { initTrainState, trainSegment } from '../core/train/train.ts';
+import { intervalCount, segmentIntervals } from '../pipeline/plan.ts';
 
 const { values } = parseArgs({
   options: {

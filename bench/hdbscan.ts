@@ -15,7 +15,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { hdbscan } from '../core/hdbscan.ts';
+import { hdbscan } from '../core/cluster/hdbscan.ts';
 
 const MIN_CLUSTER_SIZE = 10;
 

@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { ArtifactStore, LocalBackend } from '../artifacts/store.ts';
 import { resolveConfig } from '../config/index.ts';
 import type { Config } from '../config/schema.ts';
-import { numParams } from '../core/model.ts';
+import { numParams } from '../core/model/model.ts';
 import { writeSection } from './sections.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));

@@ -5,7 +5,7 @@
  *   iteration  one training iteration (batch, forward, backward, AdamW), as trainSegment runs it
  *   evaluation the per-token loss of the evaluation set, as at every checkpoint
  *   HVP        one exact Hessian-vector product over the Hessian sample (forward over reverse,
- *              core/backward.ts; one Lanczos iteration), timed on the first --hvp-sequences
+ *              core/model/backward.ts; one Lanczos iteration), timed on the first --hvp-sequences
  *              sequences (default: all) and scaled to the whole sample
  *   jet        exact per-token d1, d2 along q = min(K, 10) directions at one checkpoint
  *              (model.tokenDerivatives, the second-order forward-mode pass the POLCA step uses),
@@ -29,13 +29,13 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { resolveConfig } from '../config/index.ts';
-import { initBackend } from '../core/backend.ts';
+import { initBackend } from '../core/model/backend.ts';
 import { makeData, modelShape, sequenceShape, sliceSequences } from '../core/data.ts';
-import { lossAndGrad } from '../core/backward.ts';
-import { decayMask, disposeBatch, encodeBatch, evaluate, numParams } from '../core/model.ts';
-import { makeTokenLossModel } from '../core/token-loss-model.ts';
+import { lossAndGrad } from '../core/model/backward.ts';
+import { decayMask, disposeBatch, encodeBatch, evaluate, numParams } from '../core/model/model.ts';
+import { makeTokenLossModel } from '../core/model/token-loss-model.ts';
 import { normal } from '../core/rng.ts';
-import { adamwStep, initTrainState, learningRate } from '../core/train.ts';
+import { adamwStep, initTrainState, learningRate } from '../core/train/train.ts';
 import { writeSection } from './sections.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));

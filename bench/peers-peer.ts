@@ -16,7 +16,7 @@ import type { Config } from '../config/schema.ts';
 import { modelShape } from '../core/data.ts';
 import { encodeExamples, type Example } from '../core/tasks/arithmetic.ts';
 import { relativeError } from '../core/linalg.ts';
-import { FD_SETTINGS } from '../core/finite-differences.ts';
+import { FD_SETTINGS } from '../core/model/finite-differences.ts';
 
 export const PEERS_SCRIPT = fileURLToPath(new URL('./peers.py', import.meta.url));
 export const PEERS_JAX_SCRIPT = fileURLToPath(new URL('./peers_jax.py', import.meta.url));

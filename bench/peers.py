@@ -1,16 +1,16 @@
 """
 PyTorch (CPU, eager) peer of polca's model, loss and optimizer, for bench/peers.ts.
 
-The model is core/model.ts written the way a researcher would write it in PyTorch: a
+The model is core/model/model.ts written the way a researcher would write it in PyTorch: a
 TransformerLens-style decoder with learned token and position embeddings, pre-LayerNorm blocks
 (causal multi-head attention with W_QKV [D, 3D] whose columns are Q heads, then K heads, then V
 heads; GELU tanh approximation; LayerNorm eps 1e-5, written out as TransformerLens does), a final LayerNorm and an unembedding; the loss
 is the cross-entropy of the 4 output tokens (predictions at positions 7..10 of the 11 inputs). Like
 polca, the last block computes only what reaches those positions.
-Parameters come from polca's flat θ (float32, core/model.ts `paramLayout` order), so both sides
+Parameters come from polca's flat θ (float32, core/model/model.ts `paramLayout` order), so both sides
 compute on the same numbers. The optimizer is torch.optim.AdamW with polca's betas, eps and weight
-decay on matrices only (core/model.ts `decayMask`), gradient clipping by the global norm, and
-polca's learning-rate schedule (linear warmup, then constant or cosine; core/train.ts).
+decay on matrices only (core/model/model.ts `decayMask`), gradient clipping by the global norm, and
+polca's learning-rate schedule (linear warmup, then constant or cosine; core/train/train.ts).
 
 Measured operations, each timed on request:
   train      one training iteration: forward, backward, clipping, AdamW (continuing state)
@@ -20,7 +20,7 @@ Measured operations, each timed on request:
              torch.func.grad (forward-over-reverse)
   hvp-warm   the same product at a θ seen before: torch.func.linearize(torch.func.grad(loss), θ)
              once (when the shape is bound), then its linear map v ↦ H·v per product
-  d12-fd     per-token d1, d2 along every direction by polca's stencil (core/polca.ts
+  d12-fd     per-token d1, d2 along every direction by polca's stencil (core/attribution/polca.ts
              `directionalDerivatives`): one forward pass at θ, 4 (5-point) or 2 (3-point) shifted
              passes per direction, 2 more with step refinement, and the same arithmetic
   d12-exact  per-token d1, d2 exactly: torch.func.jvp nested (forward-over-forward), per direction
@@ -265,7 +265,7 @@ class Shape:
         return token_losses(split(theta, self.lay), self.m, self.eval_inputs, self.eval_targets, self.mask)
 
     def d12_fd(self):
-        """core/polca.ts directionalDerivatives, the same passes and the same arithmetic."""
+        """core/attribution/polca.ts directionalDerivatives, the same passes and the same arithmetic."""
         h, stencil, refine = self.h, self.stencil, self.refine
         th = self.dtheta
         with torch.no_grad():

@@ -14,20 +14,20 @@
  *        [--threads N] [--min-ms 300] [--warmup 1] [--out bench/results/peers.md]
  *
  * Operations: `train/<preset>` one training iteration at that preset's shape (batch, forward,
- * backward, clipping, AdamW: core/train.ts); `hvp/<method>` one Hessian-vector product of the
+ * backward, clipping, AdamW: core/train/train.ts); `hvp/<method>` one Hessian-vector product of the
  * mean loss over the Hessian sample; `d12/<method>` per-token d1 and d2 of the evaluation set
  * along m unit directions (`--deriv` preset's shape, θ after `--warm` training iterations).
  * Methods, each compared like with like:
- *   hvp/fd    the difference of two gradients (core/finite-differences.ts), the same on PyTorch;
+ *   hvp/fd    the difference of two gradients (core/model/finite-differences.ts), the same on PyTorch;
  *   hvp/cold  the exact product with the whole forward-over-reverse pass per product (the first
  *             product at a θ): polca's hessianVectorProduct, PyTorch's torch.func.jvp of
  *             torch.func.grad, JAX's jit(jvp(grad));
  *   hvp/warm  the exact product at a θ seen before, as in Lanczos (the pass's values kept, the
- *             tangents computed per product): polca's value memo (core/token-loss-model.ts hvp),
+ *             tangents computed per product): polca's value memo (core/model/token-loss-model.ts hvp),
  *             torch.func.linearize, jax.linearize (jit-compiled);
  *   d12/fd    polca's finite-difference stencil (1 + 6m forward passes with the 5-point stencil
  *             and step refinement), the same on PyTorch;
- *   d12/exact one second-order pass per direction set: polca's jets (core/jet.ts, all directions
+ *   d12/exact one second-order pass per direction set: polca's jets (core/model/jet.ts, all directions
  *             in one pass), PyTorch's nested torch.func.jvp per direction, JAX's Taylor jets
  *             (jax.experimental.jet) per direction.
  *
@@ -45,16 +45,16 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { type Config, resolveConfig } from '../config/index.ts';
-import { initBackend } from '../core/backend.ts';
+import { initBackend } from '../core/model/backend.ts';
 import { modelShape } from '../core/data.ts';
 import { ARITHMETIC_SHAPE, encodeSequences, type Example, makeSplits, trainBatch } from '../core/tasks/arithmetic.ts';
-import { hessianVectorProduct, lossAndGrad } from '../core/backward.ts';
-import { decayMask, disposeBatch, type EncodedBatch, encodeBatch, meanLossTensor, numParams } from '../core/model.ts';
-import { makeTokenLossModel } from '../core/token-loss-model.ts';
+import { hessianVectorProduct, lossAndGrad } from '../core/model/backward.ts';
+import { decayMask, disposeBatch, type EncodedBatch, encodeBatch, meanLossTensor, numParams } from '../core/model/model.ts';
+import { makeTokenLossModel } from '../core/model/token-loss-model.ts';
 import { normal } from '../core/rng.ts';
-import { adamwStep, cloneState, initTrainState, learningRate, type TrainState, trainSegment } from '../core/train.ts';
+import { adamwStep, cloneState, initTrainState, learningRate, type TrainState, trainSegment } from '../core/train/train.ts';
 import type { TokenLossModel } from '../core/types.ts';
-import { directionalDerivatives, FD_SETTINGS, hvp } from '../core/finite-differences.ts';
+import { directionalDerivatives, FD_SETTINGS, hvp } from '../core/model/finite-differences.ts';
 import { ensurePeersPython, peersVenvBytes, peersVenvDir } from './peers-env.ts';
 import {
   type Agreement,

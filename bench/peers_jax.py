@@ -1,13 +1,13 @@
 """
 JAX (CPU, XLA-compiled) peer of polca's model for bench/peers.ts: the exact derivatives only.
 
-The model is core/model.ts written the way a researcher would write it in JAX, line for line the
+The model is core/model/model.ts written the way a researcher would write it in JAX, line for line the
 model of bench/peers.py: learned token and position embeddings, pre-LayerNorm blocks (causal
 multi-head attention with W_QKV [D, 3D] whose columns are Q heads, then K heads, then V heads;
 GELU tanh approximation; LayerNorm eps 1e-5, written out), a final LayerNorm and an unembedding;
 the loss is the cross-entropy of the 4 output tokens (predictions at positions 7..10 of the 11
 inputs), and the last block computes only what reaches those positions. Parameters come from
-polca's flat θ (float32, core/model.ts `paramLayout` order). Every timed function is jax.jit-ed
+polca's flat θ (float32, core/model/model.ts `paramLayout` order). Every timed function is jax.jit-ed
 once (compilation falls in the warm-up calls, which are not timed) and every call waits for its
 result (block_until_ready).
 

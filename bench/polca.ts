@@ -1,8 +1,8 @@
 /**
  * Cost of the Hessian basis and of POLCA on a preset: Hessian-vector products per second,
  * directional-derivative evaluations (token × vector) per second — the exact methods (forward-mode
- * jets, reverse over forward; core/jet.ts) against the finite-difference ones they replaced
- * (core/finite-differences.ts) in the same run, with the largest difference between
+ * jets, reverse over forward; core/model/jet.ts) against the finite-difference ones they replaced
+ * (core/model/finite-differences.ts) in the same run, with the largest difference between
  * them — and the time of one POLCA
  * interval per variant with a random orthonormal basis of m vectors, between two real
  * checkpoints of a short training run. Also checks that no step materialises per-example
@@ -17,15 +17,15 @@ import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { resolveConfig } from '../config/index.ts';
-import { initBackend } from '../core/backend.ts';
+import { initBackend } from '../core/model/backend.ts';
 import { modelShape } from '../core/data.ts';
 import { encodeSequences, makeSplits } from '../core/tasks/arithmetic.ts';
 import { dot, relativeError } from '../core/linalg.ts';
-import { makeTokenLossModel } from '../core/token-loss-model.ts';
-import { polcaInterval } from '../core/polca.ts';
+import { makeTokenLossModel } from '../core/model/token-loss-model.ts';
+import { polcaInterval } from '../core/attribution/polca.ts';
 import { normal } from '../core/rng.ts';
-import { initTrainState, trainSegment } from '../core/train.ts';
-import { directionalDerivatives, hvp } from '../core/finite-differences.ts';
+import { initTrainState, trainSegment } from '../core/train/train.ts';
+import { directionalDerivatives, hvp } from '../core/model/finite-differences.ts';
 
 const { values } = parseArgs({
   options: {
@@ -235,7 +235,7 @@ lines.push(
 );
 lines.push('');
 lines.push(
-  `No step materialises per-example gradients: per-token gradients of all ${n} tokens would take ${(perExampleGradBytes / 2 ** 20).toFixed(0)} MB; every step's peak TF.js memory is checked to stay below that (the run aborts otherwise); for scale, one forward pass over the evaluation set holds ${(forwardPeak / 2 ** 20).toFixed(1)} MB and one gradient over the Hessian sample ${(gradientPeak / 2 ** 20).toFixed(1)} MB. A pass's memory is set by its chunk of examples and directions (core/jet.ts), not by the number of tokens × parameters. d1 and d2 come from forward-mode passes only; an exact HVP from one first-order forward-mode pass over the Hessian sample and its gradient.`,
+  `No step materialises per-example gradients: per-token gradients of all ${n} tokens would take ${(perExampleGradBytes / 2 ** 20).toFixed(0)} MB; every step's peak TF.js memory is checked to stay below that (the run aborts otherwise); for scale, one forward pass over the evaluation set holds ${(forwardPeak / 2 ** 20).toFixed(1)} MB and one gradient over the Hessian sample ${(gradientPeak / 2 ** 20).toFixed(1)} MB. A pass's memory is set by its chunk of examples and directions (core/model/jet.ts), not by the number of tokens × parameters. d1 and d2 come from forward-mode passes only; an exact HVP from one first-order forward-mode pass over the Hessian sample and its gradient.`,
 );
 lines.push('');
 lines.push(

@@ -12,9 +12,9 @@
 import { type ArtifactStore, type Column, encodeParquet, type RunRecord } from '../artifacts/index.ts';
 import { type Config, resolveConfig } from '../config/index.ts';
 import { pairOf, skillsOf } from '../core/tasks/arithmetic.ts';
-import { scopedSkillTable } from '../core/skill-scopes.ts';
-import { readSkills } from '../core/skills.ts';
-import { clusterCurves } from '../core/trajectories.ts';
+import { scopedSkillTable } from '../core/cluster/skill-scopes.ts';
+import { readSkills } from '../core/cluster/skills.ts';
+import { clusterCurves } from '../core/attribution/trajectories.ts';
 
 export interface FixtureOptions {
   name?: string;

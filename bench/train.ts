@@ -13,7 +13,7 @@ import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { type Config, resolveConfig } from '../config/index.ts';
-import { type BackendPref, initBackend } from '../core/backend.ts';
+import { type BackendPref, initBackend } from '../core/model/backend.ts';
 import { modelShape } from '../core/data.ts';
 import {
   ARITHMETIC_SHAPE,
@@ -24,10 +24,10 @@ import {
   trainBatch,
   VOCAB_SIZE,
 } from '../core/tasks/arithmetic.ts';
-import { lossAndGrad } from '../core/backward.ts';
-import { decayMask, disposeBatch, encodeBatch, evaluate, initParams, numParams } from '../core/model.ts';
-import { adamwStep, exactMatch, initTrainState, learningRate, trainSegment } from '../core/train.ts';
-import { describeSchedule } from '../core/schedule.ts';
+import { lossAndGrad } from '../core/model/backward.ts';
+import { decayMask, disposeBatch, encodeBatch, evaluate, initParams, numParams } from '../core/model/model.ts';
+import { adamwStep, exactMatch, initTrainState, learningRate, trainSegment } from '../core/train/train.ts';
+import { describeSchedule } from '../core/train/schedule.ts';
 
 /** Multiply–add FLOPs (2 per MAC) of one forward pass over n examples; elementwise ops not counted. */
 export function forwardFlops(m: Config['model'], n: number): number {

@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Command } from 'commander';
 import { namespace as envNamespace, polcaHome } from '../services/env.ts';
-import { connectionOptions } from '../worker/connection.ts';
+import { connectionOptions } from '../services/connection.ts';
 import { readState, temporalRunning } from '../services/manager.ts';
 
 export interface Check {
@@ -106,13 +106,10 @@ export async function checkStore(env = process.env): Promise<Check> {
     return { name, ok: false, detail: errText(e), fix: 'set POLCA_STORE to local or s3' };
   }
   const kind = (env.POLCA_STORE ?? 'local') === 's3' ? 's3' : 'local';
-  const probe = `doctor/probe-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
+  const probe = `probe-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
   const data = randomBytes(32);
   try {
-    await store.backend.putObject(`${probe}/probe.bin`, data);
-    const back = await store.backend.getObject(`${probe}/probe.bin`);
-    await store.backend.deletePrefix(`${probe}/`);
-    if (!back || !Buffer.from(back).equals(data)) throw new Error('the object read back differs from the one written');
+    await store.probe(probe, data);
     return {
       name,
       ok: true,
@@ -139,7 +136,7 @@ export async function checkStore(env = process.env): Promise<Check> {
 export async function checkBackend(env = process.env): Promise<Check> {
   const name = 'TF.js backend';
   try {
-    const { backendInfo, initBackend } = await import('../core/backend.ts');
+    const { backendInfo, initBackend } = await import('../core/model/backend.ts');
     const backend = await initBackend();
     const version = backendInfo().version;
     const tf = await import('@tensorflow/tfjs');

@@ -1,7 +1,7 @@
 /**
  * `polca run`, `polca worker`, `polca status`, `polca sweep`: the experiment through Temporal.
  */
-import type { FamilyReading } from '../core/protocol.ts';
+import type { FamilyReading } from '../core/cluster/protocol.ts';
 import type { ClaimCheck } from '../report/claims.ts';
 import { headlineLines, loadClaimChecks } from '../report/headline.ts';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -11,8 +11,9 @@ import { openStore } from '../artifacts/open.ts';
 import { ConfigError, resolveConfig } from '../config/index.ts';
 import { resolveTask } from '../core/data.ts';
 import type { Config } from '../config/schema.ts';
+import type { StepResult } from '../pipeline/contract.ts';
+import type { ExperimentResult, ProgressState } from '../pipeline/dag.ts';
 import { ablationSummaryLine } from '../report/ablation-line.ts';
-import type { ExperimentResult, ProgressState, StepResult } from '../workflows/dag.ts';
 import type { SweepInput, SweepPointResult } from '../workflows/index.ts';
 import { intOption, presetChoices, readConfigFile } from './common.ts';
 import { type Interruption, InterruptedError, interruptedLines, watchInterrupt } from './interrupt.ts';
@@ -122,7 +123,7 @@ export function summaryLines(r: ExperimentResult, claims?: ClaimCheck[]): string
   return lines;
 }
 
-type TagFamilyReading = import('../core/tag-families.ts').TagFamilyReading;
+type TagFamilyReading = import('../core/cluster/tag-families.ts').TagFamilyReading;
 
 type CaptureMetric = {
   capture: number;
@@ -307,7 +308,7 @@ async function storedClaims(r: ExperimentResult): Promise<ClaimCheck[] | undefin
  * The summary a rerun would give, when nothing is left to run: the run record `workflowId` exists
  * and holds this config; the workflow with that id has completed (its latest run) with this
  * config and the same steps and keys as the record; and every step's artifact passes the same
- * cache-hit check a step makes (activities/context.ts: manifest, sizes, and SHA-256 up to
+ * cache-hit check a step makes (activities/steps/context.ts: manifest, sizes, and SHA-256 up to
  * POLCA_HIT_HASH_MAX_MIB). Then every step is reported `cached`, with the seconds its check took,
  * and the metrics and report of the completed run. Undefined (run the workflow) when anything is
  * missing, damaged or different. Needs only a Temporal client: no worker, no workflow bundle.
@@ -335,7 +336,7 @@ async function storedRun(
   if (!done || !Array.isArray(done.steps) || !same(done.config, config)) return undefined;
   const keys = Object.fromEntries(done.steps.map((s) => [s.name, s.key]));
   if (!same(keys, record.steps) || record.steps.report !== done.report) return undefined;
-  const { hitHashMaxBytes } = await import('../activities/context.ts');
+  const { hitHashMaxBytes } = await import('../activities/steps/context.ts');
   const limit = hitHashMaxBytes();
   const steps: StepResult[] = [];
   for (const s of done.steps) {

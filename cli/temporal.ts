@@ -12,9 +12,9 @@ import { Client, Connection } from '@temporalio/client';
 import { canonicalJson, sha256Hex } from '../artifacts/keys.ts';
 import type { Config } from '../config/schema.ts';
 import { namespace as defaultNamespace, polcaHome, taskQueue as defaultTaskQueue } from '../services/env.ts';
-import type { ProgressState } from '../workflows/dag.ts';
-import { STAGES } from '../workflows/plan.ts';
-import { connectionOptions } from '../worker/connection.ts';
+import type { ProgressState } from '../pipeline/dag.ts';
+import { STAGES } from '../pipeline/plan.ts';
+import { connectionOptions } from '../services/connection.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 

@@ -45,12 +45,7 @@ export async function verifySteps(store: ArtifactStore, steps: Record<string, st
 
 /** Every artifact the store holds (by the directories under objects/, manifests or not). */
 async function storeKeys(store: ArtifactStore): Promise<Record<string, string>> {
-  const keys = new Set<string>();
-  for (const p of await store.backend.list('objects/')) {
-    const k = p.slice('objects/'.length).split('/')[0];
-    if (k) keys.add(k);
-  }
-  return Object.fromEntries([...keys].sort().map((k) => [k, k]));
+  return Object.fromEntries((await store.objectKeys()).map((k) => [k, k]));
 }
 
 export async function verifyRun(

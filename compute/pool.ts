@@ -11,12 +11,13 @@
  */
 import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
-import { BadInputError, InputIntegrityError, type Progress, scratchPath } from '../activities/context.ts';
+import type { Progress } from '../activities/steps/context.ts';
 import { type ArtifactStore, openStore, type StoreOptions } from '../artifacts/index.ts';
 import { ConfigError } from '../config/index.ts';
-import type { BackendPref } from '../core/backend.ts';
-import type { StepResult } from '../workflows/dag.ts';
-import type { ComputeMessage, ComputeReply, ComputeTask, SerializedError, StepName } from './task.ts';
+import type { BackendPref } from '../core/model/backend.ts';
+import type { StepResult } from '../pipeline/contract.ts';
+import { BadInputError, InputIntegrityError } from '../pipeline/errors.ts';
+import type { ComputeMessage, ComputeReply, ComputeTask, SerializedError } from './task.ts';
 
 const THREAD = new URL('./thread.mjs', import.meta.url);
 
@@ -50,6 +51,8 @@ export class ComputePool {
     readonly store: StoreOptions,
     readonly threads: number,
     private readonly beatMs = 1000,
+    /** A module whose `STEPS` export is the step registry (absent: activities/steps/registry.ts). */
+    readonly registry?: URL,
   ) {
     // Threads share the process environment, which only this thread can change: TensorFlow's C++
     // start-up chatter stays off stderr unless asked for.
@@ -84,15 +87,16 @@ export class ComputePool {
     return this.storeHandle;
   }
 
-  async run(step: StepName, args: unknown[], opts: RunOptions): Promise<StepResult> {
+  /** Run the registered step named `step` (its activity name) with `args` in a compute thread. */
+  async run(step: string, args: unknown[], opts: RunOptions): Promise<StepResult> {
     const { port1, port2 } = new MessageChannel();
     let last: Progress | undefined;
     // Resume points the compute side hands over, written in order; a failed write only loses a resume point.
     let writes: Promise<unknown> = Promise.resolve();
     port1.on('message', (m: ComputeMessage) => {
       if ('persist' in m) {
-        const { path, bytes } = m.persist;
-        writes = writes.then(() => this.artifactStore.backend.putObject(path, bytes)).catch(() => undefined);
+        const { key, name, bytes } = m.persist;
+        writes = writes.then(() => this.artifactStore.putScratch(key, name, bytes)).catch(() => undefined);
         return;
       }
       last = m.progress;
@@ -103,6 +107,7 @@ export class ComputePool {
       const task: ComputeTask = {
         step,
         args,
+        ...(this.registry ? { registry: this.registry.href } : {}),
         store: this.store,
         owner: opts.owner,
         worker: opts.worker,
@@ -113,7 +118,7 @@ export class ComputePool {
       if (!reply.ok) throw rebuildError(reply.error);
       if (!('result' in reply)) throw new Error('compute: unexpected reply to a step');
       // A stored step needs no resume point: remove any that was written after the step removed its own.
-      if (!reply.result.cached) await this.artifactStore.backend.deletePrefix(scratchPath(reply.result.key, '')).catch(() => undefined);
+      if (!reply.result.cached) await this.artifactStore.clearScratch(reply.result.key).catch(() => undefined);
       return reply.result;
     } finally {
       clearInterval(beat);

@@ -1,39 +1,24 @@
 /**
- * The compute-thread side of a step: runs one step function (activities/steps/) with a context
- * whose store is opened in this thread and whose heartbeat posts progress to the activity's thread.
- * Errors cross the thread boundary as plain data (name, message, key), so that the activity can
- * rebuild the error classes that decide retry behaviour.
+ * The compute-thread side of a step: runs one registered step (activities/steps/registry.ts, or
+ * the registry module a pool was given) with a context whose store is opened in this thread and
+ * whose heartbeat posts progress to the activity's thread. Errors cross the thread boundary as
+ * plain data (name, message, key), so that the activity can rebuild the error classes that decide
+ * retry behaviour.
  */
 import type { MessagePort } from 'node:worker_threads';
+import type { Progress, StepContext } from '../activities/steps/context.ts';
+import { runByName, type StepRegistry } from '../activities/steps/define.ts';
+import { STEPS } from '../activities/steps/registry.ts';
 import { type ArtifactStore, openStore, type StoreOptions } from '../artifacts/index.ts';
-import type { Progress, StepContext } from '../activities/context.ts';
-import * as steps from '../activities/steps/index.ts';
-import { type BackendPref, backendInfo, initBackend } from '../core/backend.ts';
-import type { StepResult } from '../workflows/dag.ts';
-
-export type StepName =
-  | 'data'
-  | 'train'
-  | 'basis'
-  | 'polca'
-  | 'trajectories'
-  | 'cluster'
-  | 'capture'
-  | 'protocol'
-  | 'tags'
-  | 'report'
-  | 'trajectoriesFirst'
-  | 'fisher'
-  | 'trajectoriesFisher'
-  | 'lcaParams'
-  | 'lca'
-  | 'trajectoriesLca'
-  | 'ablate'
-  | 'ablation';
+import { type BackendPref, backendInfo, initBackend } from '../core/model/backend.ts';
+import type { StepResult } from '../pipeline/contract.ts';
 
 export interface ComputeTask {
-  step: StepName | 'backend';
+  /** A registered step's activity name, or `backend` (initialise the TF.js backend and name it). */
+  step: string;
   args: unknown[];
+  /** The module whose `STEPS` export is the registry (absent: activities/steps/registry.ts). */
+  registry?: string;
   store: StoreOptions;
   owner: string;
   worker?: string;
@@ -43,7 +28,7 @@ export interface ComputeTask {
 }
 
 /** What the compute side posts while a step runs. */
-export type ComputeMessage = { progress: Progress } | { persist: { path: string; bytes: Uint8Array } };
+export type ComputeMessage = { progress: Progress } | { persist: { key: string; name: string; bytes: Uint8Array } };
 
 export interface SerializedError {
   name: string;
@@ -65,27 +50,20 @@ function storeFor(opts: StoreOptions): ArtifactStore {
   return s;
 }
 
-type AnyStep = (ctx: StepContext, ...args: never[]) => Promise<StepResult>;
-const STEPS: Record<StepName, AnyStep> = {
-  data: steps.dataStep as AnyStep,
-  train: steps.trainStep as AnyStep,
-  basis: steps.basisStep as AnyStep,
-  polca: steps.polcaStep as AnyStep,
-  trajectories: steps.trajectoriesStep as AnyStep,
-  cluster: steps.clusterStep as AnyStep,
-  capture: steps.captureStep as AnyStep,
-  protocol: steps.protocolStep as AnyStep,
-  tags: steps.tagsStep as AnyStep,
-  report: steps.reportStep as AnyStep,
-  trajectoriesFirst: steps.firstTrajectoriesStep as AnyStep,
-  fisher: steps.fisherStep as AnyStep,
-  trajectoriesFisher: steps.fisherTrajectoriesStep as AnyStep,
-  lcaParams: steps.lcaParamsStep as AnyStep,
-  lca: steps.lcaStep as AnyStep,
-  trajectoriesLca: steps.lcaTrajectoriesStep as AnyStep,
-  ablate: steps.ablateStep as AnyStep,
-  ablation: steps.ablationStep as AnyStep,
-};
+/** The registry a task names: the built-in one, or a module's `STEPS` export (loaded once per thread). */
+const registries = new Map<string, Promise<StepRegistry>>();
+function registryFor(url: string | undefined): Promise<StepRegistry> {
+  if (url === undefined) return Promise.resolve(STEPS);
+  let r = registries.get(url);
+  if (!r) {
+    r = import(url).then((m: { STEPS?: StepRegistry }) => {
+      if (!m.STEPS || typeof m.STEPS !== 'object') throw new Error(`compute: ${url} exports no STEPS registry`);
+      return m.STEPS;
+    });
+    registries.set(url, r);
+  }
+  return r;
+}
 
 /** An error as plain data that crosses the thread boundary (compute/pool.ts rebuilds its class). */
 export function serializeError(e: unknown): SerializedError {
@@ -99,23 +77,22 @@ export async function runTask(task: ComputeTask): Promise<ComputeReply> {
       const name = await initBackend(task.args[0] as BackendPref | undefined);
       return { ok: true, backend: { name, version: backendInfo().version } };
     }
-    const fn = STEPS[task.step];
-    if (!fn) throw new Error(`compute: unknown step ${JSON.stringify(task.step)}`);
+    const registry = await registryFor(task.registry);
     const ctx: StepContext = {
       store: storeFor(task.store),
       heartbeat: (details: Progress) => task.port?.postMessage({ progress: details } satisfies ComputeMessage),
       // Written by the activity's thread, so that synchronous numerics can hand them over.
       persist: task.port
-        ? (path: string, bytes: Uint8Array) => {
+        ? (key: string, name: string, bytes: Uint8Array) => {
             const copy = bytes.slice();
-            task.port?.postMessage({ persist: { path, bytes: copy } } satisfies ComputeMessage, [copy.buffer]);
+            task.port?.postMessage({ persist: { key, name, bytes: copy } } satisfies ComputeMessage, [copy.buffer]);
           }
         : undefined,
       owner: task.owner,
       worker: task.worker,
       leaseSeconds: task.leaseSeconds,
     };
-    const result = await fn(ctx, ...(task.args as never[]));
+    const result = await runByName(registry, task.step, ctx, task.args);
     return { ok: true, result };
   } catch (e) {
     return { ok: false, error: serializeError(e) };

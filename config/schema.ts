@@ -12,30 +12,32 @@
 import { z } from 'zod';
 import { arithmeticConfigSchema } from '../core/tasks/arithmetic.ts';
 import { englishConfigSchema } from '../core/tasks/english-spec.ts';
-import { checkpointIterations, describeSchedule } from '../core/schedule.ts';
+import { checkpointIterations, describeSchedule } from '../core/train/schedule.ts';
+import {
+  BASIS_KINDS,
+  type BasisKind,
+  type BasisSettings,
+  type DataSettings,
+  type ModelSettings,
+  POLCA_VARIANTS,
+  type PolcaSettings,
+  type PolcaVariant,
+  type TrainSettings,
+} from '../core/settings.ts';
 import { DEFAULT_TASK, getTaskSpec } from '../core/tasks/specs.ts';
+
+export { BASIS_KINDS, type BasisKind, POLCA_VARIANTS, type PolcaVariant };
 
 const posInt = () => z.number().int().positive();
 const nonNegInt = () => z.number().int().nonnegative();
 const posNum = () => z.number().positive();
 
 export const BACKENDS = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
-export const POLCA_VARIANTS = ['paper', 'exact-curvature', 'path'] as const;
 export const CLUSTER_SELECTIONS = ['eom', 'leaf'] as const;
 export const TRAJECTORY_SCALINGS = ['none', 'zscore-token', 'unit-norm'] as const;
 export const FAMILIES = ['loss', 'dloss', 'absdloss', 'polca'] as const;
 /** The trajectory families of the published protocol's table (its rows). */
 export const PROTOCOL_FAMILIES = ['loss', 'dloss', 'fisher', 'lca', 'polca-first', 'polca'] as const;
-/**
- * How the POLCA basis is built (core/basis-kinds.ts and the modules it names):
- *  - hessian: Algorithm 1, the top-k eigenvectors of P·H_S·P at each basis checkpoint, in order;
- *  - shuffled: Algorithm 1 with the basis checkpoints visited in a seeded random order;
- *  - random: a seeded random orthonormal basis of the same size;
- *  - pca-displacement / pca-update: the top principal directions (uncentred) of the displacements
- *    θ_t − θ_0, resp. of the updates θ_{t+1} − θ_t, over every checkpoint of the run;
- *  - preconditioned: Algorithm 1 on Adam's preconditioned Hessian D^{1/2}·H_S·D^{1/2}.
- */
-export const BASIS_KINDS = ['hessian', 'shuffled', 'random', 'pca-displacement', 'pca-update', 'preconditioned'] as const;
 
 export const dataSchema = z
   .object({
@@ -82,7 +84,7 @@ export const trainSchema = z
     checkpointEvery: posInt().default(5),
     /**
      * Extra checkpoints early in training, where the loss moves most: also every `every`
-     * iterations up to iteration `until` (core/schedule.ts). Absent: the uniform schedule.
+     * iterations up to iteration `until` (core/train/schedule.ts). Absent: the uniform schedule.
      */
     denseCheckpoints: z.object({ every: posInt(), until: posInt() }).strict().optional(),
   })
@@ -150,7 +152,7 @@ export const clusterSchema = z
   .strict();
 
 /**
- * The published evaluation protocol (core/protocol.ts), computed next to the `cluster` reading:
+ * The published evaluation protocol (core/cluster/protocol.ts), computed next to the `cluster` reading:
  * filters, HDBSCAN on raw trajectories with settings relative to the token count, the top-1
  * carry cluster and the hidden-breakthrough fraction, per trajectory family. `fisher` and `lca`
  * cost derivatives of their own and are computed only when listed.
@@ -171,7 +173,7 @@ export const protocolSchema = z
     /** `lca` family: how many of the largest-magnitude parameters (|θ| at the last checkpoint). */
     lcaParams: posInt().max(10_000).default(50),
     /**
-     * The part-of-speech reading of a task with tags (English; core/tag-reading.ts): the coverage
+     * The part-of-speech reading of a task with tags (English; core/cluster/tag-reading.ts): the coverage
      * a position's tag set must reach (the paper: 70 %), the most tags a position may need for a
      * simple label (2), and the tag shuffles that give chance's count. Absent: these defaults.
      */
@@ -202,7 +204,7 @@ export const runtimeSchema = z
   .strict();
 
 /**
- * Ablating directions during training (core/ablate.ts): from the checkpoint `from` on, training
+ * Ablating directions during training (core/train/ablate.ts): from the checkpoint `from` on, training
  * continues with every optimiser update projected off the span of the directions, once for the
  * basis vectors named and once for as many random orthonormal directions (the control); the run
  * itself, unablated, is the baseline (same data order and seed). Either `vectors` (indices into the
@@ -365,9 +367,17 @@ function ablateIssues(c: {
 
 export type Config = z.infer<typeof configSchema>;
 export type ConfigInput = z.input<typeof configSchema>;
-export type PolcaVariant = (typeof POLCA_VARIANTS)[number];
 export type Family = (typeof FAMILIES)[number];
 export type ProtocolFamily = (typeof PROTOCOL_FAMILIES)[number];
-export type BasisKind = (typeof BASIS_KINDS)[number];
 /** The basis kind of a config (`hessian` when the field is absent). */
 export const basisKind = (basis: { kind?: BasisKind }): BasisKind => basis.kind ?? 'hessian';
+
+/** The numerics read their settings through core/settings.ts's types: each part of the config must be one. */
+type Fits<A extends B, B> = A;
+export type ConfigFitsCore = [
+  Fits<Config['data'], DataSettings>,
+  Fits<Config['model'], ModelSettings>,
+  Fits<Config['train'], TrainSettings>,
+  Fits<Config['basis'], BasisSettings>,
+  Fits<Config['polca'], PolcaSettings>,
+];

@@ -2,7 +2,7 @@
  * Contracts between the numerics modules. Everything here is plain TypeScript: no Temporal.
  *
  * Parameter vectors are flat Float32Arrays in the order given by the model's parameter layout
- * (core/model.ts `paramLayout`). Basis vectors live in the same space.
+ * (core/model/model.ts `paramLayout`). Basis vectors live in the same space.
  */
 
 /** One entry of the flat parameter layout. */
@@ -29,15 +29,15 @@ export interface TokenLossModel {
    */
   shiftedTokenLosses(theta: Float32Array, v: Float32Array, shifts: number[]): Float32Array;
   /**
-   * ℓ_x, d1 and d2 of every evaluation token along every direction at θ (exact, core/jet.ts);
+   * ℓ_x, d1 and d2 of every evaluation token along every direction at θ (exact, core/model/jet.ts);
    * with order 1, d1 only (d2 empty).
    */
   tokenDerivatives(theta: Float32Array, directions: ArrayLike<number>[], order?: 1 | 2): Derivatives;
-  /** H_S(θ)·v, the Hessian of the mean training loss over S times v (exact, core/backward.ts). */
+  /** H_S(θ)·v, the Hessian of the mean training loss over S times v (exact, core/model/backward.ts). */
   hvp(theta: Float32Array, v: ArrayLike<number>): Float64Array;
   /**
-   * vᵀH_S(θ)v as the mean over S's tokens of d²ℓ_x(θ + s·v)/ds² at s = 0 (core/jet.ts), summed in
-   * float64: the curvature along v alone, without forming H_S·v (see core/lanczos.ts `rayleigh`).
+   * vᵀH_S(θ)v as the mean over S's tokens of d²ℓ_x(θ + s·v)/ds² at s = 0 (core/model/jet.ts), summed in
+   * float64: the curvature along v alone, without forming H_S·v (see core/basis/lanczos.ts `rayleigh`).
    */
   hessianCurvature(theta: Float32Array, v: ArrayLike<number>): number;
   /** Mean training loss over the Hessian sample S and its gradient at θ. */

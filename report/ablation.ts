@@ -1,5 +1,5 @@
 /**
- * The ablation in the report (config `ablate`; the `ablate/reading` step, core/ablation-reading.ts):
+ * The ablation in the report (config `ablate`; the `ablate/reading` step, core/train/ablation-reading.ts):
  * read from its tables, turned into headline metrics, one figure per ablated vector (per cluster of
  * POLCA along it, the cluster's mean loss unablated, with the vector removed and with random
  * directions removed) and the table that answers whether removing b hurts the tokens POLCA grouped

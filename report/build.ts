@@ -6,8 +6,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { ArtifactStore, RunRecord } from '../artifacts/index.ts';
-import { describeSchedule, type ScheduleConfig } from '../core/schedule.ts';
-import { hasTagReading } from '../core/tasks/specs.ts';
+import { describeSchedule, type ScheduleConfig } from '../core/train/schedule.ts';
+import { taskReads } from '../core/tasks/specs.ts';
 import { loadReportData, type LoadOptions, type ReportData, stepTableReader } from './data.ts';
 import { buildFigures, type Figure, SECTIONS } from './figures.ts';
 import { escapeHtml, type PageSection, page } from './html.ts';
@@ -32,7 +32,7 @@ export interface BuiltReport {
   metrics: Record<string, number>;
 }
 
-/** The run's checkpoint schedule in words (core/schedule.ts), from its stored config. */
+/** The run's checkpoint schedule in words (core/train/schedule.ts), from its stored config. */
 function scheduleText(c: Record<string, unknown>): string {
   const t = (c.train ?? {}) as Partial<ScheduleConfig>;
   return typeof t.checkpointEvery === 'number'
@@ -215,7 +215,7 @@ export async function buildReportWithData(store: ArtifactStore, record: RunRecor
 }
 
 /** A run of a task with part-of-speech tags (English) has its own report: report/english.ts. */
-const isTagged = (record: RunRecord): boolean => hasTagReading((record.config ?? {}) as { task?: { name: string } });
+const isTagged = (record: RunRecord): boolean => taskReads((record.config ?? {}) as { task?: { name: string } }).tags;
 
 /** index.html plus figures/<name>.svg and figures/<name>.png for every figure. */
 export async function buildReport(store: ArtifactStore, record: RunRecord, opts: BuildOptions = {}): Promise<Record<string, Uint8Array>> {

@@ -2,7 +2,7 @@
  * The paper's three findings (method notes, "The finding to reproduce") checked on a run's
  * clusterings, with a decision rule that coverage and coinciding skills cannot fool.
  *
- * A clustering *follows* a skill on a scope (core/skill-scopes.ts: all tokens, or one digit
+ * A clustering *follows* a skill on a scope (core/cluster/skill-scopes.ts: all tokens, or one digit
  * position) when all three hold:
  *  - coverage ≥ MIN_COVERAGE: at least that share of the scope's tokens is clustered;
  *  - ami ≥ MIN_AMI: the adjusted mutual information on the clustered tokens is an effect, not a
@@ -26,13 +26,13 @@
  * digit AMI; 2. the mean of |ΔL|'s value AMIs over the informative value rows; 3. the AMI of the
  * quoted POLCA carry row (the best following one, else the best with enough coverage).
  */
-import type { ScopedSkillRow } from '../core/skill-scopes.ts';
+import type { ScopedSkillRow } from '../core/cluster/skill-scopes.ts';
 
 export const MIN_COVERAGE = 0.2;
 export const MIN_AMI = 0.1;
 export const SIGMAS = 3;
 
-/** The summary rows a claim check reads (core/skill-scopes.ts ScopedSkillRow, names as strings). */
+/** The summary rows a claim check reads (core/cluster/skill-scopes.ts ScopedSkillRow, names as strings). */
 export type SummaryRow = Pick<
   ScopedSkillRow,
   'coincidesWith' | 'coverage' | 'ami' | 'amiWithOutliers' | 'amiShuffledMean' | 'amiShuffledSd'

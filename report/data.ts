@@ -8,8 +8,9 @@
  * of completeness rows), and a missing step or file is recorded in `missing` instead of failing:
  * a run configured without some cluster families still gets a report of what it has.
  */
+import { DATA_TABLES } from '../artifacts/tables.ts';
 import { type ArtifactStore, decodeParquet, type RunRecord, type Table } from '../artifacts/index.ts';
-import type { ScopedSkillRow } from '../core/skill-scopes.ts';
+import type { ScopedSkillRow } from '../core/cluster/skill-scopes.ts';
 import { type CaptureData, loadCapture, loadProtocol, type ProtocolData } from './readings.ts';
 
 export const DIGIT_NAMES = ['thousands', 'hundreds', 'tens', 'ones'] as const;
@@ -42,7 +43,7 @@ export interface FamilyData {
   vector: number;
   /** `loss`, `ΔL`, `|ΔL|`, `POLCA b3`. */
   label: string;
-  /** summary.parquet: one row per scope and skill (core/skill-scopes.ts). */
+  /** summary.parquet: one row per scope and skill (core/cluster/skill-scopes.ts). */
   summary: (Omit<ScopedSkillRow, 'scope' | 'skill'> & { scope: string; skill: string })[];
   /** Per cluster (≥ 0) and skill: dominant value and its share. */
   skills: { cluster: number; size: number; skill: string; dominant: number; share: number }[];
@@ -278,7 +279,7 @@ export async function loadReportData(store: ArtifactStore, record: RunRecord, op
   };
 
   // tokens
-  const tok = await read('data', 'tokens.parquet');
+  const tok = await read('data', DATA_TABLES.tokens);
   if (tok) {
     const n = tok.token.length;
     const digit = new Int32Array(n);

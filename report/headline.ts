@@ -13,7 +13,7 @@
  * readings found. The loss and |ΔL| findings do not depend on the basis.
  */
 import type { ArtifactStore } from '../artifacts/index.ts';
-import type { FamilyReading } from '../core/protocol.ts';
+import type { FamilyReading } from '../core/cluster/protocol.ts';
 import { type ClaimCheck, type ClaimFamily, claimChecks } from './claims.ts';
 import { PAPER_ROWS } from './readings.ts';
 

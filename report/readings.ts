@@ -1,11 +1,11 @@
 /**
  * The readings of the paper's table in the report: basis capture (the `capture` step,
- * core/capture.ts) and the published evaluation protocol (the `protocol` steps, core/protocol.ts),
+ * core/attribution/capture.ts) and the published evaluation protocol (the `protocol` steps, core/cluster/protocol.ts),
  * read from their tables, turned into headline metrics, a figure and the table with the paper's
  * own numbers beside ours.
  */
 import type { Table } from '../artifacts/index.ts';
-import { type FamilyReading, type MemberReading, protocolFamilies } from '../core/protocol.ts';
+import { type FamilyReading, type MemberReading, protocolFamilies } from '../core/cluster/protocol.ts';
 
 export interface CaptureData {
   tokens: number;

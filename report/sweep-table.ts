@@ -119,5 +119,5 @@ ${table}
       })
       .join('');
   }
-  return `<p>Ours: mean ± sample sd over the seeds of each group (n of N: seeds that had a value, where fewer than all — a seed whose clusterings hold no qualifying carry cluster has no homogeneity). The paper’s: one run of its 3-layer d_model 512 model at lr 1e-5 (no seeds). Read each row with the group’s basis capture: POLCA along a basis that explains none of the loss change shows how the optimiser moves along those directions, not what the model learns. Rows come from the published protocol (core/protocol.ts); polca’s own coverage-aware claims are in the section above. ${fmt(points.length)} points.</p>${families}${bases}`;
+  return `<p>Ours: mean ± sample sd over the seeds of each group (n of N: seeds that had a value, where fewer than all — a seed whose clusterings hold no qualifying carry cluster has no homogeneity). The paper’s: one run of its 3-layer d_model 512 model at lr 1e-5 (no seeds). Read each row with the group’s basis capture: POLCA along a basis that explains none of the loss change shows how the optimiser moves along those directions, not what the model learns. Rows come from the published protocol (core/cluster/protocol.ts); polca’s own coverage-aware claims are in the section above. ${fmt(points.length)} points.</p>${families}${bases}`;
 }

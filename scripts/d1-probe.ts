@@ -1,12 +1,12 @@
 // d1 (forward-pass stencils) against tf.grad on the tiny trajectory: the worst tokens in detail.
 import { resolveConfig } from '../config/index.ts';
-import { extendBasis } from '../core/basis.ts';
-import { initBackend } from '../core/backend.ts';
+import { extendBasis } from '../core/basis/basis.ts';
+import { initBackend } from '../core/model/backend.ts';
 import { modelShape } from '../core/data.ts';
 import { encodeSequences, makeSplits } from '../core/tasks/arithmetic.ts';
-import { makeTokenLossModel } from '../core/token-loss-model.ts';
-import { initTrainState, trainSegment } from '../core/train.ts';
-import { directionalDerivatives } from '../core/finite-differences.ts';
+import { makeTokenLossModel } from '../core/model/token-loss-model.ts';
+import { initTrainState, trainSegment } from '../core/train/train.ts';
+import { directionalDerivatives } from '../core/model/finite-differences.ts';
 await initBackend('wasm');
 const config = resolveConfig({ preset: 'tiny' });
 const seg = await trainSegment(config, initTrainState(config), 120);

@@ -22,7 +22,7 @@ npm install --no-save --ignore-scripts --no-audit --no-fund "@tensorflow/tfjs-no
 TFJS_PKG=@tensorflow/tfjs-node-gpu TF_WHEEL=tensorflow POLCA_NATIVE_RETRY=1 node scripts/native.mjs
 POLCA_BACKEND=tensorflow node --import tsx --input-type=module -e "
 import * as tf from '@tensorflow/tfjs';
-import { initBackend, backendInfo } from './core/backend.ts';
+import { initBackend, backendInfo } from './core/model/backend.ts';
 await initBackend('tensorflow');
 const be = tf.backend();
 if (!be.isUsingGpuDevice) { console.error('gpu-check: the tensorflow backend runs, but not on a GPU device'); process.exit(1); }

@@ -14,7 +14,7 @@
  *    or before the first checkpoint with exact match ≥ 0.5 (the whole run where none is);
  *  - *digit learned*: per digit position the first checkpoint iteration whose token accuracy is
  *    ≥ 0.9 (report/data.ts evalByDigit), else its accuracy at the end;
- *  - basis capture (core/capture.ts, the `capture` step): capture = Σ_t Σ_x Σ_b POLCA ÷ Σ_t Σ_x ΔL,
+ *  - basis capture (core/attribution/capture.ts, the `capture` step): capture = Σ_t Σ_x Σ_b POLCA ÷ Σ_t Σ_x ΔL,
  *    its first- and second-order parts, rising vectors (Σ_t Σ_x POLCA(x,b,t) > 0), the motion held
  *    Σ_t ‖BᵀΔ_t‖² ÷ Σ_t ‖Δ_t‖² and the net displacement held ‖Bᵀ(θ_T − θ_0)‖² ÷ ‖θ_T − θ_0‖².
  *    Runs stored before the step existed get the same numbers from the same functions
@@ -33,7 +33,7 @@
  *    v̂ = v / (1 − β₂ᵗ), against Adam's limit (2 + 2β₁) / ((1 − β₁)·lr) (Cohen et al. 2022,
  *    "Adaptive gradient methods at the edge of stability"); lr is the rate of the update before
  *    the checkpoint (with a decaying schedule, the decayed rate);
- *  - the published protocol's top-1 carry cluster per family (core/protocol.ts; homogeneity,
+ *  - the published protocol's top-1 carry cluster per family (core/cluster/protocol.ts; homogeneity,
  *    recall, F1), where the run computed it;
  *  - polca's own claim rule (report/claims.ts) on the run's clusterings;
  *  - the basis eigenvalues of each extension (basis.parquet) and each stage's step seconds
@@ -43,14 +43,14 @@ import { pathToFileURL } from 'node:url';
 import { type ArtifactStore, decodeParquet, decodeSafetensors, openStore, type RunRecord } from '../artifacts/index.ts';
 import { resolveConfig } from '../config/index.ts';
 import type { Config } from '../config/schema.ts';
-import { initBackend } from '../core/backend.ts';
-import { basisCapture, stepMotion } from '../core/capture.ts';
+import { initBackend } from '../core/model/backend.ts';
+import { basisCapture, stepMotion } from '../core/attribution/capture.ts';
 import { evalTokenCount, makeData, modelShape, sliceSequences } from '../core/data.ts';
-import { lanczosTop } from '../core/lanczos.ts';
+import { lanczosTop } from '../core/basis/lanczos.ts';
 import { symmetricEigen } from '../core/linalg.ts';
-import { adamStabilityLimit, preconditionerSqrt } from '../core/preconditioned-basis.ts';
-import { makeTokenLossModel } from '../core/token-loss-model.ts';
-import { learningRate } from '../core/train.ts';
+import { adamStabilityLimit, preconditionerSqrt } from '../core/basis/preconditioned-basis.ts';
+import { makeTokenLossModel } from '../core/model/token-loss-model.ts';
+import { learningRate } from '../core/train/train.ts';
 import { claimChecks } from '../report/claims.ts';
 import { DIGIT_NAMES, loadReportData } from '../report/data.ts';
 
@@ -187,7 +187,7 @@ async function finalBasis(store: ArtifactStore, steps: Record<string, string>): 
   return Array.from({ length: m }, (_, j) => (B.data as Float32Array).slice(j * d, (j + 1) * d));
 }
 
-/** Capture and motion recomputed with core/capture.ts for runs stored before the `capture` step. */
+/** Capture and motion recomputed with core/attribution/capture.ts for runs stored before the `capture` step. */
 async function captureFromChunks(
   store: ArtifactStore,
   c: Config,

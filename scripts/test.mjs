@@ -62,7 +62,7 @@ async function runFiles(files, env, label) {
 
 /** The backend the tests get by default (what `auto` or POLCA_BACKEND selects), probed in a child. */
 async function testBackend() {
-  const code = `const { initBackend, backendInfo } = await import('./core/backend.ts'); await initBackend(); console.log(JSON.stringify(backendInfo()));`;
+  const code = `const { initBackend, backendInfo } = await import('./core/model/backend.ts'); await initBackend(); console.log(JSON.stringify(backendInfo()));`;
   const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { cwd: root, encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`no TF.js backend loads: ${r.stderr.trim().split('\n').pop()}`);
   return JSON.parse(r.stdout.trim().split('\n').pop());

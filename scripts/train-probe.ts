@@ -1,7 +1,7 @@
 // Trains a preset and prints evaluation accuracy per checkpoint (a quick learning check).
 import { resolveConfig } from '../config/index.ts';
-import { initBackend } from '../core/backend.ts';
-import { exactMatch, initTrainState, trainSegment } from '../core/train.ts';
+import { initBackend } from '../core/model/backend.ts';
+import { exactMatch, initTrainState, trainSegment } from '../core/train/train.ts';
 const preset = process.argv[2] ?? 'small';
 const sets = process.argv.slice(3);
 const config = resolveConfig({ preset, sets });

@@ -3,7 +3,6 @@
  * TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*) are honoured as Temporal defines them.
  */
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
 
 export const ENV = {
   temporalAddress: 'TEMPORAL_ADDRESS',
@@ -38,7 +37,7 @@ export function defaultWorkerConcurrency(_backend: string, cores = availablePara
   return Math.max(1, cores);
 }
 
-export const polcaHome = (env = process.env) => env.POLCA_HOME ?? join(process.cwd(), '.polca');
+export { polcaHome } from '../artifacts/open.ts';
 export const taskQueue = (env = process.env) => env.POLCA_TASK_QUEUE ?? DEFAULT_TASK_QUEUE;
 export const namespace = (env = process.env) => env.TEMPORAL_NAMESPACE ?? DEFAULT_NAMESPACE;
 

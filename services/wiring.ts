@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { createWiringActivities, type WiringInput } from '../activities/wiring.ts';
 import type { ArtifactStore } from '../artifacts/store.ts';
 import type { WiringWorkflowResult } from '../workflows/wiring.ts';
-import { connectionOptions } from '../worker/connection.ts';
+import { connectionOptions } from './connection.ts';
 
 export const WIRING_WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/wiring.ts', import.meta.url));
 

@@ -13,9 +13,9 @@ import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/wo
 import { createActivities } from '../activities/index.ts';
 import { type StoreOptions, storeOptionsFromEnv } from '../artifacts/index.ts';
 import { ComputePool } from '../compute/pool.ts';
-import type { BackendPref } from '../core/backend.ts';
+import type { BackendPref } from '../core/model/backend.ts';
 import { defaultWorkerConcurrency, namespace, polcaHome, taskQueue, workerConcurrency } from '../services/env.ts';
-import { connectionOptions } from './connection.ts';
+import { connectionOptions } from '../services/connection.ts';
 import { runtimeLogOptions } from './logging.ts';
 
 export { connectionOptions };

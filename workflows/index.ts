@@ -20,7 +20,8 @@ import {
 import { ConfigError, resolveConfig, withoutRemovedFields } from '../config/index.ts';
 import type { Config } from '../config/schema.ts';
 import { type Grid, gridPoints, setPath } from './grid.ts';
-import { type ExperimentActivities, type ExperimentResult, emptyProgress, mapLimit, type ProgressState, runExperimentDag } from './dag.ts';
+import type { StepActivities } from '../activities/steps/registry.ts';
+import { type ExperimentResult, emptyProgress, mapLimit, type ProgressState, runExperimentDag } from '../pipeline/dag.ts';
 
 export interface ProgressView {
   runName: string;
@@ -42,7 +43,7 @@ const retry = {
 };
 
 function activities(heartbeatTimeout: string, startToCloseTimeout: string) {
-  return proxyActivities<ExperimentActivities>({
+  return proxyActivities<StepActivities>({
     heartbeatTimeout,
     startToCloseTimeout,
     retry,
@@ -84,7 +85,7 @@ export async function polcaExperiment(input: ExperimentInput): Promise<Experimen
   const hb = `${config.runtime.heartbeatSeconds}s`;
   const quick = activities(hb, '1h');
   const long = activities(hb, '24h');
-  const acts: ExperimentActivities = {
+  const acts: StepActivities = {
     data: quick.data,
     train: long.train,
     basis: long.basis,

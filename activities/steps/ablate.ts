@@ -1,5 +1,5 @@
 /**
- * The `ablate` step: one training segment of an ablated run (core/ablate.ts). It starts where the
+ * The `ablate` step: one training segment of an ablated run (core/train/ablate.ts). It starts where the
  * unablated run's chain is at the segment's start (the unablated segment before it, or the previous
  * ablated segment), trains as that run does until `ablate.from` (the same data order, seed and
  * bits) and with every update projected off the arm's directions from then on. Resume points as
@@ -10,13 +10,15 @@
  */
 import { decodeSafetensors, type Tensor } from '../../artifacts/index.ts';
 import type { Config } from '../../config/schema.ts';
-import { type Ablation, ablation, offsetAlong, orthonormalise, randomDirections, roundingBound } from '../../core/ablate.ts';
+import { type Ablation, ablation, offsetAlong, orthonormalise, randomDirections, roundingBound } from '../../core/train/ablate.ts';
 import { modelShape } from '../../core/data.ts';
-import { numParams } from '../../core/model.ts';
-import { initTrainState, type TrainState } from '../../core/train.ts';
-import { type AblationArm, ablationCount, ablationFirstSegment } from '../../workflows/plan.ts';
-import { BadInputError, readInput, type StepContext, type StepResult } from '../context.ts';
-import { loadBasis, parquet, STEP_VERSIONS } from './io.ts';
+import { numParams } from '../../core/model/model.ts';
+import { initTrainState, type TrainState } from '../../core/train/train.ts';
+import type { AblateInputs } from '../../pipeline/contract.ts';
+import { type AblationArm, ablateName, ablationCount, ablationFirstSegment } from '../../pipeline/plan.ts';
+import { BadInputError, readInput, type StepContext, type StepResult } from './context.ts';
+import { defineStep } from './define.ts';
+import { loadBasis, parquet } from './io.ts';
 import { runSegment, trainParams } from './train.ts';
 
 const ANCHOR = 'ablate_anchor';
@@ -30,19 +32,11 @@ export function ablateKeyParams(c: Config, arm: AblationArm) {
     : { arm, count: ablationCount(c), seed: a.seed ?? c.seed, from: a.from };
 }
 
-export interface AblateInputs {
-  data: string;
-  /** The state the segment starts from: the unablated segment before the first ablated one, or the previous ablated segment. */
-  prev?: string;
-  /** The run's finished basis (the `basis` arm). */
-  basis?: string;
-}
-
 /** The step spec (whose stepKey is the artifact's key) of ablated segment s of one arm. */
 export function ablateSpec(c: Config, arm: AblationArm, s: number, inputs: AblateInputs) {
   return {
     step: 'ablate',
-    version: STEP_VERSIONS.ablate,
+    version: ablateDef.version,
     params: { ...trainParams(c, s), ablate: ablateKeyParams(c, arm) },
     inputs: {
       data: inputs.data,
@@ -82,7 +76,7 @@ export async function ablateStep(ctx: StepContext, c: Config, arm: AblationArm, 
     const t = tensors[ANCHOR];
     return t ? Float64Array.from(t.data as Float64Array) : undefined;
   };
-  return runSegment(ctx, c, `ablate/${arm}/${s}`, spec, {
+  return runSegment(ctx, c, ablateName(arm, s), spec, {
     from: s * E,
     until: (s + 1) * E,
     async start(): Promise<TrainState> {
@@ -150,3 +144,6 @@ export async function ablateStep(ctx: StepContext, c: Config, arm: AblationArm, 
     },
   });
 }
+
+/** The `ablate` step in the registry (activities/steps/registry.ts). */
+export const ablateDef = defineStep({ version: '1', label: (_c, arm, s, _inputs) => ablateName(arm, s), run: ablateStep });

@@ -1,5 +1,5 @@
 /**
- * The `ablation` step: the reading of an ablation (core/ablation-reading.ts). Per group of
+ * The `ablation` step: the reading of an ablation (core/train/ablation-reading.ts). Per group of
  * evaluation tokens (all, each skill value, each cluster of the unablated run's POLCA along each
  * ablated vector) and arm, the loss over the rest of training ablated minus unablated, and per
  * cluster the question: does removing b hurt the tokens POLCA grouped along b more than the others,
@@ -9,27 +9,19 @@
  */
 import { decodeParquet } from '../../artifacts/index.ts';
 import type { Config } from '../../config/schema.ts';
-import { type ArmLosses, readAblation, summariseAblation, type TokenGroup } from '../../core/ablation-reading.ts';
+import { type ArmLosses, readAblation, summariseAblation, type TokenGroup } from '../../core/train/ablation-reading.ts';
 import { evalTokenCount, taskOf } from '../../core/data.ts';
-import { checkpointIterations } from '../../core/schedule.ts';
-import { type AblationArm, ablationCount } from '../../workflows/plan.ts';
-import { BadInputError, readInput, runStep, type StepContext, type StepResult } from '../context.ts';
-import { parquet, STEP_VERSIONS } from './io.ts';
-
-export interface AblationInputs {
-  data: string;
-  /** The unablated run's training segments, all of them. */
-  train: string[];
-  /** Each arm's ablated segments, in order. */
-  arms: { arm: AblationArm; segments: string[] }[];
-  /** The `cluster/polca/j` step of each ablated vector j, in the order of `ablate.vectors`. */
-  clusters: string[];
-}
+import { checkpointIterations } from '../../core/train/schedule.ts';
+import type { AblationInputs } from '../../pipeline/contract.ts';
+import { ablationCount, ablationReadingName } from '../../pipeline/plan.ts';
+import { BadInputError, readInput, runStep, type StepContext, type StepResult } from './context.ts';
+import { defineStep } from './define.ts';
+import { parquet } from './io.ts';
 
 export function ablationSpec(c: Config, inputs: AblationInputs) {
   return {
     step: 'ablation',
-    version: STEP_VERSIONS.ablation,
+    version: ablationDef.version,
     params: {
       ablate: c.ablate,
       count: ablationCount(c),
@@ -72,7 +64,7 @@ export async function ablationStep(ctx: StepContext, c: Config, inputs: Ablation
   const vectors = a.vectors ?? [];
   if (inputs.clusters.length !== vectors.length)
     throw new BadInputError(`ablation: ${inputs.clusters.length} clusterings for ${vectors.length} ablated vectors`);
-  return runStep(ctx, 'ablate/reading', ablationSpec(c, inputs), async () => {
+  return runStep(ctx, ablationReadingName, ablationSpec(c, inputs), async () => {
     const n = evalTokenCount(c);
     const its = checkpointIterations(c.train).filter((it) => it >= a.from);
     const control = await lossAt(ctx, inputs.train, its, n, 'the unablated run');
@@ -167,3 +159,6 @@ export async function ablationStep(ctx: StepContext, c: Config, inputs: Ablation
     };
   });
 }
+
+/** The `ablation` step in the registry (activities/steps/registry.ts). */
+export const ablationDef = defineStep({ version: '1', label: () => ablationReadingName, run: ablationStep });

@@ -10,17 +10,17 @@
  */
 import { decodeSafetensors, encodeSafetensors, type Tensor } from '../../artifacts/index.ts';
 import type { BasisKind, Config } from '../../config/schema.ts';
-import { type BasisExtension, extendBasis } from '../../core/basis.ts';
-import { shuffledOrder } from '../../core/basis-order.ts';
+import { type BasisExtension, extendBasis } from '../../core/basis/basis.ts';
+import { shuffledOrder } from '../../core/basis/basis-order.ts';
 import { makeData, modelShape, sliceSequences, taskKeyParams } from '../../core/data.ts';
-import { numParams } from '../../core/layout.ts';
-import { makeTokenLossModel } from '../../core/token-loss-model.ts';
-import { foldSketch, sketchBasis, sketchRank, trajectoryRows } from '../../core/pca-basis.ts';
-import { adamStabilityLimit, extendPreconditioned, preconditionerSqrt } from '../../core/preconditioned-basis.ts';
-import { randomBlock } from '../../core/random-basis.ts';
-import { learningRate, type TrainState } from '../../core/train.ts';
-import { segmentCount } from '../../workflows/plan.ts';
-import { readInput, type StepContext, yieldNow } from '../context.ts';
+import { numParams } from '../../core/model/layout.ts';
+import { makeTokenLossModel } from '../../core/model/token-loss-model.ts';
+import { foldSketch, sketchBasis, sketchRank, trajectoryRows } from '../../core/basis/pca-basis.ts';
+import { adamStabilityLimit, extendPreconditioned, preconditionerSqrt } from '../../core/basis/preconditioned-basis.ts';
+import { randomBlock } from '../../core/basis/random-basis.ts';
+import { learningRate, type TrainState } from '../../core/train/train.ts';
+import { segmentCount } from '../../pipeline/plan.ts';
+import { readInput, type StepContext, yieldNow } from './context.ts';
 import { loadProducts } from './basis-products.ts';
 import { f32, loadCheckpoints } from './io.ts';
 

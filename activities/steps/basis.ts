@@ -1,14 +1,14 @@
 /**
  * The `basis` step: one extension of the POLCA basis, for segment s, of the kind `basis.kind`
  * names (config/schema.ts BASIS_KINDS; activities/steps/basis-kinds.ts computes each):
- *  - hessian (Algorithm 1, core/basis.ts): the top-k eigenvectors of P·H_S·P at the end of
+ *  - hessian (Algorithm 1, core/basis/basis.ts): the top-k eigenvectors of P·H_S·P at the end of
  *    segment s; key, bytes and meta exactly those of the step before other kinds existed;
- *  - shuffled: the same at the end of segment π(s) (core/basis-order.ts);
+ *  - shuffled: the same at the end of segment π(s) (core/basis/basis-order.ts);
  *  - preconditioned: the top-k of Adam's preconditioned P·D^{1/2}H_S D^{1/2}·P at the end of
- *    segment s (core/preconditioned-basis.ts);
- *  - random: k seeded random orthonormal vectors (core/random-basis.ts), no training input;
+ *    segment s (core/basis/preconditioned-basis.ts);
+ *  - random: k seeded random orthonormal vectors (core/basis/random-basis.ts), no training input;
  *  - pca-displacement / pca-update: segment s's checkpoints folded into a trajectory sketch
- *    (core/pca-basis.ts); this extension's basis is the top (s+1)·k principal directions of
+ *    (core/basis/pca-basis.ts); this extension's basis is the top (s+1)·k principal directions of
  *    the trajectory up to the end of segment s, all of them recomputed, and the sketch is kept
  *    beside it (`sketch.safetensors`) for the next extension.
  * Every kind writes basis.safetensors (tensor B, [vectors, d], orthonormal rows) and basis.parquet
@@ -18,14 +18,15 @@
  */
 import { decodeParquet, encodeSafetensors, type StepSpec, stepKey } from '../../artifacts/index.ts';
 import { basisKind, type Config } from '../../config/schema.ts';
-import { extendBasis, orthonormalityError } from '../../core/basis.ts';
+import { extendBasis, orthonormalityError } from '../../core/basis/basis.ts';
 import { makeData, modelShape, sliceSequences, taskKeyParams } from '../../core/data.ts';
-import { makeTokenLossModel } from '../../core/token-loss-model.ts';
-import { basisTrainSegment, segmentCount } from '../../workflows/plan.ts';
-import { readInput, runStep, type StepContext, type StepResult, yieldNow } from '../context.ts';
+import { makeTokenLossModel } from '../../core/model/token-loss-model.ts';
+import { basisTrainSegment, segmentCount } from '../../pipeline/plan.ts';
+import { readInput, runStep, type StepContext, type StepResult, yieldNow } from './context.ts';
+import { defineStep } from './define.ts';
 import { loadProducts } from './basis-products.ts';
 import { type KindExtension, pcaExtension, preconditionedExtension, randomExtension, shuffledExtension } from './basis-kinds.ts';
-import { backend, f32, loadBasis, loadState, parquet, STEP_VERSIONS } from './io.ts';
+import { backend, f32, loadBasis, loadState, parquet } from './io.ts';
 
 export interface BasisInputs {
   data: string;
@@ -53,7 +54,7 @@ function kindSpec(c: Config, s: number, inputs: BasisInputs) {
           : pcaExtension(c, s, kind as 'pca-displacement' | 'pca-update');
   const spec = {
     step: 'basis',
-    version: STEP_VERSIONS.basis,
+    version: basisDef.version,
     params: ext.params,
     inputs: {
       ...(ext.usesData ? { data: inputs.data } : {}),
@@ -73,7 +74,7 @@ export function basisSpec(c: Config, s: number, inputs: BasisInputs): StepSpec {
 export async function basisStep(ctx: StepContext, c: Config, s: number, inputs: BasisInputs): Promise<StepResult> {
   if (basisKind(c.basis) === 'hessian') return hessianStep(ctx, c, s, inputs);
   const { kind, ext, spec } = kindSpec(c, s, inputs);
-  return runStep(ctx, `basis/${s}`, spec, async () => {
+  return runStep(ctx, basisDef.label(c, s, inputs), spec, async () => {
     const be = await backend(c);
     const prevRows = inputs.prev ? await decodeParquet(await readInput(ctx, inputs.prev, 'basis.parquet')) : undefined;
     const r = await ext.compute({
@@ -137,7 +138,7 @@ function hessianSpec(c: Config, s: number, inputs: BasisInputs) {
   if (!inputs.train) throw new Error(`basis/${s}: Algorithm 1 needs the state of training segment ${s}`);
   return {
     step: 'basis',
-    version: STEP_VERSIONS.basis,
+    version: basisDef.version,
     params: {
       seed: c.seed,
       data: c.data,
@@ -160,7 +161,7 @@ function hessianSpec(c: Config, s: number, inputs: BasisInputs) {
 async function hessianStep(ctx: StepContext, c: Config, s: number, inputs: BasisInputs): Promise<StepResult> {
   const iteration = (s + 1) * c.basis.every;
   const spec = hessianSpec(c, s, inputs);
-  return runStep(ctx, `basis/${s}`, spec, async () => {
+  return runStep(ctx, basisDef.label(c, s, inputs), spec, async () => {
     const be = await backend(c);
     const state = await loadState(ctx, inputs.train as string);
     if (state.step !== iteration) throw new Error(`basis/${s}: train state is at iteration ${state.step}, expected ${iteration}`);
@@ -243,3 +244,6 @@ async function hessianStep(ctx: StepContext, c: Config, s: number, inputs: Basis
     };
   });
 }
+
+/** The `basis` step in the registry (activities/steps/registry.ts). */
+export const basisDef = defineStep({ version: '5', label: (_c, s, _inputs) => `basis/${s}`, run: basisStep });

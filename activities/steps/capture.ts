@@ -1,17 +1,18 @@
 /**
  * The `capture` step: how much of the loss change the basis explains, per interval, per vector
- * and overall, and how much of the parameters' motion it spans (core/capture.ts). Reads the POLCA
+ * and overall, and how much of the parameters' motion it spans (core/attribution/capture.ts). Reads the POLCA
  * chunks (first, second, polca per token, vector and interval), the trajectories' losses (ΔL) and
  * the checkpoints with the basis (the motion). Tables: docs/artifacts.md.
  */
 import { decodeParquet } from '../../artifacts/index.ts';
 import type { Config } from '../../config/schema.ts';
-import { basisCapture, stepMotion } from '../../core/capture.ts';
+import { basisCapture, stepMotion } from '../../core/attribution/capture.ts';
 import { evalTokenCount } from '../../core/data.ts';
-import { checkpointIterations } from '../../core/schedule.ts';
-import { basisSize, intervalCount } from '../../workflows/plan.ts';
-import { readInput, runStep, type StepContext, type StepResult } from '../context.ts';
-import { concat, loadBasis, loadCheckpoints, parquet, STEP_VERSIONS } from './io.ts';
+import { checkpointIterations } from '../../core/train/schedule.ts';
+import { basisSize, intervalCount } from '../../pipeline/plan.ts';
+import { readInput, runStep, type StepContext, type StepResult } from './context.ts';
+import { defineStep } from './define.ts';
+import { concat, loadBasis, loadCheckpoints, parquet } from './io.ts';
 
 export async function captureStep(
   ctx: StepContext,
@@ -20,7 +21,7 @@ export async function captureStep(
 ): Promise<StepResult> {
   const spec = {
     step: 'capture',
-    version: STEP_VERSIONS.capture,
+    version: captureDef.version,
     params: {},
     inputs: Object.fromEntries([
       ['trajectories', inputs.trajectories],
@@ -132,3 +133,6 @@ export async function captureStep(
     };
   });
 }
+
+/** The `capture` step in the registry (activities/steps/registry.ts). */
+export const captureDef = defineStep({ version: '1', label: () => 'capture', run: captureStep });

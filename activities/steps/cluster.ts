@@ -1,19 +1,22 @@
 /**
- * The `cluster` step: HDBSCAN of one trajectory family and its skill reading (core/hdbscan.ts,
- * core/skills.ts per cluster, core/skill-scopes.ts per scope with coverage and the within-digit
+ * The `cluster` step: HDBSCAN of one trajectory family and its skill reading (core/cluster/hdbscan.ts,
+ * core/cluster/skills.ts per cluster, core/cluster/skill-scopes.ts per scope with coverage and the within-digit
  * metrics). Tables: docs/artifacts.md.
  */
+import { DATA_TABLES } from '../../artifacts/tables.ts';
 import { decodeParquet, decodeSafetensors } from '../../artifacts/index.ts';
 import type { Config, Family } from '../../config/schema.ts';
 import { evalTokenCount, taskOf } from '../../core/data.ts';
 import { labelCodes } from '../../core/tasks/index.ts';
-import { hdbscan } from '../../core/hdbscan.ts';
-import { scopedSkillTable, skillTable } from '../../core/skill-scopes.ts';
-import { readSkills } from '../../core/skills.ts';
-import { clusterCurves, deltaTrajectories, lossTrajectories, scale } from '../../core/trajectories.ts';
-import { type ClusterTarget, intervalCount } from '../../workflows/plan.ts';
-import { readInput, runStep, type StepContext, type StepResult, yieldNow } from '../context.ts';
-import { parquet, STEP_VERSIONS } from './io.ts';
+import { taskReads } from '../../core/tasks/specs.ts';
+import { hdbscan } from '../../core/cluster/hdbscan.ts';
+import { scopedSkillTable, skillTable } from '../../core/cluster/skill-scopes.ts';
+import { readSkills } from '../../core/cluster/skills.ts';
+import { clusterCurves, deltaTrajectories, lossTrajectories, scale } from '../../core/attribution/trajectories.ts';
+import { type ClusterTarget, intervalCount } from '../../pipeline/plan.ts';
+import { readInput, runStep, type StepContext, type StepResult, yieldNow } from './context.ts';
+import { defineStep } from './define.ts';
+import { parquet } from './io.ts';
 
 async function familyRows(ctx: StepContext, c: Config, key: string, family: Family, vector: number): Promise<Float64Array[]> {
   const n = evalTokenCount(c);
@@ -42,7 +45,7 @@ export async function clusterStep(
   const { families: _families, ...clusterParams } = c.cluster;
   const spec = {
     step: 'cluster',
-    version: STEP_VERSIONS.cluster,
+    version: clusterDef.version,
     params: {
       seed: c.seed,
       cluster: clusterParams,
@@ -66,7 +69,7 @@ export async function clusterStep(
     });
     // The task's skill columns of tokens.parquet (arithmetic: digit, carry, value), as integer codes.
     const task = taskOf(c);
-    const tok = await decodeParquet(await readInput(ctx, inputs.data, 'tokens.parquet'), [...task.skillColumns]);
+    const tok = await decodeParquet(await readInput(ctx, inputs.data, DATA_TABLES.tokens), [...task.skillColumns]);
     const skills: Record<string, Int32Array> = {};
     for (const name of task.skillColumns) {
       const col = tok[name] as ArrayLike<number> | ArrayLike<boolean> | ArrayLike<string> | undefined;
@@ -74,11 +77,13 @@ export async function clusterStep(
       skills[name] = labelCodes(name, col);
     }
     const { perCluster } = readSkills(res.labels, skills, c.cluster.shuffles, c.seed);
-    // The per-scope table reads the digit places (core/skill-scopes.ts) where the task has them
+    // The per-scope table reads the digit places (core/cluster/skill-scopes.ts) where the task has them
     // (arithmetic); any other task's skills are read over all tokens.
     const { digit, carry, value } = skills;
+    if (taskReads(c).digitPlaces && !(digit && carry && value))
+      throw new Error(`cluster: task ${task.name} reads digit places but has no digit, carry and value skills`);
     const summary =
-      digit && carry && value
+      taskReads(c).digitPlaces && digit && carry && value
         ? scopedSkillTable(res.labels, { digit, carry, value }, c.cluster.shuffles, c.seed)
         : skillTable(res.labels, skills, c.cluster.shuffles, c.seed);
     const curves = clusterCurves(raw, res.labels);
@@ -152,3 +157,6 @@ export async function clusterStep(
     };
   });
 }
+
+/** The `cluster` step in the registry (activities/steps/registry.ts). */
+export const clusterDef = defineStep({ version: '2', label: (_c, target, _inputs) => target.name, run: clusterStep });

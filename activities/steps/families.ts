@@ -9,8 +9,8 @@
  */
 import { decodeSafetensors, type Tensor } from '../../artifacts/index.ts';
 import type { Config } from '../../config/schema.ts';
-import { basisSize } from '../../workflows/plan.ts';
-import { readInput, type StepContext } from '../context.ts';
+import { basisSize } from '../../pipeline/plan.ts';
+import { readInput, type StepContext } from './context.ts';
 import { DEFAULT_LCA_PARAMS } from './lca-params.ts';
 
 export const BASELINE_FAMILIES = ['first', 'fisher', 'lca'] as const;

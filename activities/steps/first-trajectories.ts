@@ -6,15 +6,16 @@
 import { decodeParquet, encodeSafetensors, type Tensor } from '../../artifacts/index.ts';
 import type { Config } from '../../config/schema.ts';
 import { evalTokenCount } from '../../core/data.ts';
-import { intervalCount } from '../../workflows/plan.ts';
-import { readInput, runStep, type StepContext, type StepResult } from '../context.ts';
+import { intervalCount } from '../../pipeline/plan.ts';
+import { readInput, runStep, type StepContext, type StepResult } from './context.ts';
+import { defineStep } from './define.ts';
 import { familyTensorName } from './families.ts';
-import { f32, STEP_VERSIONS } from './io.ts';
+import { f32 } from './io.ts';
 
 export async function firstTrajectoriesStep(ctx: StepContext, c: Config, inputs: { polca: string[] }): Promise<StepResult> {
   const spec = {
     step: 'trajectories-first',
-    version: STEP_VERSIONS.trajectoriesFirst,
+    version: trajectoriesFirstDef.version,
     params: {
       evalSize: c.data.evalSize,
       checkpointEvery: c.train.checkpointEvery,
@@ -63,3 +64,6 @@ export async function firstTrajectoriesStep(ctx: StepContext, c: Config, inputs:
     };
   });
 }
+
+/** The `trajectoriesFirst` step in the registry (activities/steps/registry.ts). */
+export const trajectoriesFirstDef = defineStep({ version: '1', label: () => 'trajectories/first', run: firstTrajectoriesStep });

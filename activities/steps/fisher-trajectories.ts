@@ -1,20 +1,21 @@
 /**
  * The `trajectories/fisher` step: per-token Fisher information trajectories along each basis
- * vector, F_b(x, θ_t) = d1(x, b_j, θ_t)² at t = 0 … T (core/fisher.ts), assembled from the
+ * vector, F_b(x, θ_t) = d1(x, b_j, θ_t)² at t = 0 … T (core/attribution/fisher.ts), assembled from the
  * `fisher` chunks. Output fisher.safetensors, tensors vector_<jjjj>: [token, T + 1].
  */
 import { decodeSafetensors, encodeSafetensors, type Tensor } from '../../artifacts/index.ts';
 import type { Config } from '../../config/schema.ts';
 import { evalTokenCount } from '../../core/data.ts';
-import { intervalCount } from '../../workflows/plan.ts';
-import { readInput, runStep, type StepContext, type StepResult } from '../context.ts';
+import { intervalCount } from '../../pipeline/plan.ts';
+import { readInput, runStep, type StepContext, type StepResult } from './context.ts';
+import { defineStep } from './define.ts';
 import { familyTensorName } from './families.ts';
-import { f32, STEP_VERSIONS } from './io.ts';
+import { f32 } from './io.ts';
 
 export async function fisherTrajectoriesStep(ctx: StepContext, c: Config, inputs: { fisher: string[] }): Promise<StepResult> {
   const spec = {
     step: 'trajectories-fisher',
-    version: STEP_VERSIONS.trajectoriesFisher,
+    version: trajectoriesFisherDef.version,
     params: {
       evalSize: c.data.evalSize,
       checkpointEvery: c.train.checkpointEvery,
@@ -67,3 +68,6 @@ export async function fisherTrajectoriesStep(ctx: StepContext, c: Config, inputs
     };
   });
 }
+
+/** The `trajectoriesFisher` step in the registry (activities/steps/registry.ts). */
+export const trajectoriesFisherDef = defineStep({ version: '1', label: () => 'trajectories/fisher', run: fisherTrajectoriesStep });

@@ -1,17 +1,18 @@
 /**
  * The `fisher` step: per-token Fisher information along the basis, F_b(x, θ_t) = d1(x, b, θ_t)²
- * (core/fisher.ts), at the checkpoints of one POLCA chunk. Chunk s covers the checkpoints that
+ * (core/attribution/fisher.ts), at the checkpoints of one POLCA chunk. Chunk s covers the checkpoints that
  * start its intervals; the last chunk also the final checkpoint, so the chunks together cover
  * t = 0 … T once. Output `fisher.safetensors`: `checkpoint` [k] (int32, checkpoint indices) and
  * `fisher` [k, m, n] (float32).
  */
 import { encodeSafetensors, stepKey } from '../../artifacts/index.ts';
 import type { Config } from '../../config/schema.ts';
-import { basisFisher } from '../../core/fisher.ts';
-import { checkpointIterations } from '../../core/schedule.ts';
-import { segmentCount, segmentIntervals } from '../../workflows/plan.ts';
-import { runStep, type StepContext, type StepResult, yieldNow } from '../context.ts';
-import { backend, chunkKeyParams, evaluationModel, loadBasis, loadChunkCheckpoints, STEP_VERSIONS } from './io.ts';
+import { basisFisher } from '../../core/attribution/fisher.ts';
+import { checkpointIterations } from '../../core/train/schedule.ts';
+import { segmentCount, segmentIntervals } from '../../pipeline/plan.ts';
+import { runStep, type StepContext, type StepResult, yieldNow } from './context.ts';
+import { defineStep } from './define.ts';
+import { backend, chunkKeyParams, evaluationModel, loadBasis, loadChunkCheckpoints } from './io.ts';
 import { loadRows, saveRows } from './row-scratch.ts';
 
 /** Checkpoint indices of chunk s: the starts of its intervals, and T itself for the last chunk. */
@@ -32,7 +33,7 @@ export async function fisherStep(
   const its = checkpointIterations(c.train);
   const spec = {
     step: 'fisher',
-    version: STEP_VERSIONS.fisher,
+    version: fisherDef.version,
     params: {
       ...chunkKeyParams(c),
       checkpoints: [cpIdx[0], cpIdx[cpIdx.length - 1] + 1],
@@ -44,7 +45,7 @@ export async function fisherStep(
       ...(inputs.prevTrain ? { prevTrain: inputs.prevTrain } : {}),
     },
   };
-  return runStep(ctx, `fisher/${s}`, spec, async () => {
+  return runStep(ctx, fisherDef.label(c, s, inputs), spec, async () => {
     await backend(c);
     const cps = await loadChunkCheckpoints(ctx, c, s, inputs);
     const basis = await loadBasis(ctx, inputs.basis);
@@ -87,3 +88,6 @@ export async function fisherStep(
     };
   });
 }
+
+/** The `fisher` step in the registry (activities/steps/registry.ts). */
+export const fisherDef = defineStep({ version: '1', label: (_c, s, _inputs) => `fisher/${s}`, run: fisherStep });

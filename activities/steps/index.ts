@@ -1,8 +1,9 @@
 /**
  * The experiment's steps as plain functions of (context, config, input keys), one file each: each
  * loads its inputs from the store, calls the numerics in core/, and writes its outputs
- * (docs/artifacts.md). The Temporal activities (activities/index.ts) and the in-process runner
- * (activities/local.ts) share them.
+ * (docs/artifacts.md). activities/steps/registry.ts lists them; the Temporal activities
+ * (activities/index.ts), the compute threads and the in-process runner (activities/local.ts) are
+ * derived from it.
  *
  * Segments: segment s trains iterations (s·E, (s+1)·E] with E = basis.every (segment 0 also
  * holds checkpoint 0). Basis extension s is computed at θ_{(s+1)·E}, the end of segment s. POLCA
@@ -27,10 +28,10 @@ export { fisherTrajectoriesStep } from './fisher-trajectories.ts';
 export { lcaStep } from './lca.ts';
 export { DEFAULT_LCA_PARAMS, lcaParamsStep } from './lca-params.ts';
 export { lcaTrajectoriesStep } from './lca-trajectories.ts';
-export { STEP_VERSIONS } from './io.ts';
 export { polcaStep } from './polca.ts';
 export { protocolStep } from './protocol.ts';
 export { tagsStep } from './tags.ts';
+export { STEP_VERSIONS, STEPS, type StepName, type Steps } from './registry.ts';
 export { reportStep, saveRun } from './report.ts';
 export { trainStep } from './train.ts';
 export { trajectoriesStep } from './trajectories.ts';

@@ -5,8 +5,8 @@
  * missing and ends with the same bytes as an uninterrupted run.
  */
 import { decodeSafetensors, encodeSafetensors, type Tensor } from '../../artifacts/index.ts';
-import type { PolcaIntervalResult } from '../../core/polca.ts';
-import { type StepContext, scratchPath } from '../context.ts';
+import type { PolcaIntervalResult } from '../../core/attribution/polca.ts';
+import type { StepContext } from './context.ts';
 
 export interface IntervalResults {
   variant: string;
@@ -56,11 +56,11 @@ export function decodeIntervalResults(bytes: Uint8Array): IntervalResults[] {
   });
 }
 
-const path = (key: string, interval: number) => scratchPath(key, `interval-${String(interval).padStart(8, '0')}.safetensors`);
+const name = (interval: number) => `interval-${String(interval).padStart(8, '0')}.safetensors`;
 
 /** The stored results of `interval`, or undefined when there are none (or they cannot be read). */
 export async function loadIntervalResults(ctx: StepContext, key: string, interval: number): Promise<IntervalResults[] | undefined> {
-  const raw = await ctx.store.backend.getObject(path(key, interval));
+  const raw = await ctx.store.getScratch(key, name(interval));
   if (!raw) return undefined;
   try {
     return decodeIntervalResults(raw);
@@ -70,5 +70,5 @@ export async function loadIntervalResults(ctx: StepContext, key: string, interva
 }
 
 export async function saveIntervalResults(ctx: StepContext, key: string, interval: number, results: IntervalResults[]): Promise<void> {
-  await ctx.store.backend.putObject(path(key, interval), encodeIntervalResults(results));
+  await ctx.store.putScratch(key, name(interval), encodeIntervalResults(results));
 }

@@ -4,34 +4,12 @@
  */
 import { type ColumnType, type ColumnValues, decodeSafetensors, encodeParquet, type Tensor } from '../../artifacts/index.ts';
 import type { Config } from '../../config/schema.ts';
-import { initBackend } from '../../core/backend.ts';
+import { initBackend } from '../../core/model/backend.ts';
 import { makeData, modelShape, taskKeyParams } from '../../core/data.ts';
 import { sliceSequences } from '../../core/tasks/task.ts';
-import { makeTokenLossModel } from '../../core/token-loss-model.ts';
-import type { TrainState } from '../../core/train.ts';
-import { readInput, type StepContext } from '../context.ts';
-
-/** Code versions: bump one when that step's output for the same inputs changes. */
-export const STEP_VERSIONS = {
-  data: '1',
-  train: '3',
-  basis: '5',
-  polca: '4',
-  trajectories: '1',
-  cluster: '2',
-  capture: '1',
-  protocol: '1',
-  report: '2',
-  trajectoriesFirst: '1',
-  fisher: '1',
-  trajectoriesFisher: '1',
-  lcaParams: '1',
-  lca: '1',
-  trajectoriesLca: '1',
-  tags: '1',
-  ablate: '1',
-  ablation: '1',
-} as const;
+import { makeTokenLossModel } from '../../core/model/token-loss-model.ts';
+import type { TrainState } from '../../core/train/train.ts';
+import { readInput, type StepContext } from './context.ts';
 
 export const f32 = (data: Float32Array, shape: number[]): Tensor => ({
   dtype: 'F32',

@@ -1,16 +1,17 @@
 /**
  * The `lca-params` step: the P parameters the LCA family allocates the loss change to, the P
- * largest |θ_i| at the final checkpoint, ties broken by the lower flat index (core/lca.ts
+ * largest |θ_i| at the final checkpoint, ties broken by the lower flat index (core/attribution/lca.ts
  * `selectLcaParams`). Output `lca-params.parquet`: rank, index (flat), name (layout tensor),
  * element (index within that tensor), value (θ_i at the final checkpoint).
  */
 import { modelShape, taskKeyParams } from '../../core/data.ts';
 import { decodeParquet } from '../../artifacts/index.ts';
 import type { Config } from '../../config/schema.ts';
-import { type LcaParam, selectLcaParams } from '../../core/lca.ts';
-import { paramLayout } from '../../core/layout.ts';
-import { BadInputError, readInput, runStep, type StepContext, type StepResult } from '../context.ts';
-import { loadState, parquet, STEP_VERSIONS } from './io.ts';
+import { type LcaParam, selectLcaParams } from '../../core/attribution/lca.ts';
+import { paramLayout } from '../../core/model/layout.ts';
+import { BadInputError, readInput, runStep, type StepContext, type StepResult } from './context.ts';
+import { defineStep } from './define.ts';
+import { loadState, parquet } from './io.ts';
 
 /** The paper's baseline: LCA on the 50 largest-magnitude parameters. */
 export const DEFAULT_LCA_PARAMS = 50;
@@ -27,7 +28,7 @@ export async function lcaParamsStep(
   }
   const spec = {
     step: 'lca-params',
-    version: STEP_VERSIONS.lcaParams,
+    version: lcaParamsDef.version,
     params: { model: c.model, ...taskKeyParams(c), lcaParams },
     inputs: { train: inputs.train },
   };
@@ -66,3 +67,6 @@ export async function loadLcaParams(ctx: StepContext, key: string): Promise<LcaP
   });
   return Array.from(index, (ix, i) => ({ index: ix, name: name[i], element: element[i], value: value[i] }));
 }
+
+/** The `lcaParams` step in the registry (activities/steps/registry.ts). */
+export const lcaParamsDef = defineStep({ version: '1', label: () => 'lca-params', run: lcaParamsStep });

@@ -1,5 +1,5 @@
 /**
- * The `trajectories/lca` step: LCA trajectories LCA_i(x, t) per selected parameter (core/lca.ts),
+ * The `trajectories/lca` step: LCA trajectories LCA_i(x, t) per selected parameter (core/attribution/lca.ts),
  * assembled from the `lca` chunks. Output lca.safetensors, tensors param_<iiii>: [token, T] with
  * i the parameter's rank in the selection, and lca-params.parquet, the selection itself (a copy
  * of the `lca-params` step's table: rank, index, name, element, value).
@@ -7,16 +7,17 @@
 import { decodeSafetensors, encodeSafetensors, type Tensor } from '../../artifacts/index.ts';
 import type { Config } from '../../config/schema.ts';
 import { evalTokenCount } from '../../core/data.ts';
-import { intervalCount } from '../../workflows/plan.ts';
-import { readInput, runStep, type StepContext, type StepResult } from '../context.ts';
+import { intervalCount } from '../../pipeline/plan.ts';
+import { readInput, runStep, type StepContext, type StepResult } from './context.ts';
+import { defineStep } from './define.ts';
 import { familyTensorName } from './families.ts';
-import { f32, STEP_VERSIONS } from './io.ts';
+import { f32 } from './io.ts';
 import { loadLcaParams } from './lca-params.ts';
 
 export async function lcaTrajectoriesStep(ctx: StepContext, c: Config, inputs: { lcaParams: string; lca: string[] }): Promise<StepResult> {
   const spec = {
     step: 'trajectories-lca',
-    version: STEP_VERSIONS.trajectoriesLca,
+    version: trajectoriesLcaDef.version,
     params: {
       evalSize: c.data.evalSize,
       checkpointEvery: c.train.checkpointEvery,
@@ -78,3 +79,6 @@ export async function lcaTrajectoriesStep(ctx: StepContext, c: Config, inputs: {
     };
   });
 }
+
+/** The `trajectoriesLca` step in the registry (activities/steps/registry.ts). */
+export const trajectoriesLcaDef = defineStep({ version: '1', label: () => 'trajectories/lca', run: lcaTrajectoriesStep });

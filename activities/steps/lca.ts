@@ -1,5 +1,5 @@
 /**
- * The `lca` step: Loss Change Allocation to the selected parameters (core/lca.ts) for the
+ * The `lca` step: Loss Change Allocation to the selected parameters (core/attribution/lca.ts) for the
  * intervals of one POLCA chunk (those starting in [s·E, (s+1)·E)). The derivatives at each
  * checkpoint are computed once and shared by the two intervals that meet there. Output
  * `lca.safetensors`: `interval` [count] (int32), `lca` [count, P, n] (float32, LCA_i(x, t) with i
@@ -8,11 +8,12 @@
  */
 import { encodeSafetensors, stepKey } from '../../artifacts/index.ts';
 import type { Config } from '../../config/schema.ts';
-import { lcaInterval, type ParamGradients } from '../../core/lca.ts';
-import { checkpointIterations } from '../../core/schedule.ts';
-import { segmentIntervals } from '../../workflows/plan.ts';
-import { runStep, type StepContext, type StepResult, yieldNow } from '../context.ts';
-import { backend, chunkKeyParams, evaluationModel, loadChunkCheckpoints, STEP_VERSIONS } from './io.ts';
+import { lcaInterval, type ParamGradients } from '../../core/attribution/lca.ts';
+import { checkpointIterations } from '../../core/train/schedule.ts';
+import { segmentIntervals } from '../../pipeline/plan.ts';
+import { runStep, type StepContext, type StepResult, yieldNow } from './context.ts';
+import { defineStep } from './define.ts';
+import { backend, chunkKeyParams, evaluationModel, loadChunkCheckpoints } from './io.ts';
 import { loadLcaParams } from './lca-params.ts';
 import { loadRows, saveRows } from './row-scratch.ts';
 
@@ -26,7 +27,7 @@ export async function lcaStep(
   const its = checkpointIterations(c.train);
   const spec = {
     step: 'lca',
-    version: STEP_VERSIONS.lca,
+    version: lcaDef.version,
     params: {
       ...chunkKeyParams(c),
       intervals: [first, first + count],
@@ -38,7 +39,7 @@ export async function lcaStep(
       lcaParams: inputs.lcaParams,
     },
   };
-  return runStep(ctx, `lca/${s}`, spec, async () => {
+  return runStep(ctx, lcaDef.label(c, s, inputs), spec, async () => {
     await backend(c);
     const cps = await loadChunkCheckpoints(ctx, c, s, inputs);
     const sel = await loadLcaParams(ctx, inputs.lcaParams);
@@ -113,3 +114,6 @@ export async function lcaStep(
     };
   });
 }
+
+/** The `lca` step in the registry (activities/steps/registry.ts). */
+export const lcaDef = defineStep({ version: '1', label: (_c, s, _inputs) => `lca/${s}`, run: lcaStep });

@@ -1,12 +1,13 @@
-/** The `polca` step: POLCA for one chunk of checkpoint intervals (core/polca.ts). */
+/** The `polca` step: POLCA for one chunk of checkpoint intervals (core/attribution/polca.ts). */
 import { stepKey } from '../../artifacts/index.ts';
 import type { Config, PolcaVariant } from '../../config/schema.ts';
-import { type Derivatives, type PolcaIntervalResult, polcaInterval } from '../../core/polca.ts';
-import { checkpointIterations } from '../../core/schedule.ts';
-import { segmentIntervals } from '../../workflows/plan.ts';
-import { runStep, type StepContext, type StepResult, yieldNow } from '../context.ts';
+import { type Derivatives, type PolcaIntervalResult, polcaInterval } from '../../core/attribution/polca.ts';
+import { checkpointIterations } from '../../core/train/schedule.ts';
+import { segmentIntervals } from '../../pipeline/plan.ts';
+import { runStep, type StepContext, type StepResult, yieldNow } from './context.ts';
+import { defineStep } from './define.ts';
 import { loadIntervalResults, saveIntervalResults } from './interval-results.ts';
-import { backend, chunkKeyParams, concat, evaluationModel, loadBasis, loadChunkCheckpoints, parquet, STEP_VERSIONS } from './io.ts';
+import { backend, chunkKeyParams, concat, evaluationModel, loadBasis, loadChunkCheckpoints, parquet } from './io.ts';
 
 const VARIANTS_FROM_DERIVATIVES = ['paper', 'exact-curvature'] as const;
 
@@ -25,7 +26,7 @@ export async function polcaStep(
   const its = checkpointIterations(c.train);
   const spec = {
     step: 'polca',
-    version: STEP_VERSIONS.polca,
+    version: polcaDef.version,
     params: {
       ...chunkKeyParams(c),
       polca: c.polca,
@@ -38,7 +39,7 @@ export async function polcaStep(
       ...(inputs.prevTrain ? { prevTrain: inputs.prevTrain } : {}),
     },
   };
-  return runStep(ctx, `polca/${s}`, spec, async () => {
+  return runStep(ctx, polcaDef.label(c, s, inputs), spec, async () => {
     await backend(c);
     const cps = await loadChunkCheckpoints(ctx, c, s, inputs);
     const basis = await loadBasis(ctx, inputs.basis);
@@ -197,3 +198,6 @@ export async function polcaStep(
     };
   });
 }
+
+/** The `polca` step in the registry (activities/steps/registry.ts). */
+export const polcaDef = defineStep({ version: '4', label: (_c, s, _inputs) => `polca/${s}`, run: polcaStep });

@@ -1,15 +1,17 @@
 /**
  * The `protocol` step: the published evaluation protocol on one trajectory set (a family, or
- * one member of it: a basis vector, a parameter) — core/protocol.ts. The filters for
+ * one member of it: a basis vector, a parameter) — core/cluster/protocol.ts. The filters for
  * decomposition families, HDBSCAN on the raw trajectories of the kept tokens with settings
  * relative to the token count, each cluster's carry reading with the top-1 carry cluster under
  * the place rule, and each cluster's breakthrough time. Computed next to the `cluster` reading,
  * never instead of it. Tables: docs/artifacts.md.
  */
+import { DATA_TABLES } from '../../artifacts/tables.ts';
 import { decodeParquet, decodeSafetensors } from '../../artifacts/index.ts';
 import type { Config, ProtocolFamily } from '../../config/schema.ts';
-import { evalTokenCount, taskOf } from '../../core/data.ts';
-import { hdbscan } from '../../core/hdbscan.ts';
+import { evalTokenCount } from '../../core/data.ts';
+import { taskReads } from '../../core/tasks/specs.ts';
+import { hdbscan } from '../../core/cluster/hdbscan.ts';
 import {
   breakthroughTime,
   cumulative,
@@ -18,13 +20,14 @@ import {
   relativeHdbscanSettings,
   rowSums,
   topCarryCluster,
-} from '../../core/protocol.ts';
-import { checkpointIterations } from '../../core/schedule.ts';
-import { clusterCurves, deltaTrajectories, lossTrajectories } from '../../core/trajectories.ts';
-import { intervalCount, type ProtocolTarget } from '../../workflows/plan.ts';
-import { readInput, runStep, type StepContext, type StepResult, yieldNow } from '../context.ts';
+} from '../../core/cluster/protocol.ts';
+import { checkpointIterations } from '../../core/train/schedule.ts';
+import { clusterCurves, deltaTrajectories, lossTrajectories } from '../../core/attribution/trajectories.ts';
+import { intervalCount, type ProtocolTarget } from '../../pipeline/plan.ts';
+import { readInput, runStep, type StepContext, type StepResult, yieldNow } from './context.ts';
+import { defineStep } from './define.ts';
 import { type BaselineFamily, loadFamilyTrajectories } from './families.ts';
-import { parquet, STEP_VERSIONS } from './io.ts';
+import { parquet } from './io.ts';
 
 /** Families whose trajectories decompose the loss change: the filters apply to them. */
 export const DECOMPOSITION_FAMILIES: readonly ProtocolFamily[] = ['polca', 'polca-first', 'lca'];
@@ -62,7 +65,7 @@ export async function protocolStep(
   const hiddenAfter = c.protocol.hiddenAfter ?? timing.hiddenAfter;
   const spec = {
     step: 'protocol',
-    version: STEP_VERSIONS.protocol,
+    version: protocolDef.version,
     params: {
       protocol: { ...protocolParams, lag, hiddenAfter },
       family: target.family,
@@ -95,13 +98,13 @@ export async function protocolStep(
       });
       clusters = res.nClusters;
     }
-    // The carry reading where the task has carries (arithmetic); for another task every token
+    // The carry reading where the task asks for it (arithmetic); for another task every token
     // reads as no carry, so no cluster qualifies and the carry columns are left out.
-    const hasCarry = taskOf(c).skillColumns.includes('carry');
+    const hasCarry = taskReads(c).carry;
     let digit: Int32Array = new Int32Array(n);
     let carry: Int32Array = new Int32Array(n);
     if (hasCarry) {
-      const tok = await decodeParquet(await readInput(ctx, inputs.data, 'tokens.parquet'), ['digit', 'carry']);
+      const tok = await decodeParquet(await readInput(ctx, inputs.data, DATA_TABLES.tokens), ['digit', 'carry']);
       digit = tok.digit as Int32Array;
       carry = Int32Array.from(tok.carry as boolean[], (b) => (b ? 1 : 0));
     }
@@ -192,3 +195,6 @@ export async function protocolStep(
     };
   });
 }
+
+/** The `protocol` step in the registry (activities/steps/registry.ts). */
+export const protocolDef = defineStep({ version: '1', label: (_c, target, _inputs) => target.name, run: protocolStep });

@@ -1,19 +1,21 @@
 /**
  * The `tags` step: one protocol clustering (a basis vector's POLCA, or the loss) read against
- * part-of-speech tags the paper's way (core/tag-reading.ts): each cluster's smallest tag sets
+ * part-of-speech tags the paper's way (core/cluster/tag-reading.ts): each cluster's smallest tag sets
  * covering the coverage share at the target and its 3 predecessors, whether it is simply
  * labelled, the count chance gives under shuffled tags, and — for reading by eye, as the paper
  * did — each cluster's most frequent target words, mean curve and the contexts of the 10 tokens
  * nearest its medoid. Tables: docs/artifacts.md.
  */
+import { DATA_TABLES } from '../../artifacts/tables.ts';
 import { decodeParquet } from '../../artifacts/index.ts';
 import type { Config } from '../../config/schema.ts';
-import { clusterTagLabels, medoidNeighbours, shuffledSimpleCount } from '../../core/tag-reading.ts';
+import { clusterTagLabels, medoidNeighbours, shuffledSimpleCount } from '../../core/cluster/tag-reading.ts';
 import { TAG_POSITIONS } from '../../core/tasks/english-spec.ts';
-import { clusterCurves } from '../../core/trajectories.ts';
-import type { TagTarget } from '../../workflows/plan.ts';
-import { readInput, runStep, type StepContext, type StepResult, yieldNow } from '../context.ts';
-import { parquet, STEP_VERSIONS } from './io.ts';
+import { clusterCurves } from '../../core/attribution/trajectories.ts';
+import type { TagTarget } from '../../pipeline/plan.ts';
+import { readInput, runStep, type StepContext, type StepResult, yieldNow } from './context.ts';
+import { defineStep } from './define.ts';
+import { parquet } from './io.ts';
 import { rowsOf } from './protocol.ts';
 
 /** Contexts shown per cluster, and target words listed. */
@@ -31,7 +33,7 @@ export async function tagsStep(
   const o = tagSettings(c);
   const spec = {
     step: 'tags',
-    version: STEP_VERSIONS.tags,
+    version: tagsDef.version,
     params: { seed: c.seed, tags: o, source: target.source, family: target.family, member: target.member },
     inputs,
   };
@@ -55,7 +57,7 @@ export async function tagsStep(
         hidden.set(cl, Boolean((prot.hidden as boolean[])[i]));
       });
     }
-    const tok = await decodeParquet(await readInput(ctx, inputs.data, 'tokens.parquet'), [...TAG_POSITIONS, 'word', 'context']);
+    const tok = await decodeParquet(await readInput(ctx, inputs.data, DATA_TABLES.tokens), [...TAG_POSITIONS, 'word', 'context']);
     // One code per tag string, shared by the 4 positions (code-unit order).
     const names = [...new Set(TAG_POSITIONS.flatMap((p) => tok[p] as string[]))].sort();
     const code = new Map(names.map((t, i) => [t, i]));
@@ -153,3 +155,6 @@ export async function tagsStep(
     };
   });
 }
+
+/** The `tags` step in the registry (activities/steps/registry.ts). */
+export const tagsDef = defineStep({ version: '1', label: (_c, target, _inputs) => target.name, run: tagsStep });

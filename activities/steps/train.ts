@@ -1,14 +1,15 @@
 /**
- * The `train` step: one training segment (core/train.ts), with a resume point at every checkpoint.
+ * The `train` step: one training segment (core/train/train.ts), with a resume point at every checkpoint.
  * `runSegment` is the segment as a step, shared with the ablated segments (activities/steps/ablate.ts).
  */
 import { modelShape, sequenceShape, taskKeyParams } from '../../core/data.ts';
 import { decodeSafetensors, encodeSafetensors, type StepSpec, stepKey, type Tensor } from '../../artifacts/index.ts';
 import type { Config } from '../../config/schema.ts';
-import { numParams } from '../../core/model.ts';
-import { type EvalRows, exactMatch, initTrainState, type TrainHooks, type TrainState, trainSegment } from '../../core/train.ts';
-import { runStep, scratchPath, type StepContext, type StepResult, yieldNow } from '../context.ts';
-import { backend, f32, iterName, loadState, parquet, STEP_VERSIONS } from './io.ts';
+import { numParams } from '../../core/model/model.ts';
+import { type EvalRows, exactMatch, initTrainState, type TrainHooks, type TrainState, trainSegment } from '../../core/train/train.ts';
+import { runStep, type StepContext, type StepResult, yieldNow } from './context.ts';
+import { defineStep } from './define.ts';
+import { backend, f32, iterName, loadState, parquet } from './io.ts';
 
 /** The key parameters of training segment s (an ablated segment's start from them). */
 export function trainParams(c: Config, s: number) {
@@ -143,7 +144,7 @@ function decodePartial(bytes: Uint8Array): Partial {
 export function trainSpec(c: Config, s: number, inputs: { data: string; prev?: string }) {
   return {
     step: 'train',
-    version: STEP_VERSIONS.train,
+    version: trainDef.version,
     params: trainParams(c, s),
     inputs: {
       data: inputs.data,
@@ -159,7 +160,7 @@ export function trainSpec(c: Config, s: number, inputs: { data: string; prev?: s
  */
 export async function trainStep(ctx: StepContext, c: Config, s: number, inputs: { data: string; prev?: string }): Promise<StepResult> {
   const params = trainParams(c, s);
-  return runSegment(ctx, c, `train/${s}`, trainSpec(c, s, inputs), {
+  return runSegment(ctx, c, trainDef.label(c, s, inputs), trainSpec(c, s, inputs), {
     from: params.from,
     until: params.until,
     start: async () => (inputs.prev ? loadState(ctx, inputs.prev) : initTrainState(c)),
@@ -192,7 +193,8 @@ export async function runSegment(ctx: StepContext, c: Config, name: string, spec
   const params = { from: opts.from, until: opts.until };
   return runStep(ctx, name, spec, async () => {
     const be = await backend(c);
-    const scratch = scratchPath(stepKey(spec), 'partial.safetensors');
+    const key = stepKey(spec);
+    const scratch = 'partial.safetensors';
     let acc: Partial = {
       state: undefined as unknown as TrainState,
       checkpoints: [],
@@ -203,7 +205,7 @@ export async function runSegment(ctx: StepContext, c: Config, name: string, spec
     let resumedFrom: number | undefined;
     // The state at the last checkpoint of an earlier attempt, on whichever worker it ran: written
     // before each heartbeat, so it is at least as recent as the last heartbeated iteration.
-    const raw = await ctx.store.backend.getObject(scratch);
+    const raw = await ctx.store.getScratch(key, scratch);
     const partial = raw ? tryDecodePartial(raw) : undefined;
     // Resume is bit-identical per backend: a resume point made on another backend is not used.
     if (partial && partial.backend === be) {
@@ -235,7 +237,7 @@ export async function runSegment(ctx: StepContext, c: Config, name: string, spec
         // dense schedule would make the writes quadratic in their number, and a retry recomputes
         // the few iterations since the last resume point with the same bytes.
         if (state.step > params.from && state.step < params.until && state.step % c.train.checkpointEvery === 0)
-          await ctx.store.backend.putObject(scratch, encodePartial(acc, be));
+          await ctx.store.putScratch(key, scratch, encodePartial(acc, be));
         ctx.heartbeat({
           phase: 'train',
           done: state.step - params.from,
@@ -292,3 +294,6 @@ export async function runSegment(ctx: StepContext, c: Config, name: string, spec
     };
   });
 }
+
+/** The `train` step in the registry (activities/steps/registry.ts). */
+export const trainDef = defineStep({ version: '3', label: (_c, s, _inputs) => `train/${s}`, run: trainStep });

@@ -1,11 +1,12 @@
-/** The `trajectories` step: per-token loss and POLCA trajectories over all checkpoints (core/trajectories.ts). */
+/** The `trajectories` step: per-token loss and POLCA trajectories over all checkpoints (core/attribution/trajectories.ts). */
 import { decodeParquet, encodeSafetensors, type Tensor } from '../../artifacts/index.ts';
 import type { Config } from '../../config/schema.ts';
 import { evalTokenCount } from '../../core/data.ts';
-import { checkpointIndex, checkpointIterations } from '../../core/schedule.ts';
-import { basisSize, intervalCount } from '../../workflows/plan.ts';
-import { readInput, runStep, type StepContext, type StepResult } from '../context.ts';
-import { f32, parquet, STEP_VERSIONS } from './io.ts';
+import { checkpointIndex, checkpointIterations } from '../../core/train/schedule.ts';
+import { basisSize, intervalCount } from '../../pipeline/plan.ts';
+import { readInput, runStep, type StepContext, type StepResult } from './context.ts';
+import { defineStep } from './define.ts';
+import { f32, parquet } from './io.ts';
 
 /** Per-token trajectories over all checkpoints: loss (T+1 points) and POLCA per basis vector (T points). */
 export async function trajectoriesStep(
@@ -15,7 +16,7 @@ export async function trajectoriesStep(
 ): Promise<StepResult> {
   const spec = {
     step: 'trajectories',
-    version: STEP_VERSIONS.trajectories,
+    version: trajectoriesDef.version,
     params: {
       checkpointEvery: c.train.checkpointEvery,
       ...(c.train.denseCheckpoints ? { denseCheckpoints: c.train.denseCheckpoints } : {}),
@@ -91,3 +92,6 @@ export async function trajectoriesStep(
     };
   });
 }
+
+/** The `trajectories` step in the registry (activities/steps/registry.ts). */
+export const trajectoriesDef = defineStep({ version: '1', label: () => 'trajectories', run: trajectoriesStep });

@@ -177,6 +177,7 @@ export const arithmeticTask: Task<ArithmeticConfig> = {
   isDefault: () => true,
   shape: () => ({ ...ARITHMETIC_SHAPE }),
   skillColumns: ['digit', 'carry', 'value'],
+  reads: { digitPlaces: true, carry: true, tags: false },
   makeData(settings: TaskSettings<ArithmeticConfig>): TaskData {
     const { evalExamples, hessianExamples, evalSet } = makeSplits(settings);
     const all = [...evalExamples, ...hessianExamples];

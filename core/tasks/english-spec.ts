@@ -36,4 +36,5 @@ export const englishSpec: TaskSpec<EnglishConfig> = {
   isDefault: () => false,
   shape: (t) => ({ vocabSize: t.vocabSize, contextLength: t.contextLength, outputsPerSequence: t.contextLength }),
   skillColumns: [...TAG_POSITIONS, 'freq_band', 'position'],
+  reads: { digitPlaces: false, carry: false, tags: true },
 };

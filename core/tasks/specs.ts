@@ -4,8 +4,8 @@
  * with their data.
  */
 import { arithmeticTask } from './arithmetic.ts';
-import { englishSpec, TAG_POSITIONS } from './english-spec.ts';
-import type { TaskSpec } from './task.ts';
+import { englishSpec } from './english-spec.ts';
+import type { TaskReadings, TaskSpec } from './task.ts';
 
 export const TASK_SPECS = { arithmetic: arithmeticTask, english: englishSpec } as const;
 export const TASK_NAMES = Object.keys(TASK_SPECS) as (keyof typeof TASK_SPECS)[];
@@ -19,8 +19,7 @@ export function getTaskSpec(name: string): TaskSpec {
   return t;
 }
 
-/** True when a config's task labels tokens with part-of-speech tags (English): its clusters are read against them. */
-export function hasTagReading(c: { task?: { name: string } }): boolean {
-  const cols = getTaskSpec(c.task?.name ?? DEFAULT_TASK).skillColumns;
-  return TAG_POSITIONS.every((p) => cols.includes(p));
+/** What a config's task reads of its clusterings (TaskReadings): the one way the plan, the steps and the report ask. */
+export function taskReads(c: { task?: { name: string } }): TaskReadings {
+  return getTaskSpec(c.task?.name ?? DEFAULT_TASK).reads;
 }

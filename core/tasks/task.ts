@@ -5,7 +5,7 @@
  *    sequence) and T, the number of evaluated next-token predictions per sequence. The evaluated
  *    positions are always the last T of the L positions (arithmetic: the 4 answer digits at
  *    positions 7–10 of 11; language modelling: T = L, every next-token prediction), so the model's
- *    last block computes queries only there (core/model.ts `queryPositions`);
+ *    last block computes queries only there (core/model/model.ts `queryPositions`);
  *  - its data, a pure function of (seed, data sizes, task settings): the evaluation set X (whose
  *    n·T tokens POLCA decomposes), the Hessian sample S, and the training batch of every step;
  *  - per-token label columns for reading clusters (tokens.parquet), and the names of those that
@@ -76,6 +76,22 @@ export interface TaskSpec<C extends { name: string } = { name: string }> {
   shape(config: C): SequenceShape;
   /** Columns of tokens.parquet that are skills (read against clusters), integer-coded. */
   readonly skillColumns: readonly string[];
+  /** What the pipeline reads of the task's clusterings besides its skills over all tokens (core/tasks/specs.ts `taskReads`). */
+  readonly reads: TaskReadings;
+}
+
+/**
+ * The readings a task asks for, each backed by its label columns (checked in
+ * tests/unit/task-shapes.test.ts). The one place the pipeline, the steps and the report learn
+ * what a task reads (core/tasks/specs.ts `taskReads`).
+ */
+export interface TaskReadings {
+  /** Skills read within each digit place too (the cluster step's per-scope table; digit, carry and value columns). */
+  readonly digitPlaces: boolean;
+  /** The published protocol's carry reading of each clustering (digit and carry columns). */
+  readonly carry: boolean;
+  /** Part-of-speech readings of the protocol's and polca's clusterings (the `tags` steps and the tag report; the tag columns). */
+  readonly tags: boolean;
 }
 
 /** A task: its spec and its data. */
@@ -112,7 +128,7 @@ export function checkSequences(shape: SequenceShape, s: Sequences): void {
 }
 
 /**
- * A label column as integer codes for reading clusters (core/skills.ts): integers as they are,
+ * A label column as integer codes for reading clusters (core/cluster/skills.ts): integers as they are,
  * booleans as 0/1, strings as their rank among the column's distinct values (code-unit order).
  */
 export function labelCodes(name: string, values: ArrayLike<number> | ArrayLike<boolean> | ArrayLike<string>): Int32Array {

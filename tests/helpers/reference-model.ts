@@ -1,5 +1,5 @@
 /**
- * An independent float64 implementation of the transformer of core/model.ts, written from the
+ * An independent float64 implementation of the transformer of core/model/model.ts, written from the
  * documented flat layout (it walks θ in the documented order and never calls paramLayout) and
  * from TransformerLens' definitions: pre-LayerNorm blocks, causal attention, gelu_new, final
  * LayerNorm, unembedding; cross-entropy of the T evaluated tokens of each sequence (its last T
@@ -37,7 +37,7 @@ interface Layer {
   bout: number;
 }
 
-/** Offsets of every tensor, read in the order the header of core/model.ts documents. */
+/** Offsets of every tensor, read in the order the header of core/model/model.ts documents. */
 export function referenceOffsets(m: RefModelConfig) {
   const D = m.dModel;
   const M = m.dMlp;
@@ -196,7 +196,7 @@ export function referenceMeanLoss(m: RefModelConfig, theta: ArrayLike<number>, s
 /**
  * The same model in float64 along a line θ(s) = θ + s·u: every scalar is carried as
  * (value, d/ds, d²/ds²) with the ordinary rules of differentiation, written independently of
- * core/jet.ts (GELU differentiated in its tanh form, softmax by the quotient rule on exponentials,
+ * core/model/jet.ts (GELU differentiated in its tanh form, softmax by the quotient rule on exponentials,
  * the cross-entropy by the derivatives of log Σ exp). Returns, per output token, ℓ, dℓ/ds and
  * d²ℓ/ds² at s = 0, exact up to float64 rounding.
  */

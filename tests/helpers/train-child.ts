@@ -3,8 +3,8 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { resolveConfig } from '../../config/index.ts';
-import { initBackend } from '../../core/backend.ts';
-import { initTrainState, type TrainState, trainSegment } from '../../core/train.ts';
+import { initBackend } from '../../core/model/backend.ts';
+import { initTrainState, type TrainState, trainSegment } from '../../core/train/train.ts';
 
 const [, , from, until, out] = process.argv;
 const config = resolveConfig({ preset: 'tiny' });

@@ -16,13 +16,13 @@ import { loadCheckpoints, loadState } from '../../activities/steps/io.ts';
 import { ArtifactStore, decodeParquet, decodeSafetensors, LocalBackend } from '../../artifacts/index.ts';
 import { resolveConfig } from '../../config/index.ts';
 import type { BasisKind } from '../../config/schema.ts';
-import { extendBasis, orthonormalityError } from '../../core/basis.ts';
-import { shuffledOrder } from '../../core/basis-order.ts';
+import { extendBasis, orthonormalityError } from '../../core/basis/basis.ts';
+import { shuffledOrder } from '../../core/basis/basis-order.ts';
 import { modelShape } from '../../core/data.ts';
 import { encodeSequences, makeSplits } from '../../core/tasks/arithmetic.ts';
 import { dot } from '../../core/linalg.ts';
-import { makeTokenLossModel } from '../../core/token-loss-model.ts';
-import type { ExperimentResult } from '../../workflows/dag.ts';
+import { makeTokenLossModel } from '../../core/model/token-loss-model.ts';
+import type { ExperimentResult } from '../../pipeline/dag.ts';
 
 const store = new ArtifactStore(new LocalBackend(mkdtempSync(join(tmpdir(), 'polca-basis-kinds-'))));
 const config = (kind?: BasisKind) =>

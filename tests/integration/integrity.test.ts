@@ -24,7 +24,7 @@ import { S3Backend } from '../../artifacts/s3.ts';
 import { downloadArtifacts } from '../../cli/artifacts.ts';
 import { verifyRun } from '../../cli/verify.ts';
 import { resolveConfig } from '../../config/index.ts';
-import type { ExperimentResult } from '../../workflows/dag.ts';
+import type { ExperimentResult } from '../../pipeline/dag.ts';
 import { polcaBin, type RunJson, root, sandbox, start } from '../../bench/experiment.ts';
 import { getTestServices, type TestServices } from '../helpers/services.ts';
 

@@ -1,5 +1,5 @@
 /**
- * Ablating directions during training (core/ablate.ts) and its reading (core/ablation-reading.ts):
+ * Ablating directions during training (core/train/ablate.ts) and its reading (core/train/ablation-reading.ts):
  * the projected run never moves along A (to one float32 rounding, at every checkpoint of a segment);
  * one projected step is θ + (I − AAᵀ)Δθ of an independent float64 AdamW, with the moments of the
  * full gradient; with A empty the run is the unablated one bit for bit; on a toy quadratic where
@@ -13,7 +13,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
-import { type Progress, type StepContext, scratchPath } from '../../activities/context.ts';
+import type { Progress, StepContext } from '../../activities/steps/context.ts';
 import { ablateSpec, ablateStep } from '../../activities/steps/ablate.ts';
 import { dataStep } from '../../activities/steps/data.ts';
 import { ArtifactStore, decodeParquet, decodeSafetensors, LocalBackend, stepKey } from '../../artifacts/index.ts';
@@ -28,13 +28,13 @@ import {
   projectOff,
   randomDirections,
   roundingBound,
-} from '../../core/ablate.ts';
-import { readAblation, summariseAblation, type TokenGroup } from '../../core/ablation-reading.ts';
-import { initBackend } from '../../core/backend.ts';
+} from '../../core/train/ablate.ts';
+import { readAblation, summariseAblation, type TokenGroup } from '../../core/train/ablation-reading.ts';
+import { initBackend } from '../../core/model/backend.ts';
 import { modelShape } from '../../core/data.ts';
-import { decayMask, numParams } from '../../core/model.ts';
-import { randomBlock } from '../../core/random-basis.ts';
-import { adamwStep, cloneState, initTrainState, type TrainState, trainSegment } from '../../core/train.ts';
+import { decayMask, numParams } from '../../core/model/model.ts';
+import { randomBlock } from '../../core/basis/random-basis.ts';
+import { adamwStep, cloneState, initTrainState, type TrainState, trainSegment } from '../../core/train/train.ts';
 import { ablationFigures, ablationHtml, ablationMetrics } from '../../report/ablation.ts';
 import { ablationSummaryLine } from '../../report/ablation-line.ts';
 import { renderSvg } from '../../report/render.ts';
@@ -407,9 +407,7 @@ describe('the ablate step', () => {
           /interrupted at 30/,
         );
       if (i === 1) {
-        const raw = await store.backend.getObject(
-          scratchPath(stepKey(ablateSpec(c, 'random', 0, { data: data.key })), 'partial.safetensors'),
-        );
+        const raw = await store.getScratch(stepKey(ablateSpec(c, 'random', 0, { data: data.key })), 'partial.safetensors');
         assert.ok(raw, 'a resume point');
         partialAnchor = decodeSafetensors(raw).tensors.ablate_anchor?.data as Float64Array | undefined;
       }

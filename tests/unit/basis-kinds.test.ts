@@ -7,7 +7,7 @@
  * factor), and the basis step of the random kind (bytes equal for equal seeds, different otherwise).
  * Also: Algorithm 1's key is unchanged by the new field.
  */
-import { STEP_VERSIONS } from '../../activities/steps/io.ts';
+import { STEP_VERSIONS } from '../../activities/steps/registry.ts';
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,14 +16,14 @@ import { describe, test } from 'node:test';
 import { basisSpec, basisStep } from '../../activities/steps/basis.ts';
 import { ArtifactStore, decodeParquet, decodeSafetensors, LocalBackend, stepKey } from '../../artifacts/index.ts';
 import { resolveConfig } from '../../config/index.ts';
-import { orthonormalityError } from '../../core/basis.ts';
-import { shuffledOrder } from '../../core/basis-order.ts';
+import { orthonormalityError } from '../../core/basis/basis.ts';
+import { shuffledOrder } from '../../core/basis/basis-order.ts';
 import { dot, symmetricEigen } from '../../core/linalg.ts';
-import { foldSketch, sketchBasis, trajectoryRows } from '../../core/pca-basis.ts';
-import { adamStabilityLimit, extendPreconditioned, preconditionerSqrt } from '../../core/preconditioned-basis.ts';
-import { randomBlock } from '../../core/random-basis.ts';
+import { foldSketch, sketchBasis, trajectoryRows } from '../../core/basis/pca-basis.ts';
+import { adamStabilityLimit, extendPreconditioned, preconditionerSqrt } from '../../core/basis/preconditioned-basis.ts';
+import { randomBlock } from '../../core/basis/random-basis.ts';
 import { uniform } from '../../core/rng.ts';
-import { basisTrainSegment } from '../../workflows/plan.ts';
+import { basisTrainSegment } from '../../pipeline/plan.ts';
 
 const matvec = (A: Float64Array, n: number) => (v: ArrayLike<number>) => {
   const out = new Float64Array(n);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { basisCapture, stepMotion } from '../../core/capture.ts';
+import { basisCapture, stepMotion } from '../../core/attribution/capture.ts';
 
 describe('basis capture', () => {
   // 2 tokens, 2 intervals, 2 vectors, plus an out-of-span row (vector −1) that must not count

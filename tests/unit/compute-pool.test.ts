@@ -9,7 +9,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { BadInputError, InputIntegrityError, type Progress } from '../../activities/context.ts';
+import { BadInputError, InputIntegrityError, type Progress } from '../../activities/steps/context.ts';
 import { ComputePool, rebuildError } from '../../compute/pool.ts';
 import { serializeError } from '../../compute/task.ts';
 import { ConfigError, resolveConfig } from '../../config/index.ts';

@@ -74,7 +74,7 @@ test('negative and zero sizes, non-integers and impossible splits are rejected w
 });
 
 test('an unknown POLCA_BACKEND is rejected with the allowed values before any backend starts', async () => {
-  const { initBackend } = await import('../../core/backend.ts');
+  const { initBackend } = await import('../../core/model/backend.ts');
   const saved = process.env.POLCA_BACKEND;
   process.env.POLCA_BACKEND = 'gpu';
   try {

@@ -7,7 +7,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { resolveConfig } from '../../config/index.ts';
-import { emptyProgress, type ExperimentActivities, runExperimentDag, type StepResult } from '../../workflows/dag.ts';
+import type { ExperimentActivities, StepResult } from '../../pipeline/contract.ts';
+import { emptyProgress, runExperimentDag } from '../../pipeline/dag.ts';
 
 const c = resolveConfig({ preset: 'tiny' });
 

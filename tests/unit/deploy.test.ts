@@ -243,8 +243,8 @@ describe('docker/compose.yaml: the worker service', () => {
     }
   });
 
-  test('POLCA_BACKEND values are backends core/backend.ts accepts', async () => {
-    const { BACKEND_PREFS } = await import('../../core/backend.ts');
+  test('POLCA_BACKEND values are backends core/model/backend.ts accepts', async () => {
+    const { BACKEND_PREFS } = await import('../../core/model/backend.ts');
     assert.ok(BACKEND_PREFS.includes(workerEnv().POLCA_BACKEND as never), workerEnv().POLCA_BACKEND);
     const gpuEnv = environmentOf(gpu.services.worker);
     assert.ok(BACKEND_PREFS.includes(gpuEnv.POLCA_BACKEND as never), gpuEnv.POLCA_BACKEND);

@@ -1,6 +1,6 @@
 /**
- * The baseline trajectory families: LCA (core/lca.ts), per-token Fisher information along the
- * basis (core/fisher.ts) and first-order POLCA, as numerics against independent computations (a
+ * The baseline trajectory families: LCA (core/attribution/lca.ts), per-token Fisher information along the
+ * basis (core/attribution/fisher.ts) and first-order POLCA, as numerics against independent computations (a
  * float64 reference model, reverse-mode gradients, the POLCA step's own rows) and as cached steps
  * on the `tiny` preset in a temporary local store (keys, determinism, resume, the loader).
  */
@@ -10,7 +10,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
-import type { Progress, StepContext } from '../../activities/context.ts';
+import type { Progress, StepContext } from '../../activities/steps/context.ts';
 import { basisStep } from '../../activities/steps/basis.ts';
 import { dataStep } from '../../activities/steps/data.ts';
 import { countFamilyTrajectories, familySize, familyTensorName, loadFamilyTrajectories } from '../../activities/steps/families.ts';
@@ -24,21 +24,21 @@ import { lcaTrajectoriesStep } from '../../activities/steps/lca-trajectories.ts'
 import { polcaStep } from '../../activities/steps/polca.ts';
 import { trainStep } from '../../activities/steps/train.ts';
 import { trajectoriesStep } from '../../activities/steps/trajectories.ts';
-import { runTask, type StepName } from '../../compute/task.ts';
+import { runTask } from '../../compute/task.ts';
 import { ArtifactStore, decodeParquet, decodeSafetensors, LocalBackend } from '../../artifacts/index.ts';
 import { resolveConfig } from '../../config/index.ts';
 import type { Config } from '../../config/schema.ts';
-import { initBackend } from '../../core/backend.ts';
+import { initBackend } from '../../core/model/backend.ts';
 import { modelShape } from '../../core/data.ts';
 import { ARITHMETIC_SHAPE, encodeSequences, makeSplits } from '../../core/tasks/arithmetic.ts';
-import { basisFisher } from '../../core/fisher.ts';
-import { lcaInterval, midpoint, paramGradients, selectLcaParams } from '../../core/lca.ts';
-import { paramLayout } from '../../core/layout.ts';
-import { initParams } from '../../core/model.ts';
-import { makeTokenLossModel } from '../../core/token-loss-model.ts';
+import { basisFisher } from '../../core/attribution/fisher.ts';
+import { lcaInterval, midpoint, paramGradients, selectLcaParams } from '../../core/attribution/lca.ts';
+import { paramLayout } from '../../core/model/layout.ts';
+import { initParams } from '../../core/model/model.ts';
+import { makeTokenLossModel } from '../../core/model/token-loss-model.ts';
 import { normal } from '../../core/rng.ts';
-import { checkpointIterations } from '../../core/schedule.ts';
-import { intervalCount, segmentCount } from '../../workflows/plan.ts';
+import { checkpointIterations } from '../../core/train/schedule.ts';
+import { intervalCount, segmentCount } from '../../pipeline/plan.ts';
 import { referenceForward, referenceJet } from '../helpers/reference-model.ts';
 
 before(async () => {
@@ -478,7 +478,7 @@ describe('family steps on the tiny preset', { concurrency: false }, () => {
       trajectoriesLca: keys.lca,
     };
     for (const [step, a] of Object.entries(args)) {
-      const reply = await runTask({ step: step as StepName, args: a, store: { kind: 'local', dir: storeDir }, owner: 'families-test' });
+      const reply = await runTask({ step, args: a, store: { kind: 'local', dir: storeDir }, owner: 'families-test' });
       assert.ok(reply.ok && 'result' in reply, `${step}: ${JSON.stringify(reply)}`);
       assert.equal(reply.result.key, expected[step], step);
       assert.ok(reply.result.cached, step);

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { type HdbscanOptions, hdbscan } from '../../core/hdbscan.ts';
-import { adjustedMutualInfo } from '../../core/skills.ts';
+import { type HdbscanOptions, hdbscan } from '../../core/cluster/hdbscan.ts';
+import { adjustedMutualInfo } from '../../core/cluster/skills.ts';
 
 const dir = join(import.meta.dirname, '../fixtures/hdbscan');
 

@@ -15,11 +15,11 @@ import { after, describe, test } from 'node:test';
 import { ArtifactStore, type Column, encodeParquet, LocalBackend, type RunRecord } from '../../artifacts/index.ts';
 import { makeRun } from '../../bench/report-fixture.ts';
 import { summaryLines } from '../../cli/run.ts';
-import type { FamilyReading } from '../../core/protocol.ts';
+import type { FamilyReading } from '../../core/cluster/protocol.ts';
 import { buildReportWithData } from '../../report/build.ts';
 import { BASIS_CARRIES, basisReading, headlineLines, loadClaimChecks, shownVerdict } from '../../report/headline.ts';
 import { claimChecks } from '../../report/metrics.ts';
-import type { ExperimentResult } from '../../workflows/dag.ts';
+import type { ExperimentResult } from '../../pipeline/dag.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'polca-headline-'));
 after(() => rmSync(dir, { recursive: true, force: true }));

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
-import { initBackend } from '../../core/backend.ts';
+import { initBackend } from '../../core/model/backend.ts';
 import { ARITHMETIC_SHAPE, encodeSequences, makeSplits } from '../../core/tasks/arithmetic.ts';
 import { relativeError } from '../../core/linalg.ts';
-import { initParams, numParams } from '../../core/model.ts';
-import { makeTokenLossModel } from '../../core/token-loss-model.ts';
+import { initParams, numParams } from '../../core/model/model.ts';
+import { makeTokenLossModel } from '../../core/model/token-loss-model.ts';
 import { uniform } from '../../core/rng.ts';
-import { explicitHessian, hvp } from '../../core/finite-differences.ts';
+import { explicitHessian, hvp } from '../../core/model/finite-differences.ts';
 import { referenceMeanLoss } from '../helpers/reference-model.ts';
 
 before(async () => {

@@ -5,6 +5,11 @@
  * graph has no cycle (a depth-first search that reports the first cycle it closes as a path) and
  * that no file outside tests/ imports a file under tests/ (product code and benchmarks stand on
  * their own; tests may import anything).
+ *
+ * Folders, in layers: every source file belongs to a folder (its top-level directory, except
+ * activities/steps/, the steps, a folder of its own), and every folder has a layer in LAYERS. A
+ * file may import files of its own folder and of folders in lower layers only: no folder imports
+ * one above it or beside it, so the folder graph has no circle (checked as well, to name one).
  */
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
@@ -77,6 +82,75 @@ export function findCycle(graph: Map<string, string[]>): string[] | null {
   return null;
 }
 
+/**
+ * The layers, lowest first. artifacts: the store; core: numerics and tasks (no config, no
+ * Temporal); config: the experiment config; pipeline: the step contract, plan and DAG
+ * (deterministic: the workflow bundle imports it); report: the report from stored tables; steps:
+ * the steps over the store and their registry; compute: the worker threads that run steps;
+ * activities: the steps as Temporal activities and in process; workflows: Temporal workflows;
+ * services: Temporal, MinIO and their connections; worker: the Temporal worker; cli: the command;
+ * then the tools beside the product (bench, scripts, bin), then the tests.
+ */
+export const LAYERS: string[][] = [
+  ['artifacts'],
+  ['core'],
+  ['config'],
+  ['pipeline'],
+  ['report'],
+  ['steps'],
+  ['compute'],
+  ['activities'],
+  ['workflows'],
+  ['services'],
+  ['worker'],
+  ['cli'],
+  ['bench', 'scripts', 'bin'],
+  ['tests'],
+];
+
+/** The folder of a repository path: its top-level directory, with activities/steps/ a folder of its own. */
+export function folderOf(path: string): string {
+  if (path.startsWith('activities/steps/')) return 'steps';
+  const i = path.indexOf('/');
+  return i < 0 ? '.' : path.slice(0, i);
+}
+
+/** The folder graph of a module graph: folder → folders it imports (other than itself), with one example edge each. */
+export function folderGraph(graph: Map<string, string[]>): Map<string, Map<string, string>> {
+  const out = new Map<string, Map<string, string>>();
+  for (const [from, deps] of graph) {
+    const a = folderOf(from);
+    if (!out.has(a)) out.set(a, new Map());
+    for (const d of deps) {
+      const b = folderOf(d);
+      if (a !== b && !out.get(a)?.has(b)) out.get(a)?.set(b, `${from} → ${d}`);
+    }
+  }
+  return out;
+}
+
+/**
+ * Imports that break the layers: a folder importing one in its own layer or a higher one, as
+ * `from → to (example edge)`; a folder without a layer is reported as such.
+ */
+export function layerViolations(folders: Map<string, Map<string, string>>, layers: string[][]): string[] {
+  const layer = new Map(layers.flatMap((names, i) => names.map((n) => [n, i] as const)));
+  const out: string[] = [];
+  for (const [a, deps] of folders) {
+    const la = layer.get(a);
+    if (la === undefined) {
+      out.push(`${a}: a folder without a layer`);
+      continue;
+    }
+    for (const [b, example] of deps) {
+      const lb = layer.get(b);
+      if (lb === undefined) out.push(`${b}: a folder without a layer (${example})`);
+      else if (lb >= la) out.push(`${a} → ${b} (${lb > la ? 'upward' : 'sideways'}: ${example})`);
+    }
+  }
+  return out.sort();
+}
+
 function moduleGraph(): Map<string, string[]> {
   const graph = new Map<string, string[]>();
   for (const file of sourceFiles(root)) {
@@ -128,10 +202,61 @@ test('the import reader and the cycle finder, on hand-written sources and graphs
 
 test('no import cycle among the repository’s modules', () => {
   const graph = moduleGraph();
-  assert.ok(graph.has('core/model.ts') && graph.has('core/token-loss-model.ts'), 'the scan found the core modules');
-  assert.ok((graph.get('core/backward.ts') ?? []).includes('core/model.ts'), 'the scan read core/backward.ts’s imports');
+  assert.ok(graph.has('core/model/model.ts') && graph.has('core/model/token-loss-model.ts'), 'the scan found the core modules');
+  assert.ok((graph.get('core/model/backward.ts') ?? []).includes('core/model/model.ts'), 'the scan read core/model/backward.ts’s imports');
   const cycle = findCycle(graph);
   assert.equal(cycle, null, `import cycle: ${cycle?.join(' → ')}`);
+});
+
+test('the folder layer checker, on a hand-written graph', () => {
+  const graph = new Map([
+    ['core/model/model.ts', ['core/model/layout.ts']],
+    ['activities/steps/polca.ts', ['core/model/model.ts', 'pipeline/plan.ts']],
+    ['pipeline/plan.ts', ['activities/steps/io.ts']],
+    ['activities/local.ts', ['activities/steps/polca.ts', 'tests/helpers/x.ts']],
+    ['odd/x.ts', []],
+  ]);
+  assert.equal(folderOf('activities/steps/polca.ts'), 'steps');
+  assert.equal(folderOf('activities/local.ts'), 'activities');
+  assert.equal(folderOf('README.ts'), '.');
+  const layers = [['core'], ['pipeline'], ['steps'], ['activities'], ['tests']];
+  assert.deepEqual(layerViolations(folderGraph(graph), layers), [
+    'activities → tests (upward: activities/local.ts → tests/helpers/x.ts)',
+    'odd: a folder without a layer',
+    'pipeline → steps (upward: pipeline/plan.ts → activities/steps/io.ts)',
+  ]);
+  assert.deepEqual(layerViolations(folderGraph(graph), [['core'], ['pipeline', 'steps'], ['tests'], ['activities'], ['odd']]), [
+    'pipeline → steps (sideways: pipeline/plan.ts → activities/steps/io.ts)',
+    'steps → pipeline (sideways: activities/steps/polca.ts → pipeline/plan.ts)',
+  ]);
+  const circle = new Map([...folderGraph(graph)].map(([a, deps]) => [a, [...deps.keys()]]));
+  assert.deepEqual(findCycle(circle), ['steps', 'pipeline', 'steps']);
+});
+
+test('no folder imports one above or beside it, and the folder graph has no circle', () => {
+  const folders = folderGraph(moduleGraph());
+  for (const f of ['artifacts', 'core', 'config', 'pipeline', 'steps', 'compute', 'activities', 'workflows', 'services', 'worker', 'cli'])
+    assert.ok(folders.has(f), `the scan found the folder ${f}`);
+  assert.deepEqual(layerViolations(folders, LAYERS), []);
+  const cycle = findCycle(new Map([...folders].map(([a, deps]) => [a, [...deps.keys()]])));
+  assert.equal(cycle, null, `folder circle: ${cycle?.join(' → ')}`);
+});
+
+test('the store owns its layout: no product code outside artifacts/ reaches past it to its backend', () => {
+  const offenders: string[] = [];
+  for (const file of sourceFiles(root)) {
+    const path = relative(root, file).split(sep).join('/');
+    if (path.startsWith('artifacts/') || path.startsWith('tests/')) continue;
+    const lines = readFileSync(file, 'utf8').split('\n');
+    lines.forEach((l, i) => {
+      if (/\.backend\.|\b(locks|scratch)\/\$\{/.test(l) && !/^\s*(\/\/|\/\*|\*)/.test(l)) offenders.push(`${path}:${i + 1}`);
+    });
+  }
+  assert.ok(
+    sourceFiles(root).some((f) => f.endsWith(join('artifacts', 'store.ts'))),
+    'the scan found the store',
+  );
+  assert.deepEqual(offenders, []);
 });
 
 test('nothing outside tests/ imports a file under tests/', () => {

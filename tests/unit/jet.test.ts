@@ -1,5 +1,5 @@
 /**
- * Exact derivatives (core/jet.ts) against an independent float64 computation of the same model
+ * Exact derivatives (core/model/jet.ts) against an independent float64 computation of the same model
  * (tests/helpers/reference-model.ts, `referenceJet`: float64 value/first/second derivative along a
  * line, with its own formulation of GELU, softmax and cross-entropy):
  *   - d1 within 1e-4 of its row's scale (the largest |d1| over the tokens, for that checkpoint and
@@ -23,16 +23,16 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { resolveConfig } from '../../config/index.ts';
-import { extendBasis } from '../../core/basis.ts';
-import { initBackend } from '../../core/backend.ts';
+import { extendBasis } from '../../core/basis/basis.ts';
+import { initBackend } from '../../core/model/backend.ts';
 import { modelShape } from '../../core/data.ts';
 import { ARITHMETIC_SHAPE, encodeSequences, type Example, makeSplits } from '../../core/tasks/arithmetic.ts';
 import { dot, relativeError, symmetricEigen } from '../../core/linalg.ts';
-import { initParams } from '../../core/model.ts';
-import { makeTokenLossModel } from '../../core/token-loss-model.ts';
-import { polcaInterval, quantiles } from '../../core/polca.ts';
+import { initParams } from '../../core/model/model.ts';
+import { makeTokenLossModel } from '../../core/model/token-loss-model.ts';
+import { polcaInterval, quantiles } from '../../core/attribution/polca.ts';
 import { normal, uniform } from '../../core/rng.ts';
-import { initTrainState, trainSegment } from '../../core/train.ts';
+import { initTrainState, trainSegment } from '../../core/train/train.ts';
 import type { TokenLossModel } from '../../core/types.ts';
 import { referenceJet } from '../helpers/reference-model.ts';
 
@@ -289,7 +289,7 @@ test('H·v by forward over reverse: whole vector on a micro model, projections o
 });
 
 test("the curvature vᵀHv from the jets (hessianCurvature, summed in float64) matches float64 on small's shape, off the top directions too", async () => {
-  // The quotient Lanczos reports (core/lanczos.ts `rayleigh`): along the top eigenvector of the
+  // The quotient Lanczos reports (core/basis/lanczos.ts `rayleigh`): along the top eigenvector of the
   // Hessian sample's P·H·P, along a random direction, and along random directions with the top
   // eigenvectors projected out (curvature 10⁻³–10⁻² beside a top eigenvalue of 10²).
   const { config, seg } = await small();

@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { extendBasis, orthonormalityError } from '../../core/basis.ts';
-import { initBackend } from '../../core/backend.ts';
+import { extendBasis, orthonormalityError } from '../../core/basis/basis.ts';
+import { initBackend } from '../../core/model/backend.ts';
 import { ARITHMETIC_SHAPE, encodeSequences, makeSplits } from '../../core/tasks/arithmetic.ts';
-import { lanczosTop } from '../../core/lanczos.ts';
+import { lanczosTop } from '../../core/basis/lanczos.ts';
 import { dot, symmetricEigen, symmetricEigenJacobi, symmetricEigenQL } from '../../core/linalg.ts';
-import { initParams } from '../../core/model.ts';
-import { makeTokenLossModel } from '../../core/token-loss-model.ts';
+import { initParams } from '../../core/model/model.ts';
+import { makeTokenLossModel } from '../../core/model/token-loss-model.ts';
 import { uniform } from '../../core/rng.ts';
-import { explicitHessian } from '../../core/finite-differences.ts';
+import { explicitHessian } from '../../core/model/finite-differences.ts';
 
 function randomOrthogonal(n: number, seed: number): Float64Array[] {
   const Q: Float64Array[] = [];

@@ -11,7 +11,7 @@ import * as tf from '@tensorflow/tfjs';
 import { runLocal } from '../../activities/local.ts';
 import { ArtifactStore, LocalBackend } from '../../artifacts/index.ts';
 import { resolveConfig } from '../../config/index.ts';
-import { initBackend } from '../../core/backend.ts';
+import { initBackend } from '../../core/model/backend.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'polca-memory-'));
 after(() => rmSync(dir, { recursive: true, force: true }));

@@ -2,13 +2,22 @@ import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { resolveConfig } from '../../config/index.ts';
-import { initBackend } from '../../core/backend.ts';
-import { lossAndGrad } from '../../core/backward.ts';
+import { initBackend } from '../../core/model/backend.ts';
+import { lossAndGrad } from '../../core/model/backward.ts';
 import { modelShape } from '../../core/data.ts';
 import { ARITHMETIC_SHAPE, encodeSequences, makeSplits, VOCAB_SIZE } from '../../core/tasks/arithmetic.ts';
-import { decayMask, encodeBatch, evaluate, initParams, numParams, outputLogits, paramLayout, tokenLossTensor } from '../../core/model.ts';
+import {
+  decayMask,
+  encodeBatch,
+  evaluate,
+  initParams,
+  numParams,
+  outputLogits,
+  paramLayout,
+  tokenLossTensor,
+} from '../../core/model/model.ts';
 import { uniform } from '../../core/rng.ts';
-import { makeTokenLossModel } from '../../core/token-loss-model.ts';
+import { makeTokenLossModel } from '../../core/model/token-loss-model.ts';
 import { referenceForward, referenceMeanLoss, referenceOffsets } from '../helpers/reference-model.ts';
 
 before(async () => {
@@ -25,7 +34,7 @@ function perturbed(m: typeof micro, seed: number, scale: number): Float32Array {
 
 test('the flat parameter layout is the documented one, contiguous and stable', () => {
   const layout = paramLayout(modelShape(config));
-  // The documented order (core/model.ts header), for the tiny preset (1 layer, D 32, MLP 64).
+  // The documented order (core/model/model.ts header), for the tiny preset (1 layer, D 32, MLP 64).
   const want: [string, number[]][] = [
     ['embed.W_E', [12, 32]],
     ['pos_embed.W_pos', [11, 32]],

@@ -2,16 +2,16 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { resolveConfig } from '../../config/index.ts';
-import { extendBasis } from '../../core/basis.ts';
-import { initBackend } from '../../core/backend.ts';
+import { extendBasis } from '../../core/basis/basis.ts';
+import { initBackend } from '../../core/model/backend.ts';
 import { modelShape } from '../../core/data.ts';
 import { encodeSequences, makeSplits } from '../../core/tasks/arithmetic.ts';
-import { makeTokenLossModel } from '../../core/token-loss-model.ts';
-import { polcaInterval, quantiles } from '../../core/polca.ts';
+import { makeTokenLossModel } from '../../core/model/token-loss-model.ts';
+import { polcaInterval, quantiles } from '../../core/attribution/polca.ts';
 import { uniform } from '../../core/rng.ts';
-import { initTrainState, trainSegment } from '../../core/train.ts';
+import { initTrainState, trainSegment } from '../../core/train/train.ts';
 import type { TokenLossModel } from '../../core/types.ts';
-import { directionalDerivatives } from '../../core/finite-differences.ts';
+import { directionalDerivatives } from '../../core/model/finite-differences.ts';
 
 before(async () => {
   await initBackend();

@@ -8,7 +8,7 @@ import {
   relativeHdbscanSettings,
   rowSums,
   topCarryCluster,
-} from '../../core/protocol.ts';
+} from '../../core/cluster/protocol.ts';
 
 /** Tokens of a hand-built evaluation set: [digit, carry] each (0 = thousands … 3 = ones). */
 function tokens(spec: [number, number, number][]): { digit: number[]; carry: number[] } {

@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { runStep, type StepContext } from '../../activities/context.ts';
+import { runStep, type StepContext } from '../../activities/steps/context.ts';
 import { ArtifactStore, LocalBackend, type ObjectBackend, sha256Hex, stepKey } from '../../artifacts/index.ts';
 
 const dirs: string[] = [];

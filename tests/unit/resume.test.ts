@@ -13,8 +13,8 @@ import { before, describe, test } from 'node:test';
 import { ArtifactStore, LocalBackend } from '../../artifacts/index.ts';
 import { resolveConfig } from '../../config/index.ts';
 import type { Config } from '../../config/schema.ts';
-import type { PolcaIntervalResult } from '../../core/polca.ts';
-import type { Progress, StepContext } from '../../activities/context.ts';
+import type { PolcaIntervalResult } from '../../core/attribution/polca.ts';
+import type { Progress, StepContext } from '../../activities/steps/context.ts';
 import { basisStep } from '../../activities/steps/basis.ts';
 import { dataStep } from '../../activities/steps/data.ts';
 import { decodeIntervalResults, encodeIntervalResults, type IntervalResults } from '../../activities/steps/interval-results.ts';
@@ -48,12 +48,12 @@ function context(store: ArtifactStore, heartbeat: (p: Progress) => void = () => 
     store,
     heartbeat,
     owner: 'resume-test',
-    persist(path, bytes) {
+    persist(key, name, bytes) {
       const copy = bytes.slice();
       chain = chain
-        .then(() => store.backend.putObject(path, copy))
+        .then(() => store.putScratch(key, name, copy))
         .catch((e: Error) => {
-          failed.push(`${path}: ${e.message}`);
+          failed.push(`${key}/${name}: ${e.message}`);
         });
     },
   };

@@ -6,10 +6,10 @@ import { before, test } from 'node:test';
 import { runLocal } from '../../activities/local.ts';
 import { decodeParquet, decodeSafetensors, openStore } from '../../artifacts/index.ts';
 import { ConfigError, resolveConfig } from '../../config/index.ts';
-import { initBackend } from '../../core/backend.ts';
-import { checkpointIterations, describeSchedule, isCheckpoint } from '../../core/schedule.ts';
-import { initTrainState, trainSegment } from '../../core/train.ts';
-import { intervalCount, segmentIntervals } from '../../workflows/plan.ts';
+import { initBackend } from '../../core/model/backend.ts';
+import { checkpointIterations, describeSchedule, isCheckpoint } from '../../core/train/schedule.ts';
+import { initTrainState, trainSegment } from '../../core/train/train.ts';
+import { intervalCount, segmentIntervals } from '../../pipeline/plan.ts';
 
 before(async () => {
   await initBackend();

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { samePartition, scopedSkillTable, shuffledStats } from '../../core/skill-scopes.ts';
-import { adjustedMutualInfo, shuffledBaseline, weightedHomogeneity } from '../../core/skills.ts';
+import { samePartition, scopedSkillTable, shuffledStats } from '../../core/cluster/skill-scopes.ts';
+import { adjustedMutualInfo, shuffledBaseline, weightedHomogeneity } from '../../core/cluster/skills.ts';
 import { randInt, STREAMS } from '../../core/rng.ts';
 import { evalTokens } from '../helpers/tokens.ts';
 
@@ -61,7 +61,7 @@ test('per-scope metrics against direct computations on the scope’s tokens', ()
   assert.equal(h.homogeneity, 1);
   assert.equal(h.amiWithOutliers, adjustedMutualInfo(hl, hc), 'outliers as one more label over the scope’s tokens');
   assert.ok(h.amiWithOutliers < h.ami);
-  // the homogeneity baseline uses exactly core/skills.ts shuffledBaseline's permutations
+  // the homogeneity baseline uses exactly core/cluster/skills.ts shuffledBaseline's permutations
   assert.equal(h.baseline, shuffledBaseline(hl, hc, 7, 3));
   const t = get('tens', 'carry');
   assert.equal(t.clustered, 0);

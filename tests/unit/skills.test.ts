@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { adjustedMutualInfo, dominantPerCluster, lgamma, readSkills, shuffledBaseline, weightedHomogeneity } from '../../core/skills.ts';
+import {
+  adjustedMutualInfo,
+  dominantPerCluster,
+  lgamma,
+  readSkills,
+  shuffledBaseline,
+  weightedHomogeneity,
+} from '../../core/cluster/skills.ts';
 
 test('dominant skill and share per cluster, outliers excluded', () => {
   const labels = [0, 0, 0, 1, 1, -1, -1];

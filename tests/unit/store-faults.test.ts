@@ -245,7 +245,7 @@ describe('real file systems: a read-only and a full tmpfs', () => {
     const pool = { store: { kind: 'local', dir: join(dir, 'store') }, run: async () => undefined } as unknown as ComputePool;
     const env = new MockActivityEnvironment({ scheduledTimestampMs: Date.now() });
     const f = await env
-      .run(createActivities(pool).saveRun, { name: 'r', config: resolveConfig({ preset: 'tiny' }), steps: {}, metrics: {} })
+      .run(createActivities(pool).saveRun, { name: 'r', config: resolveConfig({ preset: 'tiny' }), steps: {}, results: [] })
       .then(
         () => undefined,
         (e: unknown) => e,

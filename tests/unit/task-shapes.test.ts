@@ -4,8 +4,8 @@
  * position evaluated, T = L) and one whose evaluated positions are a suffix of another length.
  * Each is checked against the independent float64 transformer of tests/helpers/reference-model.ts
  * (which takes V, L, T as given and evaluates the last T positions), on seeded random token
- * sequences: logits; per-token d1, d2 along directions (core/jet.ts) against the reference's
- * float64 jets; wᵀH_S v of the production HVP (core/backward.ts) against the polarisation
+ * sequences: logits; per-token d1, d2 along directions (core/model/jet.ts) against the reference's
+ * float64 jets; wᵀH_S v of the production HVP (core/model/backward.ts) against the polarisation
  * (d2(v + w) − d2(v − w))/4 of the reference's mean second derivatives; the gradient against
  * float64 central differences of the reference loss along random directions. Also the sequence
  * helpers of core/tasks/task.ts.
@@ -13,13 +13,13 @@
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { lossAndGrad } from '../../core/backward.ts';
-import { initBackend } from '../../core/backend.ts';
+import { lossAndGrad } from '../../core/model/backward.ts';
+import { initBackend } from '../../core/model/backend.ts';
 import { dot, relativeError } from '../../core/linalg.ts';
-import { encodeBatch, initParams, numParams, outputLogits, paramLayout, queryPositions } from '../../core/model.ts';
+import { encodeBatch, initParams, numParams, outputLogits, paramLayout, queryPositions } from '../../core/model/model.ts';
 import { normal, randInt, uniform } from '../../core/rng.ts';
 import { checkSequences, labelCodes, type Sequences, type SequenceShape, sliceSequences } from '../../core/tasks/task.ts';
-import { makeTokenLossModel } from '../../core/token-loss-model.ts';
+import { makeTokenLossModel } from '../../core/model/token-loss-model.ts';
 import { englishTask } from '../../core/tasks/english.ts';
 import { englishConfigSchema, englishSpec } from '../../core/tasks/english-spec.ts';
 import { referenceForward, referenceJet, referenceMeanLoss } from '../helpers/reference-model.ts';

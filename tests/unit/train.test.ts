@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { resolveConfig } from '../../config/index.ts';
-import { initBackend } from '../../core/backend.ts';
-import { adamwStep, initTrainState, learningRate, trainSegment } from '../../core/train.ts';
+import { initBackend } from '../../core/model/backend.ts';
+import { adamwStep, initTrainState, learningRate, trainSegment } from '../../core/train/train.ts';
 
 before(async () => {
   await initBackend();

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { clusterCurves, deltaTrajectories, lossTrajectories, scale } from '../../core/trajectories.ts';
+import { clusterCurves, deltaTrajectories, lossTrajectories, scale } from '../../core/attribution/trajectories.ts';
 
 const close = (a: ArrayLike<number>, b: number[], tol = 1e-12) => {
   assert.equal(a.length, b.length);
