@@ -83,6 +83,7 @@ const ALL_STEPS: Record<string, [number, string, string]> = {
   medium: [130, 'c3448d93e2e6ef576f978b5c85f8e220ec7b5a5826795366b96ff0715cd43ab4', 'polca-medium-f2e4fdda847e'],
   paper: [190, 'f57f10b3e2c05a3867218b9511b2c83efaa0787e01112dfb763fa7afb05e5a9b', 'polca-paper-c33ee314847b'],
   iclr: [513, '422cb91ecfa7a156b9a76004326f0dce3a872c5a0ecdb6d2f3dce6b3afa2650f', 'polca-iclr-e0445b82a608'],
+  'iclr-probe': [69, 'c80b653bf4c4db312b48e39065571509d5ec61ffb884a45862446ce04cb3a14b', 'polca-iclr-probe-be1832636cea'],
   'english-tiny': [31, '99c53945c4ed393ce032a9053776ac8ee3dd34314006bccecaff8913fe959fd3', 'polca-english-tiny-dcf4e4520b0f'],
   'english-small': [80, 'a145322feac98eb8d7206d86c6763edb1c1c80fbb7d8df9f2ab40724325aca6e', 'polca-english-small-42af87c835ec'],
   'english-small-pca': [80, '68f072b0cf8eba8564c08246965b559fcf79fa978ece95e6dd9322efd57c2535', 'polca-english-small-pca-c81d892b3e1f'],
