@@ -48,6 +48,18 @@ function valueFor(n: JsonNode): unknown {
   throw new Error(`no value for ${JSON.stringify(n)}`);
 }
 
+/**
+ * Fields whose allowed values depend on other fields (config/schema.ts: an ablation names exactly
+ * one of its directions' sources and starts at a checkpoint): a value that holds, and the fields
+ * it needs beside it (the defaults' checkpoints are every 5 iterations up to 2000).
+ */
+const DEPENDENT: Record<string, { value: unknown; with: string[] }> = {
+  'ablate.vectors': { value: [0], with: ['ablate.from=100'] },
+  'ablate.random': { value: 1, with: ['ablate.from=100'] },
+  'ablate.seed': { value: 1, with: ['ablate.random=1', 'ablate.from=100'] },
+  'ablate.from': { value: 100, with: ['ablate.random=1'] },
+};
+
 const valueAt = (obj: unknown, path: string) =>
   path.split('.').reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined), obj);
 
@@ -66,6 +78,10 @@ test('the JSON Schema lists the optional fields and sections', () => {
     'train.denseCheckpoints.until',
     'cluster.minSamples',
     'basis.kind',
+    'ablate.vectors',
+    'ablate.random',
+    'ablate.seed',
+    'ablate.from',
   ])
     assert.ok(paths.includes(p), p);
   assert.ok(paths.length >= 45, `${paths.length} leaf paths`);
@@ -75,11 +91,14 @@ test('--set resolves every leaf path of the JSON Schema and puts the value there
   const failures: string[] = [];
   for (const leaf of all) {
     if (leaf.path === 'preset') continue; // informational: the preset is chosen with --preset (tested below)
-    const value = valueFor(leaf.node);
+    const dependent = DEPENDENT[leaf.path];
+    const value = dependent ? dependent.value : valueFor(leaf.node);
     // A field of a section whose fields are all required comes with its siblings.
-    const siblings = (leaf.parent.required ?? [])
-      .filter((s) => leaf.parent !== schema && s !== leaf.path.split('.').pop())
-      .map((s) => `${leaf.path.split('.').slice(0, -1).join('.')}.${s}=${JSON.stringify(valueFor(leaf.parent.properties![s]))}`);
+    const siblings = dependent
+      ? dependent.with
+      : (leaf.parent.required ?? [])
+          .filter((s) => leaf.parent !== schema && s !== leaf.path.split('.').pop())
+          .map((s) => `${leaf.path.split('.').slice(0, -1).join('.')}.${s}=${JSON.stringify(valueFor(leaf.parent.properties![s]))}`);
     const sets = [`${leaf.path}=${JSON.stringify(value)}`, ...siblings];
     try {
       const c = resolveConfig({ sets });
