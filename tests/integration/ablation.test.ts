@@ -4,8 +4,9 @@
  * before `ablate.from` and everything else it reads) and computes only the ablated segments (from
  * the one holding `from` on, for the basis arm and its random control), their reading and the
  * report. The ablated segments evaluate only the checkpoints after `from`, stay on their plane
- * (drift within one float32 rounding), the report and the sweep's metrics show the reading, and
- * with no direction removed the segments give the unablated run's bytes.
+ * (drift within one float32 rounding), the report and the sweep's metrics show the reading (an
+ * English run's too, per part-of-speech tag), and with no direction removed the segments give the
+ * unablated run's bytes.
  */
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
@@ -136,6 +137,34 @@ describe('an ablation continues the training chain from its checkpoint', { concu
     const bound = d.rounding_bound as Float64Array;
     for (let i = 0; i < off.length; i++) assert.ok(Math.abs(off[i]) <= bound[i] * (1 + 1e-6), `offset ${off[i]} against ${bound[i]}`);
     assert.equal((fromStart.metrics.ablation as { vectors: number[] }).vectors.length, 2);
+  });
+
+  test('English: the reading per part-of-speech tag and cluster, in its report and metrics', async () => {
+    const english = await polcaJson<RunJson>(
+      [
+        'run',
+        '--preset',
+        'english-tiny',
+        '--set',
+        'runtime.heartbeatSeconds=30',
+        '--set',
+        'ablate.vectors=[0]',
+        '--set',
+        'ablate.from=40',
+        '--id',
+        `ablation-english-${Date.now()}`,
+      ],
+      sb.env,
+    );
+    const g = await decodeParquet(await store.get(step(english, 'ablate/reading').key, 'groups.parquet'), ['arm', 'kind', 'skill']);
+    const skills = new Set((g.skill as string[]).filter((_, i) => (g.kind as string[])[i] === 'skill'));
+    for (const s of ['pos', 'pos_1', 'freq_band', 'position']) assert.ok(skills.has(s), `groups by ${s}`);
+    assert.deepEqual([...new Set(g.arm as string[])].sort(), ['basis', 'random']);
+    const html = Buffer.from(await store.get(step(english, 'report').key, 'index.html')).toString('utf8');
+    assert.match(html, /Does a direction matter\?/);
+    const record = await store.getRun(english.workflowId);
+    assert.ok(record);
+    assert.equal((await runMetrics(store, record))['ablation.from'], 40);
   });
 
   test('with no direction removed the ablated segments give the unablated run’s bytes', async () => {
