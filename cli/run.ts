@@ -107,7 +107,7 @@ export function summaryLines(r: ExperimentResult): string[] {
   return lines;
 }
 
-type TagFamilyReading = import('../core/cluster/tag-families.ts').TagFamilyReading;
+type TagFamilyReading = import('../core/tasks/english/tag-families.ts').TagFamilyReading;
 
 type CaptureMetric = {
   capture: number;

@@ -27,7 +27,7 @@
  *    the same). Checkpoints every 20 steps (the paper's text; its settings table says 5). Not
  *    stated there, so polca's defaults: gradient clipping at norm 1, eps 1e-8, Lanczos maxIter 40.
  *    For GPUs or a pool of workers: BENCHMARKS.md projects its run time from measured segments.
- *  - english-tiny: English language modelling (core/tasks/english.ts) for tests: the built-in
+ *  - english-tiny: English language modelling (core/tasks/english/task.ts) for tests: the built-in
  *    corpus, 500 words, context 16, 1 layer; the whole DAG in about a minute.
  *  - english-small: English language modelling on 2 cores (README, docs/findings.md): the
  *    built-in corpus (Moby-Dick), a 2000-word vocabulary, context 32, `small`'s 2-layer d64 model,
