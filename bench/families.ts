@@ -18,7 +18,7 @@ import { parseArgs } from 'node:util';
 import { resolveConfig } from '../config/index.ts';
 import { initBackend } from '../core/model/backend.ts';
 import { modelShape } from '../core/data.ts';
-import { encodeSequences, makeSplits } from '../core/tasks/arithmetic.ts';
+import { encodeSequences, makeSplits } from '../core/tasks/arithmetic/task.ts';
 import { basisFisher } from '../core/attribution/fisher.ts';
 import { lcaInterval, type ParamGradients, selectLcaParams } from '../core/attribution/lca.ts';
 import { paramLayout } from '../core/model/layout.ts';

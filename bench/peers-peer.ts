@@ -14,7 +14,7 @@ import type { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { Config } from '../config/schema.ts';
 import { modelShape } from '../core/data.ts';
-import { encodeExamples, type Example } from '../core/tasks/arithmetic.ts';
+import { encodeExamples, type Example } from '../core/tasks/arithmetic/task.ts';
 import { relativeError } from '../core/linalg.ts';
 import { FD_SETTINGS } from '../core/model/finite-differences.ts';
 

@@ -47,7 +47,7 @@ import * as tf from '@tensorflow/tfjs';
 import { type Config, resolveConfig } from '../config/index.ts';
 import { initBackend } from '../core/model/backend.ts';
 import { modelShape } from '../core/data.ts';
-import { ARITHMETIC_SHAPE, encodeSequences, type Example, makeSplits, trainBatch } from '../core/tasks/arithmetic.ts';
+import { ARITHMETIC_SHAPE, encodeSequences, type Example, makeSplits, trainBatch } from '../core/tasks/arithmetic/task.ts';
 import { hessianVectorProduct, lossAndGrad } from '../core/model/backward.ts';
 import { decayMask, disposeBatch, type EncodedBatch, encodeBatch, meanLossTensor, numParams } from '../core/model/model.ts';
 import { makeTokenLossModel } from '../core/model/token-loss-model.ts';

@@ -19,7 +19,7 @@ import * as tf from '@tensorflow/tfjs';
 import { resolveConfig } from '../config/index.ts';
 import { initBackend } from '../core/model/backend.ts';
 import { modelShape } from '../core/data.ts';
-import { encodeSequences, makeSplits } from '../core/tasks/arithmetic.ts';
+import { encodeSequences, makeSplits } from '../core/tasks/arithmetic/task.ts';
 import { dot, relativeError } from '../core/linalg.ts';
 import { makeTokenLossModel } from '../core/model/token-loss-model.ts';
 import { polcaInterval } from '../core/attribution/polca.ts';

@@ -11,8 +11,8 @@
  */
 import { type ArtifactStore, type Column, encodeParquet, type RunRecord } from '../artifacts/index.ts';
 import { type Config, resolveConfig } from '../config/index.ts';
-import { pairOf, skillsOf } from '../core/tasks/arithmetic.ts';
-import { scopedSkillTable } from '../core/cluster/skill-scopes.ts';
+import { pairOf, skillsOf } from '../core/tasks/arithmetic/task.ts';
+import { scopedSkillTable } from '../core/tasks/arithmetic/scopes.ts';
 import { readSkills } from '../core/cluster/skills.ts';
 import { clusterCurves } from '../core/attribution/trajectories.ts';
 

@@ -23,7 +23,7 @@ import {
   TOKENS_PER_EXAMPLE,
   trainBatch,
   VOCAB_SIZE,
-} from '../core/tasks/arithmetic.ts';
+} from '../core/tasks/arithmetic/task.ts';
 import { lossAndGrad } from '../core/model/backward.ts';
 import { decayMask, disposeBatch, encodeBatch, evaluate, initParams, numParams } from '../core/model/model.ts';
 import { adamwStep, exactMatch, initTrainState, learningRate, trainSegment } from '../core/train/train.ts';

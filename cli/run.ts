@@ -123,7 +123,7 @@ export function summaryLines(r: ExperimentResult, claims?: ClaimCheck[]): string
   return lines;
 }
 
-type TagFamilyReading = import('../core/cluster/tag-families.ts').TagFamilyReading;
+type TagFamilyReading = import('../core/tasks/english/tag-families.ts').TagFamilyReading;
 
 type CaptureMetric = {
   capture: number;

@@ -36,7 +36,7 @@
  *    2000 / 15), the loss, first-order POLCA and POLCA rows of the table. Sized from bench/paper.ts
  *    at this shape (BENCHMARKS.md); grids/iclr-probe.json runs it beside the principal-direction
  *    basis on the same training.
- *  - english-tiny: English language modelling (core/tasks/english.ts) for tests: the built-in
+ *  - english-tiny: English language modelling (core/tasks/english/task.ts) for tests: the built-in
  *    corpus, 500 words, context 16, 1 layer; the whole DAG in about a minute.
  *  - english-small: English language modelling on 2 cores (README, docs/findings.md): the
  *    built-in corpus (Moby-Dick), a 2000-word vocabulary, context 32, `small`'s 2-layer d64 model,

@@ -10,8 +10,8 @@
  * (config/index.ts), so step keys and workflow ids of configs without the field are unchanged.
  */
 import { z } from 'zod';
-import { arithmeticConfigSchema } from '../core/tasks/arithmetic.ts';
-import { englishConfigSchema } from '../core/tasks/english-spec.ts';
+import { arithmeticConfigSchema } from '../core/tasks/arithmetic/task.ts';
+import { englishConfigSchema } from '../core/tasks/english/spec.ts';
 import { checkpointIterations, describeSchedule } from '../core/train/schedule.ts';
 import {
   BASIS_KINDS,
@@ -173,7 +173,7 @@ export const protocolSchema = z
     /** `lca` family: how many of the largest-magnitude parameters (|θ| at the last checkpoint). */
     lcaParams: posInt().max(10_000).default(50),
     /**
-     * The part-of-speech reading of a task with tags (English; core/cluster/tag-reading.ts): the coverage
+     * The part-of-speech reading of a task with tags (English; core/tasks/english/tag-reading.ts): the coverage
      * a position's tag set must reach (the paper: 70 %), the most tags a position may need for a
      * simple label (2), and the tag shuffles that give chance's count. Absent: these defaults.
      */

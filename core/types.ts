@@ -57,13 +57,3 @@ export interface Derivatives {
   /** d2[j·n + x] = d²ℓ_x(θ + s·b_j)/ds² at s = 0 */
   d2: Float64Array;
 }
-
-/** Skills of one output token of the arithmetic task (method.md, "Skills of the arithmetic task"; core/tasks/arithmetic.ts). */
-export interface TokenSkills {
-  /** 0 = thousands, 1 = hundreds, 2 = tens, 3 = ones. */
-  digit: number;
-  /** Whether a carry flows into this digit from the digit to its right. */
-  carry: boolean;
-  /** Target digit 0–9. */
-  value: number;
-}

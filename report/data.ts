@@ -13,7 +13,8 @@ import { type ArtifactStore, decodeParquet, type RunRecord, type Table } from '.
 import type { ScopedSkillRow } from '../core/cluster/skill-scopes.ts';
 import { type CaptureData, loadCapture, loadProtocol, type ProtocolData } from './readings.ts';
 
-export const DIGIT_NAMES = ['thousands', 'hundreds', 'tens', 'ones'] as const;
+export { DIGIT_PLACES as DIGIT_NAMES } from '../core/tasks/arithmetic/digits.ts';
+import { DIGIT_PLACES as DIGIT_NAMES } from '../core/tasks/arithmetic/digits.ts';
 export const SKILLS = ['carry', 'digit', 'value'] as const;
 export type SkillName = (typeof SKILLS)[number];
 

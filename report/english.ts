@@ -1,16 +1,16 @@
 /**
- * The report of a language-modelling run (a task with part-of-speech tags, core/tasks/english.ts):
+ * The report of a language-modelling run (a task with part-of-speech tags, core/tasks/english/task.ts):
  * training, the evaluation loss per target tag over training (when each tag's loss falls: the
  * counterpart of the arithmetic report's per-digit curves), the basis and its capture, and the
- * part-of-speech reading of every protocol clustering (core/cluster/tag-reading.ts): per family, the
+ * part-of-speech reading of every protocol clustering (core/tasks/english/tag-reading.ts): per family, the
  * members with a simply-labelled cluster against chance's count; per member, its largest clusters
  * with their tag labels, mean curves, most frequent target words and the contexts of the 10 tokens
  * nearest each cluster's medoid, as text.
  */
 import { DATA_TABLES, TOKEN_COLUMNS } from '../artifacts/tables.ts';
 import type { ArtifactStore, RunRecord, Table } from '../artifacts/index.ts';
-import { type TagFamilyReading, type TagMemberReading, tagFamilies } from '../core/cluster/tag-families.ts';
-import { TAG_POSITIONS } from '../core/tasks/english-spec.ts';
+import { type TagFamilyReading, type TagMemberReading, tagFamilies } from '../core/tasks/english/tag-families.ts';
+import { TAG_POSITIONS } from '../core/tasks/english/spec.ts';
 import { type Figure, r4, spec } from './figures.ts';
 import { fmt } from './format.ts';
 import { escapeHtml, type PageSection, page } from './html.ts';

@@ -3,7 +3,7 @@ import { resolveConfig } from '../config/index.ts';
 import { extendBasis } from '../core/basis/basis.ts';
 import { initBackend } from '../core/model/backend.ts';
 import { modelShape } from '../core/data.ts';
-import { encodeSequences, makeSplits } from '../core/tasks/arithmetic.ts';
+import { encodeSequences, makeSplits } from '../core/tasks/arithmetic/task.ts';
 import { makeTokenLossModel } from '../core/model/token-loss-model.ts';
 import { initTrainState, trainSegment } from '../core/train/train.ts';
 import { directionalDerivatives } from '../core/model/finite-differences.ts';

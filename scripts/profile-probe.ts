@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { resolveConfig } from '../config/index.ts';
 import { initBackend } from '../core/model/backend.ts';
 import { modelShape } from '../core/data.ts';
-import { ARITHMETIC_SHAPE, encodeSequences, makeSplits, trainBatch } from '../core/tasks/arithmetic.ts';
+import { ARITHMETIC_SHAPE, encodeSequences, makeSplits, trainBatch } from '../core/tasks/arithmetic/task.ts';
 import { lossAndGrad } from '../core/model/backward.ts';
 import { encodeBatch, initParams, meanLossTensor } from '../core/model/model.ts';
 const backend = await initBackend((process.argv[2] ?? 'wasm') as 'wasm');

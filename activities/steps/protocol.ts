@@ -12,15 +12,8 @@ import type { Config, ProtocolFamily } from '../../config/schema.ts';
 import { evalTokenCount } from '../../core/data.ts';
 import { taskReads } from '../../core/tasks/specs.ts';
 import { hdbscan } from '../../core/cluster/hdbscan.ts';
-import {
-  breakthroughTime,
-  cumulative,
-  defaultTiming,
-  keptTokens,
-  relativeHdbscanSettings,
-  rowSums,
-  topCarryCluster,
-} from '../../core/cluster/protocol.ts';
+import { breakthroughTime, cumulative, defaultTiming, keptTokens, relativeHdbscanSettings, rowSums } from '../../core/cluster/protocol.ts';
+import { topCarryCluster } from '../../core/tasks/arithmetic/carry.ts';
 import { checkpointIterations } from '../../core/train/schedule.ts';
 import { clusterCurves, deltaTrajectories, lossTrajectories } from '../../core/attribution/trajectories.ts';
 import { intervalCount, type ProtocolTarget } from '../../pipeline/plan.ts';

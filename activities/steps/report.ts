@@ -7,7 +7,7 @@
 import type { ArtifactStore } from '../../artifacts/index.ts';
 import type { Config } from '../../config/schema.ts';
 import { type MemberReading, protocolFamilies } from '../../core/cluster/protocol.ts';
-import { type TagMemberReading, tagFamilies } from '../../core/cluster/tag-families.ts';
+import { type TagMemberReading, tagFamilies } from '../../core/tasks/english/tag-families.ts';
 import type { RunRecordInput, StepResult } from '../../pipeline/contract.ts';
 import {
   ablateName,

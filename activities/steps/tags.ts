@@ -1,6 +1,6 @@
 /**
  * The `tags` step: one protocol clustering (a basis vector's POLCA, or the loss) read against
- * part-of-speech tags the paper's way (core/cluster/tag-reading.ts): each cluster's smallest tag sets
+ * part-of-speech tags the paper's way (core/tasks/english/tag-reading.ts): each cluster's smallest tag sets
  * covering the coverage share at the target and its 3 predecessors, whether it is simply
  * labelled, the count chance gives under shuffled tags, and — for reading by eye, as the paper
  * did — each cluster's most frequent target words, mean curve and the contexts of the 10 tokens
@@ -9,8 +9,8 @@
 import { DATA_TABLES } from '../../artifacts/tables.ts';
 import { decodeParquet } from '../../artifacts/index.ts';
 import type { Config } from '../../config/schema.ts';
-import { clusterTagLabels, medoidNeighbours, shuffledSimpleCount } from '../../core/cluster/tag-reading.ts';
-import { TAG_POSITIONS } from '../../core/tasks/english-spec.ts';
+import { clusterTagLabels, medoidNeighbours, shuffledSimpleCount } from '../../core/tasks/english/tag-reading.ts';
+import { TAG_POSITIONS } from '../../core/tasks/english/spec.ts';
 import { clusterCurves } from '../../core/attribution/trajectories.ts';
 import type { TagTarget } from '../../pipeline/plan.ts';
 import { readInput, runStep, type StepContext, type StepResult, yieldNow } from './context.ts';

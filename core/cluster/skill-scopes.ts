@@ -1,18 +1,8 @@
 import { adjustedMutualInfo, amiParts, forEachShuffle, mutualInfo, weightedHomogeneity } from './skills.ts';
 
-export const SCOPES = ['all', 'thousands', 'hundreds', 'tens', 'ones'] as const;
-export type Scope = (typeof SCOPES)[number];
-/** Digit position of each per-digit scope (core/tasks/arithmetic.ts: 0 = thousands … 3 = ones). */
-export const SCOPE_DIGIT: Record<Exclude<Scope, 'all'>, number> = { thousands: 0, hundreds: 1, tens: 2, ones: 3 };
-
-export interface TokenSkillColumns {
-  digit: ArrayLike<number>;
-  carry: ArrayLike<number>;
-  value: ArrayLike<number>;
-}
-
 export interface ScopedSkillRow {
-  scope: Scope;
+  /** `all` (every token), or a task's subset of the tokens (arithmetic: a digit place, core/tasks/arithmetic/scopes.ts). */
+  scope: string;
   /** A skill column: the arithmetic task's digit, carry, value, or another task's label column. */
   skill: string;
   /** Other skills with the same partition of this scope's tokens, comma-separated; '' if none. */
@@ -46,7 +36,7 @@ export function samePartition(a: ArrayLike<number>, b: ArrayLike<number>): boole
   return true;
 }
 
-function isConstant(v: ArrayLike<number>): boolean {
+export function isConstant(v: ArrayLike<number>): boolean {
   for (let i = 1; i < v.length; i++) if (v[i] !== v[0]) return false;
   return true;
 }
@@ -78,12 +68,12 @@ export function shuffledStats(
   return { baseline: hSum / shuffles, amiMean: mean, amiSd: sd };
 }
 
-function pick(v: ArrayLike<number>, idx: number[]): Float64Array {
+export function pick(v: ArrayLike<number>, idx: number[]): Float64Array {
   return Float64Array.from(idx, (i) => v[i]);
 }
 
-function row(
-  scope: Scope,
+export function skillRow(
+  scope: string,
   skill: ScopedSkillRow['skill'],
   coincidesWith: string,
   labels: Float64Array,
@@ -120,30 +110,6 @@ function row(
   };
 }
 
-/** Every row of the table above for one clustering (labels: −1 = outlier). */
-export function scopedSkillTable(labels: ArrayLike<number>, skills: TokenSkillColumns, shuffles: number, seed: number): ScopedSkillRow[] {
-  const n = labels.length;
-  for (const k of ['digit', 'carry', 'value'] as const)
-    if (skills[k].length !== n) throw new Error(`scopedSkillTable: skill ${k} has ${skills[k].length} values for ${n} labels`);
-  const all = Array.from({ length: n }, (_, i) => i);
-  const out: ScopedSkillRow[] = [];
-  const L = pick(labels, all);
-  for (const skill of ['digit', 'carry', 'value'] as const) out.push(row('all', skill, '', L, pick(skills[skill], all), shuffles, seed));
-  for (const scope of SCOPES) {
-    if (scope === 'all') continue;
-    const idx = all.filter((i) => skills.digit[i] === SCOPE_DIGIT[scope]);
-    if (idx.length === 0) continue;
-    const sub = { carry: pick(skills.carry, idx), value: pick(skills.value, idx) };
-    for (const skill of ['carry', 'value'] as const) {
-      if (isConstant(sub[skill])) continue;
-      const other = skill === 'carry' ? 'value' : 'carry';
-      const coincides = !isConstant(sub[other]) && samePartition(sub[skill], sub[other]) ? other : '';
-      out.push(row(scope, skill, coincides, pick(labels, idx), sub[skill], shuffles, seed));
-    }
-  }
-  return out;
-}
-
 /**
  * The table above over all tokens only, for any task's skill columns (a task without digit
  * positions, such as language modelling): one row per skill, scope `all`.
@@ -159,6 +125,6 @@ export function skillTable(
   const L = pick(labels, all);
   return Object.entries(skills).map(([skill, v]) => {
     if (v.length !== n) throw new Error(`skillTable: skill ${skill} has ${v.length} values for ${n} labels`);
-    return row('all', skill, '', L, pick(v, all), shuffles, seed);
+    return skillRow('all', skill, '', L, pick(v, all), shuffles, seed);
   });
 }

@@ -1,6 +1,6 @@
 /** The registry of tasks: `task.name` in the config → the task module (core/tasks/task.ts). */
-import { arithmeticTask } from './arithmetic.ts';
-import { englishTask } from './english.ts';
+import { arithmeticTask } from './arithmetic/task.ts';
+import { englishTask } from './english/task.ts';
 import { TASK_NAMES } from './specs.ts';
 import type { Task } from './task.ts';
 

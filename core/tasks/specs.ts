@@ -3,8 +3,8 @@
  * skill names. Pure, for config validation and workflow code; core/tasks/index.ts has the tasks
  * with their data.
  */
-import { arithmeticTask } from './arithmetic.ts';
-import { englishSpec } from './english-spec.ts';
+import { arithmeticTask } from './arithmetic/task.ts';
+import { englishSpec } from './english/spec.ts';
 import type { TaskReadings, TaskSpec } from './task.ts';
 
 export const TASK_SPECS = { arithmetic: arithmeticTask, english: englishSpec } as const;

@@ -1,5 +1,5 @@
 /**
- * English corpora for the language-modelling task (core/tasks/english.ts): a list of documents,
+ * English corpora for the language-modelling task (core/tasks/english/task.ts): a list of documents,
  * each a string, and the SHA-256 of their canonical serialisation (the documents as UTF-8, each
  * followed by one U+0000), which is what keys the data step.
  *

@@ -1,6 +1,6 @@
 /** The evaluation tokens of the `small` preset (digit, carry as 0/1, value), for skill-reading tests. */
 import { resolveConfig } from '../../config/index.ts';
-import { makeSplits, tokenRows } from '../../core/tasks/arithmetic.ts';
+import { makeSplits, tokenRows } from '../../core/tasks/arithmetic/task.ts';
 
 export function evalTokens(evalSize = 500) {
   const c = resolveConfig({ preset: 'small', config: { data: { evalSize } } });

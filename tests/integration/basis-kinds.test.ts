@@ -19,7 +19,7 @@ import type { BasisKind } from '../../config/schema.ts';
 import { extendBasis, orthonormalityError } from '../../core/basis/basis.ts';
 import { shuffledOrder } from '../../core/basis/basis-order.ts';
 import { modelShape } from '../../core/data.ts';
-import { encodeSequences, makeSplits } from '../../core/tasks/arithmetic.ts';
+import { encodeSequences, makeSplits } from '../../core/tasks/arithmetic/task.ts';
 import { dot } from '../../core/linalg.ts';
 import { makeTokenLossModel } from '../../core/model/token-loss-model.ts';
 import type { ExperimentResult } from '../../pipeline/dag.ts';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { scopedSkillTable } from '../../core/cluster/skill-scopes.ts';
+import { scopedSkillTable } from '../../core/tasks/arithmetic/scopes.ts';
 import { type ClaimFamily, claimChecks, follows, MIN_COVERAGE } from '../../report/claims.ts';
 import { evalTokens } from '../helpers/tokens.ts';
 

@@ -13,7 +13,7 @@ import {
   skillsOf,
   tokenRows,
   trainBatch,
-} from '../../core/tasks/arithmetic.ts';
+} from '../../core/tasks/arithmetic/task.ts';
 
 // Independent formulation: column addition on decimal strings.
 function reference(a: number, b: number) {

@@ -1,5 +1,5 @@
 /**
- * The English task (core/tasks/english.ts) and its text modules (core/text/): wink-nlp's words and
+ * The English task (core/tasks/english/task.ts) and its text modules (core/text/): wink-nlp's words and
  * POS tags on fixed sentences with known tags, line breaks, tagging that does not depend on what was
  * read before; the vocabulary (counts, ties, UNK, frequency bands); corpora from .txt / .jsonl /
  * .parquet and every bad corpus refused with the field named; the task's data: shapes, the
@@ -15,8 +15,8 @@ import { resolveConfig } from '../../config/index.ts';
 import { resolveTask } from '../../core/data.ts';
 import { builtinCorpus, corpusHash, readCorpusFile } from '../../core/text/corpus.ts';
 import { buildVocabulary, encodeWords, frequencyBand, NEWLINE, tagDocuments, UNK } from '../../core/text/words.ts';
-import { BLOCK_TOKENS, EVAL_EVERY_BLOCK, englishCorpus, englishTask, prepareText } from '../../core/tasks/english.ts';
-import { englishConfigSchema } from '../../core/tasks/english-spec.ts';
+import { BLOCK_TOKENS, EVAL_EVERY_BLOCK, englishCorpus, englishTask, prepareText } from '../../core/tasks/english/task.ts';
+import { englishConfigSchema } from '../../core/tasks/english/spec.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'polca-english-'));
 after(() => rmSync(dir, { recursive: true, force: true }));

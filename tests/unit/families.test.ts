@@ -30,7 +30,7 @@ import { resolveConfig } from '../../config/index.ts';
 import type { Config } from '../../config/schema.ts';
 import { initBackend } from '../../core/model/backend.ts';
 import { modelShape } from '../../core/data.ts';
-import { ARITHMETIC_SHAPE, encodeSequences, makeSplits } from '../../core/tasks/arithmetic.ts';
+import { ARITHMETIC_SHAPE, encodeSequences, makeSplits } from '../../core/tasks/arithmetic/task.ts';
 import { basisFisher } from '../../core/attribution/fisher.ts';
 import { lcaInterval, midpoint, paramGradients, selectLcaParams } from '../../core/attribution/lca.ts';
 import { paramLayout } from '../../core/model/layout.ts';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import { initBackend } from '../../core/model/backend.ts';
-import { ARITHMETIC_SHAPE, encodeSequences, makeSplits } from '../../core/tasks/arithmetic.ts';
+import { ARITHMETIC_SHAPE, encodeSequences, makeSplits } from '../../core/tasks/arithmetic/task.ts';
 import { relativeError } from '../../core/linalg.ts';
 import { initParams, numParams } from '../../core/model/model.ts';
 import { makeTokenLossModel } from '../../core/model/token-loss-model.ts';

@@ -259,6 +259,30 @@ test('the store owns its layout: no product code outside artifacts/ reaches past
   assert.deepEqual(offenders, []);
 });
 
+test('each task folder reads alone: it imports no other task, nor the task registries', () => {
+  const graph = moduleGraph();
+  const tasks = ['arithmetic', 'english'];
+  for (const t of tasks)
+    assert.ok(
+      [...graph.keys()].some((f) => f.startsWith(`core/tasks/${t}/`)),
+      `the scan found core/tasks/${t}/`,
+    );
+  const offenders: string[] = [];
+  for (const [from, deps] of graph) {
+    const own = tasks.find((t) => from.startsWith(`core/tasks/${t}/`));
+    if (!own) continue;
+    for (const d of deps)
+      if (
+        tasks.some((t) => t !== own && d.startsWith(`core/tasks/${t}/`)) ||
+        d === 'core/tasks/index.ts' ||
+        d === 'core/tasks/specs.ts' ||
+        d === 'core/data.ts'
+      )
+        offenders.push(`${from} → ${d}`);
+  }
+  assert.deepEqual(offenders, []);
+});
+
 test('nothing outside tests/ imports a file under tests/', () => {
   const offenders: string[] = [];
   for (const [from, deps] of moduleGraph()) {

@@ -26,7 +26,7 @@ import { resolveConfig } from '../../config/index.ts';
 import { extendBasis } from '../../core/basis/basis.ts';
 import { initBackend } from '../../core/model/backend.ts';
 import { modelShape } from '../../core/data.ts';
-import { ARITHMETIC_SHAPE, encodeSequences, type Example, makeSplits } from '../../core/tasks/arithmetic.ts';
+import { ARITHMETIC_SHAPE, encodeSequences, type Example, makeSplits } from '../../core/tasks/arithmetic/task.ts';
 import { dot, relativeError, symmetricEigen } from '../../core/linalg.ts';
 import { initParams } from '../../core/model/model.ts';
 import { makeTokenLossModel } from '../../core/model/token-loss-model.ts';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { extendBasis, orthonormalityError } from '../../core/basis/basis.ts';
 import { initBackend } from '../../core/model/backend.ts';
-import { ARITHMETIC_SHAPE, encodeSequences, makeSplits } from '../../core/tasks/arithmetic.ts';
+import { ARITHMETIC_SHAPE, encodeSequences, makeSplits } from '../../core/tasks/arithmetic/task.ts';
 import { lanczosTop } from '../../core/basis/lanczos.ts';
 import { dot, symmetricEigen, symmetricEigenJacobi, symmetricEigenQL } from '../../core/linalg.ts';
 import { initParams } from '../../core/model/model.ts';

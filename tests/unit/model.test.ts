@@ -5,7 +5,7 @@ import { resolveConfig } from '../../config/index.ts';
 import { initBackend } from '../../core/model/backend.ts';
 import { lossAndGrad } from '../../core/model/backward.ts';
 import { modelShape } from '../../core/data.ts';
-import { ARITHMETIC_SHAPE, encodeSequences, makeSplits, VOCAB_SIZE } from '../../core/tasks/arithmetic.ts';
+import { ARITHMETIC_SHAPE, encodeSequences, makeSplits, VOCAB_SIZE } from '../../core/tasks/arithmetic/task.ts';
 import {
   decayMask,
   encodeBatch,

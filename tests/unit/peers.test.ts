@@ -15,7 +15,7 @@ import { before, test } from 'node:test';
 import { resolveConfig } from '../../config/index.ts';
 import { initBackend } from '../../core/model/backend.ts';
 import { modelShape } from '../../core/data.ts';
-import { ARITHMETIC_SHAPE, encodeSequences, makeSplits, trainBatch } from '../../core/tasks/arithmetic.ts';
+import { ARITHMETIC_SHAPE, encodeSequences, makeSplits, trainBatch } from '../../core/tasks/arithmetic/task.ts';
 import { lossAndGrad } from '../../core/model/backward.ts';
 import { decayMask, disposeBatch, encodeBatch } from '../../core/model/model.ts';
 import { makeTokenLossModel } from '../../core/model/token-loss-model.ts';

@@ -1,14 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import {
-  breakthroughTime,
-  cumulative,
-  defaultTiming,
-  keptTokens,
-  relativeHdbscanSettings,
-  rowSums,
-  topCarryCluster,
-} from '../../core/cluster/protocol.ts';
+import { breakthroughTime, cumulative, defaultTiming, keptTokens, relativeHdbscanSettings, rowSums } from '../../core/cluster/protocol.ts';
+import { topCarryCluster } from '../../core/tasks/arithmetic/carry.ts';
 
 /** Tokens of a hand-built evaluation set: [digit, carry] each (0 = thousands … 3 = ones). */
 function tokens(spec: [number, number, number][]): { digit: number[]; carry: number[] } {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { samePartition, scopedSkillTable, shuffledStats } from '../../core/cluster/skill-scopes.ts';
+import { samePartition, shuffledStats } from '../../core/cluster/skill-scopes.ts';
+import { scopedSkillTable } from '../../core/tasks/arithmetic/scopes.ts';
 import { adjustedMutualInfo, shuffledBaseline, weightedHomogeneity } from '../../core/cluster/skills.ts';
 import { randInt, STREAMS } from '../../core/rng.ts';
 import { evalTokens } from '../helpers/tokens.ts';

@@ -1,14 +1,14 @@
 /**
- * core/cluster/tag-reading.ts against independent computations: the smallest covering tag set against a
+ * core/tasks/english/tag-reading.ts against independent computations: the smallest covering tag set against a
  * brute-force search over every subset; cluster labels on a hand-made example; the shuffled count
  * (a clustering made of the tags is simply labelled, its shuffles rarely are); the medoid and its
- * neighbours against a direct O(m²) search; core/cluster/tag-families.ts's counts.
+ * neighbours against a direct O(m²) search; core/tasks/english/tag-families.ts's counts.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { randInt } from '../../core/rng.ts';
-import { tagFamilies } from '../../core/cluster/tag-families.ts';
-import { clusterTagLabels, coveringSet, medoidNeighbours, shuffledSimpleCount } from '../../core/cluster/tag-reading.ts';
+import { tagFamilies } from '../../core/tasks/english/tag-families.ts';
+import { clusterTagLabels, coveringSet, medoidNeighbours, shuffledSimpleCount } from '../../core/tasks/english/tag-reading.ts';
 
 /** The size of the smallest subset of tags whose tokens are ≥ coverage of all, by trying every subset. */
 function bruteSmallest(codes: number[], coverage: number): number {

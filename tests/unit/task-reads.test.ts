@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { resolveConfig } from '../../config/index.ts';
-import { TAG_POSITIONS } from '../../core/tasks/english-spec.ts';
+import { TAG_POSITIONS } from '../../core/tasks/english/spec.ts';
 import { TASK_NAMES, TASKS } from '../../core/tasks/index.ts';
 import { TASK_SPECS, taskReads } from '../../core/tasks/specs.ts';
 import { tagTargets } from '../../pipeline/plan.ts';

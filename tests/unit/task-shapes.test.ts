@@ -20,8 +20,8 @@ import { encodeBatch, initParams, numParams, outputLogits, paramLayout, queryPos
 import { normal, randInt, uniform } from '../../core/rng.ts';
 import { checkSequences, labelCodes, type Sequences, type SequenceShape, sliceSequences } from '../../core/tasks/task.ts';
 import { makeTokenLossModel } from '../../core/model/token-loss-model.ts';
-import { englishTask } from '../../core/tasks/english.ts';
-import { englishConfigSchema, englishSpec } from '../../core/tasks/english-spec.ts';
+import { englishTask } from '../../core/tasks/english/task.ts';
+import { englishConfigSchema, englishSpec } from '../../core/tasks/english/spec.ts';
 import { referenceForward, referenceJet, referenceMeanLoss } from '../helpers/reference-model.ts';
 
 before(async () => {
@@ -41,7 +41,7 @@ function randomSequences(shape: SequenceShape, n: number, seed: number): Sequenc
   return { n, inputs, targets };
 }
 
-// english-small's task shape, on 3 evaluation sequences of the built-in corpus (core/tasks/english.ts).
+// english-small's task shape, on 3 evaluation sequences of the built-in corpus (core/tasks/english/task.ts).
 const englishConfig = englishConfigSchema.parse({ name: 'english', vocabSize: 2000, contextLength: 32 });
 const englishData = await englishTask.makeData({ seed: 0, data: { evalSize: 3, hessianSize: 1 }, task: englishConfig });
 

@@ -22,16 +22,16 @@
  * and `context` (the 8 words before the target and the target in ⟦ ⟧). Skills: pos, pos_1, pos_2,
  * pos_3, freq_band, position.
  */
-import { type EnglishConfig, englishSpec } from './english-spec.ts';
-import { builtinCorpus, type Corpus, readCorpusFile } from '../text/corpus.ts';
-import { buildVocabulary, encodeWords, frequencyBand, showWord, tagDocuments, type Vocabulary } from '../text/words.ts';
-import { randInt, STREAMS } from '../rng.ts';
-import type { Sequences, Task, TaskData, TaskSettings } from './task.ts';
+import { type EnglishConfig, englishSpec } from './spec.ts';
+import { builtinCorpus, type Corpus, readCorpusFile } from '../../text/corpus.ts';
+import { buildVocabulary, encodeWords, frequencyBand, showWord, tagDocuments, type Vocabulary } from '../../text/words.ts';
+import { randInt, STREAMS } from '../../rng.ts';
+import type { Sequences, Task, TaskData, TaskSettings } from '../task.ts';
 
 export const BLOCK_TOKENS = 1024;
 export const EVAL_EVERY_BLOCK = 10;
 export const CONTEXT_WORDS = 8;
-export { TAG_POSITIONS } from './english-spec.ts';
+export { TAG_POSITIONS } from './spec.ts';
 
 /** The tokenised corpus: words, tags, ids, the split and the vocabulary. */
 export interface EnglishText {

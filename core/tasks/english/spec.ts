@@ -1,10 +1,10 @@
 /**
- * The English language-modelling task's config and shape (core/tasks/english.ts has its data):
+ * The English language-modelling task's config and shape (core/tasks/english/task.ts has its data):
  * `task: { name: 'english', corpus?, textColumn, corpusSha256?, vocabSize, contextLength,
  * lowercase }`; V = vocabSize, L = T = contextLength (every next-token prediction is evaluated).
  */
 import { z } from 'zod';
-import type { TaskSpec } from './task.ts';
+import type { TaskSpec } from '../task.ts';
 
 /** The tag columns read the paper's way: the target's tag and its 3 predecessors'. */
 export const TAG_POSITIONS = ['pos', 'pos_1', 'pos_2', 'pos_3'] as const;

@@ -19,7 +19,7 @@
  * clustered trajectories); its nearest members are those at the smallest ‖r_x − r_medoid‖₂ (the
  * medoid first), ties by token index.
  */
-import { forEachShuffle } from './skills.ts';
+import { forEachShuffle } from '../../cluster/skills.ts';
 
 export interface TagLabel {
   cluster: number;

@@ -1,5 +1,5 @@
 /**
- * The part-of-speech reading per family (core/cluster/tag-reading.ts for one trajectory set): of a
+ * The part-of-speech reading per family (core/tasks/english/tag-reading.ts for one trajectory set): of a
  * family's members (a basis vector's POLCA, or the loss as one member), those kept by the filters,
  * those with at least one simply-labelled cluster, and the count chance gives —
  * Σ over kept members of (shuffles with a simple cluster) ÷ shuffles — next to it. The paper: 22 of

@@ -11,9 +11,8 @@
  * The task has no settings of its own (`task: { name: 'arithmetic' }`, the default).
  */
 import { z } from 'zod';
-import { randInt, STREAMS } from '../rng.ts';
-import type { TokenSkills } from '../types.ts';
-import type { Sequences, SequenceShape, Task, TaskData, TaskSettings } from './task.ts';
+import { randInt, STREAMS } from '../../rng.ts';
+import type { Sequences, SequenceShape, Task, TaskData, TaskSettings } from '../task.ts';
 
 export const PLUS = 10;
 export const EQUALS = 11;
@@ -26,6 +25,16 @@ export const TOKENS_PER_EXAMPLE = 4;
 export const NUM_PAIRS = 1_000_000;
 /** The task's sequence shape: V = 12, L = 11, T = 4. */
 export const ARITHMETIC_SHAPE: SequenceShape = { vocabSize: VOCAB_SIZE, contextLength: INPUT_LEN, outputsPerSequence: TOKENS_PER_EXAMPLE };
+
+/** Skills of one output token of the arithmetic task (method.md, "Skills of the arithmetic task"). */
+export interface TokenSkills {
+  /** 0 = thousands, 1 = hundreds, 2 = tens, 3 = ones. */
+  digit: number;
+  /** Whether a carry flows into this digit from the digit to its right. */
+  carry: boolean;
+  /** Target digit 0–9. */
+  value: number;
+}
 
 export interface Example {
   a: number;
