@@ -30,6 +30,7 @@
 import * as tf from '@tensorflow/tfjs';
 import * as D from './dual.ts';
 import type { Dual } from './dual.ts';
+import { VOCAB_PASS_FLOATS } from './jet.ts';
 import { paramLayout } from './layout.ts';
 import {
   disposeBatch,
@@ -239,7 +240,10 @@ export function hessianVectorProduct(
   examplesPerPass?: number,
   cache?: HvpValueCache,
 ): Float32Array {
-  const per = Math.max(1, examplesPerPass ?? Math.round((1024 * 320) / (m.dModel + m.dMlp)));
+  // An imported model's vocabulary-sized logits ([e·T, V], with their tangents and softmax) bound
+  // its default passes: e·T·V within VOCAB_PASS_FLOATS, as the jets'.
+  const vocabCap = m.arch ? Math.max(1, Math.floor(VOCAB_PASS_FLOATS / (m.outputsPerSequence * m.vocabSize))) : Number.POSITIVE_INFINITY;
+  const per = Math.max(1, examplesPerPass ?? Math.min(Math.round((1024 * 320) / (m.dModel + m.dMlp)), vocabCap));
   const out = new Float32Array(theta.length);
   cache?.at(theta);
   // θ and v go to the backend once, for every chunk.

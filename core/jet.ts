@@ -444,6 +444,13 @@ export interface JetOptions {
   hvpExamplesPerPass?: number;
 }
 
+/**
+ * Logit-jet entries (directions × tokens × vocabulary) one default pass of an imported model may
+ * hold: 2²² floats, 16 MiB per vocabulary-sized array (Pythia's vocabulary of 50 304 at a context
+ * of 128: 1 direction of 1 sequence per pass, each pass then holding a few hundred MiB).
+ */
+export const VOCAB_PASS_FLOATS = 2 ** 22;
+
 /** 2: ℓ, d1 and d2; 1: ℓ and d1 only (d2 is returned empty), about a third cheaper. */
 export type DerivativeOrder = 1 | 2;
 
@@ -460,9 +467,16 @@ export function tokenDerivatives(
   opts: JetOptions = {},
   order: DerivativeOrder = 2,
 ): Derivatives {
-  const kPass = Math.max(1, opts.directionsPerPass ?? (tf.getBackend() === 'wasm' ? 1 : 10));
-  const ePass = Math.max(1, opts.examplesPerPass ?? Math.ceil(Math.max(1, Math.round((512 * 320) / (m.dModel + m.dMlp))) / kPass));
   const T = m.outputsPerSequence;
+  // An imported model's vocabulary-sized logit jets ([K, e·T, V] twice, and as many temporaries)
+  // dominate its passes: there the defaults also keep K·e·T·V within VOCAB_PASS_FLOATS.
+  const vocabCap = m.arch ? Math.max(1, Math.floor(VOCAB_PASS_FLOATS / (T * m.vocabSize))) : Number.POSITIVE_INFINITY;
+  const kPass = Math.max(1, opts.directionsPerPass ?? Math.min(tf.getBackend() === 'wasm' ? 1 : 10, vocabCap));
+  const ePass = Math.max(
+    1,
+    opts.examplesPerPass ??
+      Math.min(Math.ceil(Math.max(1, Math.round((512 * 320) / (m.dModel + m.dMlp))) / kPass), Math.max(1, Math.floor(vocabCap / kPass))),
+  );
   const n = batch.n * T;
   const M = directions.length;
   const f0 = new Float32Array(n);
