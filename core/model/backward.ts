@@ -14,6 +14,12 @@
  *   embeddings x = onehot·W_E + W_pos:  W̄_E = onehotᵀ·x̄,  W̄_pos = Σ_examples x̄
  *   last block (queries and residual at the output positions only, core/model/model.ts `queryPositions`):
  *                                 Q̄ and the residual's x̄ are zero at the other positions (padded)
+ * Imported architectures (core/model/model.ts header):
+ *   exact GELU y = x·Φ(x):        x̄ = ȳ⊙(Φ(x) + x·φ(x))
+ *   rotary q' = q⊙C + (q·R)⊙S:    q̄ = q̄'⊙C + (q̄'⊙S)·Rᵀ (the same for k; Q̄ = S̄·K' and K̄ = S̄ᵀ·Q' use the rotated Q', K')
+ *   parallel residual x + a(x) + f(x): the attention output's gradient is the block output's
+ *                                 x̄ alone (sequential: x̄ plus the MLP branch's)
+ *   tied unembedding z = h·W_Eᵀ:  W̄_E gains z̄ᵀ·h,  h̄ = z̄·W_E;  no bias: no b̄_U
  * Every line is written with the dual numbers of core/model/dual.ts. With no tangents it is the plain
  * gradient, a few hundred kernels with no autodiff tape (TF.js' tape adds identity, cast and
  * broadcast kernels to every op). With θ's tangent u, every quantity carries its derivative along u,
@@ -24,6 +30,7 @@
 import * as tf from '@tensorflow/tfjs';
 import * as D from './dual.ts';
 import type { Dual } from './dual.ts';
+import { VOCAB_PASS_FLOATS } from './jet.ts';
 import { paramLayout } from './layout.ts';
 import {
   disposeBatch,
@@ -36,6 +43,8 @@ import {
   paramDuals,
   paramTensors,
   queryPositions,
+  rotary,
+  rotaryTensors,
   sliceBatch,
 } from './model.ts';
 
@@ -63,8 +72,12 @@ function affineBack(dy: Dual, x: Dual, w: Dual): { dx: Dual; dw: Dual; db: Dual 
   return { dx: D.matMul(dy, w, false, true), dw: D.matMul(x, dy, true, false), db: D.sum(dy, 0) };
 }
 
-/** GELU's derivative at x, given s = σ(2u): s + 2x·s(1 − s)·√(2/π)(1 + 3·0.044715x²). */
-function geluDerivative(x: Dual, s: Dual): Dual {
+/**
+ * GELU's derivative at x, given s: tanh form (s = σ(2u)) s + 2x·s(1 − s)·√(2/π)(1 + 3·0.044715x²);
+ * exact form (s = Φ(x)) s + x·φ(x).
+ */
+function geluDerivative(x: Dual, s: Dual, exact: boolean): Dual {
+  if (exact) return D.add(s, D.mul(x, D.normalPdf(x)));
   const du = D.affineScalar(D.mul(x, x), 3 * GELU_K * GELU_C, GELU_C);
   return D.add(s, D.affineScalar(D.mul(D.mul(x, D.mul(s, D.oneMinus(s))), du), 2));
 }
@@ -94,10 +107,17 @@ export function gradient(m: ModelConfig, theta: tf.Tensor[], u: tf.Tensor[] | nu
   const G: Record<string, Dual> = {};
 
   const dz = D.affineScalar(D.sub(D.softmax(fw.logits), targets), 1 / (n * T));
-  const unembed = affineBack(dz, fw.hf, P['unembed.W_U']);
-  G['unembed.W_U'] = unembed.dw;
-  G['unembed.b_U'] = unembed.db;
-  const fin = layerNormBack(unembed.dx, fw.lnFinal, P['ln_final.w']);
+  const arch = m.arch;
+  const rt = rotaryTensors(m);
+  let dh_f: Dual;
+  if (arch?.unembed === 'tied') dh_f = D.matMul(dz, P['embed.W_E']);
+  else {
+    const unembed = affineBack(dz, fw.hf, P['unembed.W_U']);
+    G['unembed.W_U'] = unembed.dw;
+    if (arch?.unembed !== 'untied') G['unembed.b_U'] = unembed.db;
+    dh_f = unembed.dx;
+  }
+  const fin = layerNormBack(dh_f, fw.lnFinal, P['ln_final.w']);
   G['ln_final.w'] = fin.dw;
   G['ln_final.b'] = fin.db;
   // The last block's residual stream holds only its query positions (the output positions).
@@ -110,23 +130,27 @@ export function gradient(m: ModelConfig, theta: tf.Tensor[], u: tf.Tensor[] | nu
     const mlpOut = affineBack(dx, b.hid, P[`${p}.mlp.W_out`]);
     G[`${p}.mlp.W_out`] = mlpOut.dw;
     G[`${p}.mlp.b_out`] = mlpOut.db;
-    const mlpIn = affineBack(D.mul(mlpOut.dx, geluDerivative(b.pre, b.s)), b.h2, P[`${p}.mlp.W_in`]);
+    const mlpIn = affineBack(D.mul(mlpOut.dx, geluDerivative(b.pre, b.s, arch?.activation === 'gelu_erf')), b.h2, P[`${p}.mlp.W_in`]);
     G[`${p}.mlp.W_in`] = mlpIn.dw;
     G[`${p}.mlp.b_in`] = mlpIn.db;
     const ln2 = layerNormBack(mlpIn.dx, b.ln2, P[`${p}.ln2.w`]);
     G[`${p}.ln2.w`] = ln2.dw;
     G[`${p}.ln2.b`] = ln2.db;
-    dx = D.add(dx, ln2.dx);
-
-    const proj = affineBack(dx, b.z, P[`${p}.attn.W_O`]);
+    // The residual stream below the MLP; the attention output's gradient is the block output's
+    // alone when the residual is parallel.
+    const dres = D.add(dx, ln2.dx);
+    const proj = affineBack(arch?.parallelResidual ? dx : dres, b.z, P[`${p}.attn.W_O`]);
+    dx = dres;
     G[`${p}.attn.W_O`] = proj.dw;
     G[`${p}.attn.b_O`] = proj.db;
     const dOut = D.reshape(D.transpose(D.reshape(proj.dx, [n, Lq, H, dh]), [2, 0, 1, 3]), [H * n, Lq, dh]);
     const dAtt = D.matMul(dOut, b.v, false, true);
     const dV = D.matMul(b.att, dOut, true, false);
     const dScores = D.affineScalar(D.mul(b.att, D.sub(dAtt, D.sum(D.mul(dAtt, b.att), -1, true))), 1 / Math.sqrt(dh));
-    const dQ = padPositions(D.matMul(dScores, b.k), L - Lq);
-    const dK = D.matMul(dScores, b.q, true, false);
+    const dQr = D.matMul(dScores, b.k);
+    const dKr = D.matMul(dScores, b.q, true, false);
+    const dQ = padPositions(rt ? rotary(dQr, rt, true) : dQr, L - Lq);
+    const dK = rt ? rotary(dKr, rt, true) : dKr;
     const dQkv = D.reshape(D.transpose(D.reshape(D.concat([dQ, dK, dV], 0), [3 * H, n, L, dh]), [1, 2, 0, 3]), [n * L, 3 * Dm]);
     const qkv = affineBack(dQkv, b.h1, P[`${p}.attn.W_QKV`]);
     G[`${p}.attn.W_QKV`] = qkv.dw;
@@ -137,8 +161,9 @@ export function gradient(m: ModelConfig, theta: tf.Tensor[], u: tf.Tensor[] | nu
     if (Lq < L) dx = D.reshape(padPositions(D.reshape(dx, [n, Lq, Dm]), L - Lq), [n * L, Dm]);
     dx = D.add(dx, ln1.dx);
   }
-  G['pos_embed.W_pos'] = D.sum(D.reshape(dx, [n, L, Dm]), 0);
-  G['embed.W_E'] = D.matMul(D.constant(batch.onehot), dx, true, false);
+  if (!rt) G['pos_embed.W_pos'] = D.sum(D.reshape(dx, [n, L, Dm]), 0);
+  const dE = D.matMul(D.constant(batch.onehot), dx, true, false);
+  G['embed.W_E'] = arch?.unembed === 'tied' ? D.add(dE, D.matMul(dz, fw.hf, true, false)) : dE;
   return { loss, grads: paramLayout(m).map((e) => G[e.name]) };
 }
 
@@ -215,7 +240,10 @@ export function hessianVectorProduct(
   examplesPerPass?: number,
   cache?: HvpValueCache,
 ): Float32Array {
-  const per = Math.max(1, examplesPerPass ?? Math.round((1024 * 320) / (m.dModel + m.dMlp)));
+  // An imported model's vocabulary-sized logits ([e·T, V], with their tangents and softmax) bound
+  // its default passes: e·T·V within VOCAB_PASS_FLOATS, as the jets'.
+  const vocabCap = m.arch ? Math.max(1, Math.floor(VOCAB_PASS_FLOATS / (m.outputsPerSequence * m.vocabSize))) : Number.POSITIVE_INFINITY;
+  const per = Math.max(1, examplesPerPass ?? Math.min(Math.round((1024 * 320) / (m.dModel + m.dMlp)), vocabCap));
   const out = new Float32Array(theta.length);
   cache?.at(theta);
   // θ and v go to the backend once, for every chunk.

@@ -3,6 +3,7 @@
  * parameter space (first-order forward mode). Rules:
  *   (x ± y)˙ = ẋ ± ẏ,   (xy)˙ = ẋy + xẏ,   (x·W)˙ = ẋW + xẆ (any transposes alike),
  *   f(x)˙ = f'(x)ẋ for rsqrt (−½ r/u), sigmoid (σ(1 − σ)), softmax (p⊙(ż − ⟨p, ż⟩)),
+ *   the standard normal's distribution function Φ (φ) and density φ (−x·φ),
  *   and every linear map (reshape, transpose, slice, pad, concat, sums, means) acts on both parts.
  * A tangent of null is zero: with every tangent null the ops are the plain TF.js computation (one
  * kernel each, no extra work), so the same code serves as the model's forward pass, its hand-written
@@ -162,4 +163,18 @@ export function sigmoid(u: Dual): Dual {
 export function softmax(z: Dual): Dual {
   const p = value(() => tf.softmax(z.v));
   return { v: p, t: z.t && tf.mul(p, tf.sub(z.t, tf.sum(tf.mul(p, z.t), -1, true))) };
+}
+
+const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
+
+/** Φ(u) = ½(1 + erf(u/√2)), the standard normal's distribution function: Φ̇ = φ(u)·u̇. */
+export function normalCdf(u: Dual): Dual {
+  const p = value(() => tf.mul(tf.add(tf.erf(tf.mul(u.v, Math.SQRT1_2)), 1), 0.5));
+  return { v: p, t: u.t && tf.mul(tf.mul(tf.exp(tf.mul(tf.square(u.v), -0.5)), INV_SQRT_2PI), u.t) };
+}
+
+/** φ(u) = e^{−u²/2}/√(2π), the standard normal's density: φ̇ = −u·φ(u)·u̇. */
+export function normalPdf(u: Dual): Dual {
+  const d = value(() => tf.mul(tf.exp(tf.mul(tf.square(u.v), -0.5)), INV_SQRT_2PI));
+  return { v: d, t: u.t && tf.mul(tf.mul(tf.neg(u.v), d), u.t) };
 }

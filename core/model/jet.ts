@@ -12,6 +12,8 @@
  *   mean over an axis         linear: applied to each part
  *   LayerNorm                 composed: c = x − mean(x), v = mean(c²), y = c·(v + ε)^{-1/2}·w + b
  *   GELU (tanh form)          x·σ(2u), u = √(2/π)(x + 0.044715x³), as a unary f with f′, f″ written out
+ *   GELU (exact, imported)    x·Φ(x): f′ = Φ + xφ,  f″ = φ·(2 − x²)
+ *   rotary (imported)         x⊙C + (x·R)⊙S, linear with constants: applied to each part
  *   softmax p = softmax(z)    ṗ = p⊙(ż − ⟨p, ż⟩),
  *                             p̈ = ṗ⊙(ż − ⟨p, ż⟩) + p⊙(z̈ − ⟨ṗ, ż⟩ − ⟨p, z̈⟩)
  *     (the causal mask is a constant added to z: masked entries have p = 0 and drop out)
@@ -35,12 +37,13 @@ import {
   type EncodedBatch,
   GELU_C,
   GELU_K,
-  LN_EPS,
   lastPositions,
+  lnEps,
   type ModelConfig,
   type PositionOps,
   paramTensors,
   queryPositions,
+  rotaryTensors,
   sliceBatch,
 } from './model.ts';
 import type { Derivatives } from '../types.ts';
@@ -226,10 +229,10 @@ function softmax(P: Pass, z: Jet, mask: tf.Tensor): Jet {
   return { v: p, a: pa, b: pb };
 }
 
-function layerNorm(P: Pass, x: Jet, w: Jet, b: Jet): Jet {
+function layerNorm(P: Pass, x: Jet, w: Jet, b: Jet, eps: number): Jet {
   const c = sub(x, meanLast(x));
   const variance = meanLast(mul(P, c, c));
-  const u = tf.add(variance.v, LN_EPS);
+  const u = tf.add(variance.v, eps);
   const r = tf.rsqrt(u);
   const inv = unary(P, { v: u, a: variance.a, b: variance.b }, r, tf.mul(tf.div(r, u), -0.5), () => tf.mul(tf.div(r, tf.square(u)), 0.75));
   return add(mul(P, mul(P, c, inv), w), b);
@@ -258,6 +261,27 @@ function gelu(P: Pass, x: Jet): Jet {
     return tf.mul(ss, inner);
   };
   return unary(P, x, value, d1, d2);
+}
+
+/** The exact GELU x·Φ(x) with g′ = Φ + xφ and g″ = φ·(2 − x²), φ the standard normal density. */
+function geluErf(P: Pass, x: Jet): Jet {
+  const xv = x.v;
+  const cdf = tf.mul(tf.add(tf.erf(tf.mul(xv, Math.SQRT1_2)), 1), 0.5);
+  const value = tf.mul(xv, cdf);
+  if (x.a === null) return { v: value, a: null, b: null };
+  const pdf = tf.mul(tf.exp(tf.mul(tf.square(xv), -0.5)), 1 / Math.sqrt(2 * Math.PI));
+  return unary(P, x, value, tf.add(cdf, tf.mul(xv, pdf)), () => tf.mul(pdf, tf.sub(2, tf.square(xv))));
+}
+
+/** The rotary map x⊙C + (x·R)⊙S (core/model.ts `rotary`) of x [B, q, dHead] at positions L − q … L − 1, on every part. */
+function rotaryJet(x: Jet, rt: { cos: tf.Tensor2D; sin: tf.Tensor2D; rot: tf.Tensor2D }): Jet {
+  const dh = x.v.shape[2] as number;
+  const q = x.v.shape[1] as number;
+  const L = rt.cos.shape[0];
+  const c = q === L ? rt.cos : rt.cos.slice([L - q, 0], [q, dh]);
+  const s = q === L ? rt.sin : rt.sin.slice([L - q, 0], [q, dh]);
+  const f = (t: tf.Tensor | null) => t && tf.add(tf.mul(t, c), tf.mul(tf.matMul(t.reshape([-1, dh]), rt.rot).reshape(t.shape), s));
+  return { v: f(x.v) as tf.Tensor, a: f(x.a), b: f(x.b) };
 }
 
 /**
@@ -316,9 +340,12 @@ function logitJets(m: ModelConfig, P: Pass, theta: tf.Tensor[], dirs: (tf.Tensor
   const D = m.dModel;
   const H = m.nHeads;
   const dh = D / H;
+  const eps = lnEps(m);
+  const arch = m.arch;
+  const rt = rotaryTensors(m);
   const onehot: Jet = { v: batch.onehot, a: null, b: null };
   let x = affine(P, onehot, W['embed.W_E']);
-  x = reshape(P, add(reshape(P, x, [n, L, D]), W['pos_embed.W_pos']), [n * L, D]);
+  if (!rt) x = reshape(P, add(reshape(P, x, [n, L, D]), W['pos_embed.W_pos']), [n * L, D]);
   const sc = 1 / Math.sqrt(dh);
   const ops: PositionOps<Jet> = { reshape: (t, shape) => reshape(P, t, shape), slice: (t, b, size) => slice(P, t, b, size) };
   for (let l = 0; l < m.nLayers; l++) {
@@ -327,11 +354,13 @@ function logitJets(m: ModelConfig, P: Pass, theta: tf.Tensor[], dirs: (tf.Tensor
     const x0 = x;
     x = scoped(() => {
       const mask = causalMask(L, Lq);
-      const h1 = layerNorm(P, x0, W[`${p}.ln1.w`], W[`${p}.ln1.b`]);
+      const h1 = layerNorm(P, x0, W[`${p}.ln1.w`], W[`${p}.ln1.b`], eps);
       const qkv = affine(P, h1, W[`${p}.attn.W_QKV`], W[`${p}.attn.b_QKV`]);
       const hr = reshape(P, transpose(reshape(P, qkv, [n, L, 3 * H, dh]), [2, 0, 1, 3]), [3 * H * n, L, dh]);
-      const q = slice(P, hr, [0, L - Lq, 0], [H * n, Lq, dh]);
-      const k = slice(P, hr, [H * n, 0, 0], [H * n, L, dh]);
+      const q0 = slice(P, hr, [0, L - Lq, 0], [H * n, Lq, dh]);
+      const k0 = slice(P, hr, [H * n, 0, 0], [H * n, L, dh]);
+      const q = rt ? rotaryJet(q0, rt) : q0;
+      const k = rt ? rotaryJet(k0, rt) : k0;
       const v = slice(P, hr, [2 * H * n, 0, 0], [H * n, L, dh]);
       const att = softmax(P, scale(bmm(P, q, k, true), sc), mask);
       const z = reshape(P, transpose(reshape(P, bmm(P, att, v, false), [H, n, Lq, dh]), [1, 2, 0, 3]), [n * Lq, D]);
@@ -339,14 +368,18 @@ function logitJets(m: ModelConfig, P: Pass, theta: tf.Tensor[], dirs: (tf.Tensor
     });
     const x1 = x;
     x = scoped(() => {
-      const h2 = layerNorm(P, x1, W[`${p}.ln2.w`], W[`${p}.ln2.b`]);
-      const hid = gelu(P, affine(P, h2, W[`${p}.mlp.W_in`], W[`${p}.mlp.b_in`]));
+      // Sequential: the MLP reads x + attn; parallel (GPT-NeoX): the block's input.
+      const h2 = layerNorm(P, arch?.parallelResidual ? lastPositions(x0, n, L, Lq, D, ops) : x1, W[`${p}.ln2.w`], W[`${p}.ln2.b`], eps);
+      const pre = affine(P, h2, W[`${p}.mlp.W_in`], W[`${p}.mlp.b_in`]);
+      const hid = arch?.activation === 'gelu_erf' ? geluErf(P, pre) : gelu(P, pre);
       return add(x1, affine(P, hid, W[`${p}.mlp.W_out`], W[`${p}.mlp.b_out`]));
     });
   }
   // The last block computed only the output positions.
-  const hf = layerNorm(P, x, W['ln_final.w'], W['ln_final.b']);
-  return affine(P, hf, W['unembed.W_U'], W['unembed.b_U']);
+  const hf = layerNorm(P, x, W['ln_final.w'], W['ln_final.b'], eps);
+  const kind = arch?.unembed ?? 'untied-bias';
+  if (kind === 'tied') return affine(P, hf, transpose(W['embed.W_E'], [1, 0]));
+  return affine(P, hf, W['unembed.W_U'], kind === 'untied-bias' ? W['unembed.b_U'] : undefined);
 }
 
 /**
@@ -411,6 +444,13 @@ export interface JetOptions {
   hvpExamplesPerPass?: number;
 }
 
+/**
+ * Logit-jet entries (directions × tokens × vocabulary) one default pass of an imported model may
+ * hold: 2²² floats, 16 MiB per vocabulary-sized array (Pythia's vocabulary of 50 304 at a context
+ * of 128: 1 direction of 1 sequence per pass, each pass then holding a few hundred MiB).
+ */
+export const VOCAB_PASS_FLOATS = 2 ** 22;
+
 /** 2: ℓ, d1 and d2; 1: ℓ and d1 only (d2 is returned empty), about a third cheaper. */
 export type DerivativeOrder = 1 | 2;
 
@@ -427,9 +467,16 @@ export function tokenDerivatives(
   opts: JetOptions = {},
   order: DerivativeOrder = 2,
 ): Derivatives {
-  const kPass = Math.max(1, opts.directionsPerPass ?? (tf.getBackend() === 'wasm' ? 1 : 10));
-  const ePass = Math.max(1, opts.examplesPerPass ?? Math.ceil(Math.max(1, Math.round((512 * 320) / (m.dModel + m.dMlp))) / kPass));
   const T = m.outputsPerSequence;
+  // An imported model's vocabulary-sized logit jets ([K, e·T, V] twice, and as many temporaries)
+  // dominate its passes: there the defaults also keep K·e·T·V within VOCAB_PASS_FLOATS.
+  const vocabCap = m.arch ? Math.max(1, Math.floor(VOCAB_PASS_FLOATS / (T * m.vocabSize))) : Number.POSITIVE_INFINITY;
+  const kPass = Math.max(1, opts.directionsPerPass ?? Math.min(tf.getBackend() === 'wasm' ? 1 : 10, vocabCap));
+  const ePass = Math.max(
+    1,
+    opts.examplesPerPass ??
+      Math.min(Math.ceil(Math.max(1, Math.round((512 * 320) / (m.dModel + m.dMlp))) / kPass), Math.max(1, Math.floor(vocabCap / kPass))),
+  );
   const n = batch.n * T;
   const M = directions.length;
   const f0 = new Float32Array(n);

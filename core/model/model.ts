@@ -20,9 +20,19 @@
  * evaluated positions reach the loss, so the last block computes keys and values at every
  * position but everything else only at those (`queryPositions`): the same logits, less work.
  * Initialisation: weights N(0, 0.02²) (TransformerLens' init_range), biases 0, LayerNorm scales 1.
+ *
+ * An imported architecture (core/model/layout.ts `Architecture`, the shape's `arch`; absent for polca's
+ * own model) changes only what it names: GPT-2 ties the unembedding to W_E (logits = h·W_Eᵀ, no
+ * bias); GPT-NeoX has no W_pos but rotates the first r = rotaryDims dimensions of every head's
+ * query and key at position p (rotary embedding, HF's rotate-half form):
+ *   rot(x)_i = x_i·cos(p·ω_i) − x_{i+r/2}·sin(p·ω_i),  rot(x)_{i+r/2} = x_{i+r/2}·cos(p·ω_i) + x_i·sin(p·ω_i),
+ *   ω_i = base^{−2i/r} for i < r/2, dimensions ≥ r unchanged; written rot(x) = x⊙C + (x·R)⊙S with
+ *   constant C, S [L, dHead] and the signed permutation R [dHead, dHead], a linear map;
+ * a parallel residual x + attn(ln1(x)) + mlp(ln2(x)); the exact GELU x·Φ(x); an untied unembedding
+ * without bias; and its own LayerNorm ε.
  */
 import * as tf from '@tensorflow/tfjs';
-import { type ModelShape, numParams, paramLayout } from './layout.ts';
+import { type Architecture, type ModelShape, numParams, paramLayout } from './layout.ts';
 import { checkSequences, type Sequences, type SequenceShape } from '../tasks/task.ts';
 import * as D from './dual.ts';
 import type { Dual } from './dual.ts';
@@ -61,10 +71,13 @@ export interface LnSaved {
   r: Dual;
 }
 
+/** The LayerNorm ε of a model: its architecture's, else polca's 1e-5. */
+export const lnEps = (m: Pick<ModelConfig, 'arch'>): number => m.arch?.lnEps ?? LN_EPS;
+
 /** y = x̂·w + b over the last axis. */
-function layerNorm(x: Dual, w: Dual, b: Dual): { y: Dual; saved: LnSaved } {
+function layerNorm(x: Dual, w: Dual, b: Dual, eps: number): { y: Dual; saved: LnSaved } {
   const c = D.sub(x, D.meanLast(x));
-  const r = D.rsqrt(D.affineScalar(D.meanLast(D.mul(c, c)), 1, LN_EPS));
+  const r = D.rsqrt(D.affineScalar(D.meanLast(D.mul(c, c)), 1, eps));
   const xhat = D.mul(c, r);
   return { y: D.add(D.mul(xhat, w), b), saved: { xhat, r } };
 }
@@ -78,9 +91,70 @@ export const GELU_K = 0.044715;
  * Tanh is not: 0.5 ms against 6.5 ms on a [1408, 256] activation. Returns σ(2u) too (the
  * derivative needs it).
  */
-function gelu(x: Dual): { y: Dual; s: Dual } {
+function gelu(x: Dual, activation: Architecture['activation'] = 'gelu_tanh'): { y: Dual; s: Dual } {
+  // The exact GELU x·Φ(x) (GPT-NeoX's "gelu"), with s = Φ(x).
+  if (activation === 'gelu_erf') {
+    const phi = D.normalCdf(x);
+    return { y: D.mul(x, phi), s: phi };
+  }
   const s = D.sigmoid(D.affineScalar(D.add(x, D.affineScalar(D.mul(D.mul(x, x), x), GELU_K)), 2 * GELU_C));
   return { y: D.mul(x, s), s };
+}
+
+/**
+ * The rotary embedding's constants for positions 0 … L − 1 (see the header): C and S [L, dHead]
+ * (cos and sin of p·ω on the first r dimensions; 1 and 0 on the others) and R [dHead, dHead]
+ * (x·R = HF's rotate_half on the first r dimensions, 0 on the others), computed in float64.
+ */
+export function rotaryTables(
+  L: number,
+  dHead: number,
+  r: number,
+  base: number,
+): { cos: Float32Array; sin: Float32Array; rot: Float32Array } {
+  if (r % 2 !== 0 || r > dHead || r < 2) throw new Error(`rotary dimensions must be even and within 2 … ${dHead}; got ${r}`);
+  const h = r / 2;
+  const cos = new Float32Array(L * dHead).fill(1);
+  const sin = new Float32Array(L * dHead);
+  for (let p = 0; p < L; p++)
+    for (let i = 0; i < r; i++) {
+      const angle = p * base ** (-(2 * (i % h)) / r);
+      cos[p * dHead + i] = Math.cos(angle);
+      sin[p * dHead + i] = Math.sin(angle);
+    }
+  const rot = new Float32Array(dHead * dHead);
+  for (let i = 0; i < h; i++) {
+    rot[(i + h) * dHead + i] = -1;
+    rot[i * dHead + i + h] = 1;
+  }
+  return { cos, sin, rot };
+}
+
+/** The rotary constants of a model as tensors (C and S at all L positions), or null without rotary. */
+export function rotaryTensors(m: ModelConfig): { cos: tf.Tensor2D; sin: tf.Tensor2D; rot: tf.Tensor2D } | null {
+  const a = m.arch;
+  if (a?.positions !== 'rotary') return null;
+  const dh = m.dModel / m.nHeads;
+  const t = rotaryTables(m.contextLength, dh, a.rotaryDims, a.rotaryBase);
+  return {
+    cos: tf.tensor2d(t.cos, [m.contextLength, dh]),
+    sin: tf.tensor2d(t.sin, [m.contextLength, dh]),
+    rot: tf.tensor2d(t.rot, [dh, dh]),
+  };
+}
+
+/**
+ * rot(x) = x⊙C + (x·R)⊙S for x [B, q, dHead] at positions L − q … L − 1, or, with `adjoint`, its
+ * transpose g⊙C + (g⊙S)·Rᵀ (the reverse pass).
+ */
+export function rotary(x: Dual, rt: { cos: tf.Tensor2D; sin: tf.Tensor2D; rot: tf.Tensor2D }, adjoint = false): Dual {
+  const [B, q, dh] = x.v.shape as number[];
+  const L = rt.cos.shape[0];
+  const c = D.constant(q === L ? rt.cos : rt.cos.slice([L - q, 0], [q, dh]));
+  const s = D.constant(q === L ? rt.sin : rt.sin.slice([L - q, 0], [q, dh]));
+  const rot = D.constant(rt.rot);
+  const turn = (y: Dual) => D.reshape(D.matMul(D.reshape(y, [B * q, dh]), rot, false, adjoint), [B, q, dh]);
+  return adjoint ? D.add(D.mul(x, c), turn(D.mul(x, s))) : D.add(D.mul(x, c), D.mul(turn(x), s));
 }
 
 /**
@@ -234,6 +308,14 @@ export interface ForwardResult {
   hf: Dual;
 }
 
+/** Logits from the final LayerNorm's output h: h·W_U + b_U, h·W_U, or h·W_Eᵀ (tied). */
+function unembed(m: ModelConfig, P: Record<string, Dual>, hf: Dual): Dual {
+  const kind = m.arch?.unembed ?? 'untied-bias';
+  if (kind === 'tied') return D.matMul(hf, P['embed.W_E'], false, true);
+  if (kind === 'untied') return D.matMul(hf, P['unembed.W_U']);
+  return D.affine(hf, P['unembed.W_U'], P['unembed.b_U']);
+}
+
 /**
  * The forward pass on duals (core/model/dual.ts): with tangents, every activation's derivative along
  * θ's tangent comes with it. Keeps what the reverse pass needs.
@@ -245,34 +327,42 @@ export function forward(m: ModelConfig, P: Record<string, Dual>, batch: EncodedB
   const Dm = m.dModel;
   const H = m.nHeads;
   const dh = Dm / H;
+  const eps = lnEps(m);
+  const arch = m.arch;
+  const rt = rotaryTensors(m);
   const embedded = D.matMul(D.constant(batch.onehot), P['embed.W_E']);
-  let x = D.reshape(D.add(D.reshape(embedded, [n, L, Dm]), P['pos_embed.W_pos']), [n * L, Dm]);
+  let x = rt ? embedded : D.reshape(D.add(D.reshape(embedded, [n, L, Dm]), P['pos_embed.W_pos']), [n * L, Dm]);
   const blocks: BlockSaved[] = [];
   for (let l = 0; l < m.nLayers; l++) {
     const p = `blocks.${l}`;
     const Lq = queryPositions(m, l);
     const mask = D.constant(causalMask(L, Lq));
-    const { y: h1, saved: ln1 } = layerNorm(x, P[`${p}.ln1.w`], P[`${p}.ln1.b`]);
+    const { y: h1, saved: ln1 } = layerNorm(x, P[`${p}.ln1.w`], P[`${p}.ln1.b`], eps);
     const qkv = D.affine(h1, P[`${p}.attn.W_QKV`], P[`${p}.attn.b_QKV`]);
     // All heads at once: [n·L, 3D] → [3H, n, L, dHead] by one transpose, then Q, K, V are
     // contiguous slices along the first axis and attention is one batched matmul over H·n.
     const hr = D.reshape(D.transpose(D.reshape(qkv, [n, L, 3 * H, dh]), [2, 0, 1, 3]), [3 * H * n, L, dh]);
-    const q = D.slice(hr, [0, L - Lq, 0], [H * n, Lq, dh]);
-    const k = D.slice(hr, [H * n, 0, 0], [H * n, L, dh]);
+    const q0 = D.slice(hr, [0, L - Lq, 0], [H * n, Lq, dh]);
+    const k0 = D.slice(hr, [H * n, 0, 0], [H * n, L, dh]);
+    const q = rt ? rotary(q0, rt) : q0;
+    const k = rt ? rotary(k0, rt) : k0;
     const v = D.slice(hr, [2 * H * n, 0, 0], [H * n, L, dh]);
     const att = D.softmax(D.add(D.affineScalar(D.matMul(q, k, false, true), 1 / Math.sqrt(dh)), mask));
     const z = D.reshape(D.transpose(D.reshape(D.matMul(att, v), [H, n, Lq, dh]), [1, 2, 0, 3]), [n * Lq, Dm]);
-    x = D.add(lastPositions(x, n, L, Lq, Dm, D), D.affine(z, P[`${p}.attn.W_O`], P[`${p}.attn.b_O`]));
-    const { y: h2, saved: ln2 } = layerNorm(x, P[`${p}.ln2.w`], P[`${p}.ln2.b`]);
+    const xq = lastPositions(x, n, L, Lq, Dm, D);
+    const attnOut = D.affine(z, P[`${p}.attn.W_O`], P[`${p}.attn.b_O`]);
+    // Sequential: the MLP reads x + attn; parallel (GPT-NeoX): it reads the block's input.
+    x = D.add(xq, attnOut);
+    const { y: h2, saved: ln2 } = layerNorm(arch?.parallelResidual ? xq : x, P[`${p}.ln2.w`], P[`${p}.ln2.b`], eps);
     const pre = D.affine(h2, P[`${p}.mlp.W_in`], P[`${p}.mlp.b_in`]);
-    const { y: hid, s } = gelu(pre);
+    const { y: hid, s } = gelu(pre, arch?.activation);
     x = D.add(x, D.affine(hid, P[`${p}.mlp.W_out`], P[`${p}.mlp.b_out`]));
     blocks.push({ ln1, h1, q, k, v, att, z, ln2, h2, pre, s, hid });
   }
   // Only the T evaluated positions (arithmetic: 7..10, the output digits) reach the unembedding
   // (the last block computed only those).
-  const { y: hf, saved: lnFinal } = layerNorm(x, P['ln_final.w'], P['ln_final.b']);
-  return { logits: D.affine(hf, P['unembed.W_U'], P['unembed.b_U']), blocks, lnFinal, hf };
+  const { y: hf, saved: lnFinal } = layerNorm(x, P['ln_final.w'], P['ln_final.b'], eps);
+  return { logits: unembed(m, P, hf), blocks, lnFinal, hf };
 }
 
 /**
