@@ -212,7 +212,7 @@ test('tensor refusals: missing, unexpected, misshapen, non-finite, a differing t
     const w = t.get('transformer.wte.weight')!;
     t.set('lm_head.weight', { shape: w.shape, data: w.data.map((x) => x + 1) });
   });
-  assert.throws(() => readAltered(tied), /tensor "lm_head\.weight" differs from "transformer\.wte\.weight" though config\.json ties them/);
+  assert.throws(() => readAltered(tied), /tensor "lm_head\.weight" is not equal to "transformer\.wte\.weight", yet config\.json ties them/);
   // the untied form reads lm_head as the unembedding
   const untied = alteredCheckpoint(
     'untied',

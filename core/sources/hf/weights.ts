@@ -255,7 +255,7 @@ export function checkTensors(spec: HfModelSpec, shape: ModelShape, tensors: Map<
       const e = tensors.get(sources[0].source) as HfTensor;
       if (sameShape(t.shape, e.shape) && t.data.every((x, i) => Object.is(x, e.data[i]))) continue;
       throw new Error(
-        `${where}: tensor "${name}" differs from "${sources[0].source}" though config.json ties them (tie_word_embeddings); supported: equal tensors, or tie_word_embeddings false`,
+        `${where}: tensor "${name}" is not equal to "${sources[0].source}", yet config.json ties them (tie_word_embeddings); supported: equal tensors, or tie_word_embeddings false`,
       );
     }
     throw new Error(
