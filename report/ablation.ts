@@ -6,39 +6,19 @@
  * along b more than the others, and more than removing random directions does.
  */
 import type { Table } from '../artifacts/index.ts';
+import type { ClusterQuestion, CurvePoint, GroupRow } from '../core/train/ablation-reading.ts';
+import { ablationReadingName } from '../pipeline/plan.ts';
 import { fmt } from './format.ts';
 import { type Figure, r4, spec } from './figures.ts';
 import { escapeHtml } from './html.ts';
 
-export const ABLATION_STEP = 'ablate/reading';
-
 export interface AblationData {
   from: number;
   vectors: number[];
-  groups: {
-    arm: string;
-    kind: string;
-    vector: number;
-    cluster: number;
-    skill: string;
-    value: string;
-    tokens: number;
-    delta: number;
-    deltaFinal: number;
-    control: number;
-    ablated: number;
-  }[];
-  questions: {
-    vector: number;
-    cluster: number;
-    tokens: number;
-    delta: number;
-    deltaOthers: number;
-    deltaRandom: number;
-    excessOthers: number;
-    excessRandom: number;
-  }[];
-  curves: { arm: string; kind: string; vector: number; cluster: number; iteration: number; control: number; ablated: number }[];
+  /** core/train/ablation-reading.ts's rows as groups.parquet, clusters.parquet and curves.parquet hold them. */
+  groups: (Omit<GroupRow, 'kind'> & { kind: string })[];
+  questions: ClusterQuestion[];
+  curves: (Omit<CurvePoint, 'kind' | 'skill' | 'value'> & { kind: string })[];
 }
 
 type Read = (step: string, file: string) => Promise<Table | undefined>;
@@ -47,10 +27,10 @@ const str = (col: Table[string] | undefined, i: number): string => String((col a
 
 /** The ablation's tables; undefined for a run without one. */
 export async function loadAblation(steps: Record<string, string>, config: unknown, read: Read): Promise<AblationData | undefined> {
-  if (!steps[ABLATION_STEP]) return undefined;
-  const g = await read(ABLATION_STEP, 'groups.parquet');
-  const q = await read(ABLATION_STEP, 'clusters.parquet');
-  const c = await read(ABLATION_STEP, 'curves.parquet');
+  if (!steps[ablationReadingName]) return undefined;
+  const g = await read(ablationReadingName, 'groups.parquet');
+  const q = await read(ablationReadingName, 'clusters.parquet');
+  const c = await read(ablationReadingName, 'curves.parquet');
   if (!g || !q || !c) return undefined;
   const a = ((config ?? {}) as { ablate?: { from?: number; vectors?: number[] } }).ablate ?? {};
   return {
